@@ -1,0 +1,368 @@
+"""The `autotelemetry` command: see what is recorded, decide what is, and run things.
+
+This is the reader side: it may import Click, SQLite and friends, because host
+CLIs never import it. `autotelemetry run` is dispatched before Click loads
+(:func:`main`), so instrumenting one invocation costs nothing extra.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+
+import click
+
+from autotelemetry import __version__, config, spool
+from autotelemetry._boot import disabled_reason
+from autotelemetry._boot import state as boot_state
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Console-script entry point."""
+    args = sys.argv[1:] if argv is None else argv
+    if args[:1] == ["run"] and args[1:2] not in (["--help"], ["-h"], []):
+        from autotelemetry import run
+
+        run.main(args[1:])
+        return
+    cli.main(args=args, prog_name="autotelemetry")
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="autotelemetry")
+def cli() -> None:
+    """Usage and crash telemetry for Click, Typer and argparse CLIs.
+
+    Programs are recorded only when allowlisted (`autotelemetry allow NAME`) or
+    started with `autotelemetry run`. Events stay on this machine unless
+    AUTOTELEMETRY_ENDPOINT is set. DO_NOT_TRACK=1 or AUTOTELEMETRY_DISABLED=1
+    turn everything off.
+
+    State lives in AUTOTELEMETRY_HOME (default: the per-user state directory).
+    """
+
+
+@cli.command(context_settings={"ignore_unknown_options": True, "allow_interspersed_args": False})
+@click.argument("program_and_args", nargs=-1, type=click.UNPROCESSED, required=True)
+def run(program_and_args: tuple[str, ...]) -> None:
+    """Run PROGRAM once, instrumented, without allowlisting it.
+
+    PROGRAM is a console script (`mycli`), `-m MODULE`, or a script path.
+    Its input, output, terminal and exit status are untouched: the program
+    replaces this process. Only that process is instrumented, not the Python
+    programs it starts.
+
+    \b
+    Example: autotelemetry run -- mycli db migrate --dry-run
+    """
+    from autotelemetry import run as runner
+
+    runner.main(list(program_and_args))
+
+
+# --- status -------------------------------------------------------------------
+
+
+def _hook_files() -> list[str]:
+    import site
+
+    dirs = list(site.getsitepackages()) if hasattr(site, "getsitepackages") else []
+    user = site.getusersitepackages() if hasattr(site, "getusersitepackages") else None
+    if user:
+        dirs.append(user)
+    found = []
+    for directory in dirs:
+        for name in ("autotelemetry.pth", "autotelemetry.start"):
+            path = os.path.join(directory, name)
+            if os.path.exists(path):
+                found.append(path)
+    return found
+
+
+def status_data() -> dict:
+    """Everything `status` shows, as data."""
+    from autotelemetry.store import store_path
+
+    home = config.home_dir()
+    allow = config.load_allowlist()
+    count, size = spool.stats(home)
+    db = store_path(home)
+    problems: list[str] = list(allow.problems)
+    try:
+        if os.path.exists(home):
+            config.ensure_private_dir(home)
+            if not os.access(home, os.W_OK):
+                problems.append(f"home {home} is not writable: nothing can be recorded")
+    except OSError as exc:
+        problems.append(f"home {home}: {exc}")
+    hook_files = _hook_files()
+    if not hook_files:
+        problems.append("the start-up hook (autotelemetry.pth) is not installed in this environment")
+    quarantined = spool.quarantined(home)
+    if quarantined:
+        problems.append(
+            f"{len(quarantined)} corrupt spool file(s) set aside in {home}/{spool.QUARANTINE_DIR}"
+        )
+    return {
+        "version": __version__,
+        "enabled": disabled_reason() is None,
+        "disabled_reason": disabled_reason(),
+        "hook_files": hook_files,
+        "hook_active": bool(boot_state["active"]),
+        "python": sys.executable,
+        "home": home,
+        "allowlist": {
+            "files": allow.files,
+            "entries": [
+                {"pattern": e.pattern, "source": e.source, "line": e.line} for e in allow.entries
+            ],
+        },
+        "spool": {"pending_files": count, "pending_bytes": size, "quarantined": len(quarantined)},
+        "store": {"path": db, "bytes": os.path.getsize(db) if os.path.exists(db) else 0},
+        "endpoint": os.environ.get("AUTOTELEMETRY_ENDPOINT") or None,
+        "problems": problems,
+    }
+
+
+@cli.command()
+@click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON.")
+def status(as_json: bool) -> None:
+    """Show whether telemetry is on, what is allowlisted, and what is pending.
+
+    Reads the environment, the allowlist files and the home directory; writes
+    nothing.
+    """
+    data = status_data()
+    if as_json:
+        click.echo(json.dumps(data, indent=2))
+        return
+    on = "yes" if data["enabled"] else f"no ({data['disabled_reason']})"
+    click.echo(f"autotelemetry {data['version']}  ({data['python']})")
+    click.echo(f"enabled:   {on}")
+    hook = ", ".join(data["hook_files"]) or "not installed"
+    click.echo(f"hook:      {hook}; active in this interpreter: {data['hook_active']}")
+    click.echo(f"home:      {data['home']}")
+    click.echo(f"endpoint:  {data['endpoint'] or 'none (events stay on this machine)'}")
+    click.echo("allowlist: " + ", ".join(data["allowlist"]["files"]) + ", AUTOTELEMETRY_ALLOW")
+    entries = data["allowlist"]["entries"]
+    if not entries:
+        click.echo("  (empty: nothing is recorded; `autotelemetry allow NAME` to add a CLI)")
+    for e in entries:
+        where = e["source"] + (f":{e['line']}" if e["line"] else "")
+        click.echo(f"  {e['pattern']:<24} {where}")
+    sp = data["spool"]
+    click.echo(f"spool:     {sp['pending_files']} pending file(s), {sp['pending_bytes']} bytes")
+    click.echo(f"store:     {data['store']['path']} ({data['store']['bytes']} bytes)")
+    for problem in data["problems"]:
+        click.echo(f"problem:   {problem}")
+
+
+# --- allowlist ------------------------------------------------------------------
+
+
+def _scope_file(scope: str | None) -> str:
+    explicit = os.environ.get("AUTOTELEMETRY_ALLOWLIST")
+    if explicit and scope is None:
+        return os.path.abspath(explicit)
+    if scope is None:
+        scope = "env" if sys.prefix != sys.base_prefix else "user"
+    if scope == "env":
+        return os.path.join(config.env_config_dir(), "allowlist")
+    return os.path.join(config.home_dir(), "allowlist")
+
+
+_scope_options = [
+    click.option("--env", "scope", flag_value="env", help="This environment's allowlist."),
+    click.option("--user", "scope", flag_value="user", help="Your per-user allowlist."),
+]
+
+
+def _with_scope(f):  # type: ignore[no-untyped-def]
+    for option in reversed(_scope_options):
+        f = option(f)
+    return f
+
+
+@cli.command()
+@click.argument("name")
+@_with_scope
+def allow(name: str, scope: str | None) -> None:
+    """Record the CLI NAME (a program name or a glob such as 'acme-*').
+
+    Writes one line to the allowlist: by default this environment's
+    (<prefix>/etc/autotelemetry/allowlist) inside a virtualenv, else your
+    per-user one (<home>/allowlist); AUTOTELEMETRY_ALLOWLIST overrides both.
+    """
+    why = config._pattern_problem(name)
+    if why:
+        raise click.BadParameter(why, param_hint="NAME")
+    path = _scope_file(scope)
+    lines = _read_lines(path)
+    if any(line.split("#", 1)[0].strip() == name for line in lines):
+        click.echo(f"{name} is already allowlisted in {path}")
+        return
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    _write_lines(path, [*lines, name])
+    click.echo(f"allowlisted {name} in {path}")
+
+
+@cli.command()
+@click.argument("name")
+@_with_scope
+def deny(name: str, scope: str | None) -> None:
+    """Stop recording NAME: remove it from the allowlist file(s).
+
+    Without --env/--user, removes it from every allowlist file. Says so if
+    NAME is still allowlisted by another source (a glob, AUTOTELEMETRY_ALLOW).
+    """
+    paths = [_scope_file(scope)] if scope else config.allowlist_files()
+    removed = []
+    for path in paths:
+        lines = _read_lines(path)
+        kept = [line for line in lines if line.split("#", 1)[0].strip() != name]
+        if len(kept) != len(lines):
+            _write_lines(path, kept)
+            removed.append(path)
+    for path in removed:
+        click.echo(f"removed {name} from {path}")
+    if not removed:
+        click.echo(f"{name} was not listed in {', '.join(paths)}")
+    entry = config.is_allowlisted(name, config.load_allowlist())
+    if entry is not None:
+        where = entry.source + (f":{entry.line}" if entry.line else "")
+        click.echo(f"note: {name} is still allowlisted by {entry.pattern!r} ({where})")
+
+
+def _read_lines(path: str) -> list[str]:
+    try:
+        with open(path, encoding="utf-8") as f:
+            return f.read().splitlines()
+    except FileNotFoundError:
+        return []
+
+
+def _write_lines(path: str, lines: list[str]) -> None:
+    tmp = f"{path}.tmp{os.getpid()}"
+    with open(tmp, "w", encoding="utf-8") as f:
+        f.write("".join(line + "\n" for line in lines))
+    os.chmod(tmp, 0o644)
+    os.replace(tmp, path)
+
+
+# --- events and report ------------------------------------------------------------
+
+
+def _open_store():  # type: ignore[no-untyped-def]
+    """Open the store and ingest pending spool files first."""
+    from autotelemetry.store import Store
+
+    store = Store(config.home_dir())
+    if store.recovered_from:
+        click.echo(
+            f"autotelemetry: the store was corrupt; set aside as {store.recovered_from}", err=True
+        )
+    result = store.ingest()
+    if result.quarantined:
+        click.echo(
+            f"autotelemetry: {len(result.quarantined)} corrupt spool file(s) quarantined", err=True
+        )
+    return store
+
+
+_filter_options = [
+    click.option("--cli", "cli_name", metavar="NAME", help="Only events of this CLI."),
+    click.option(
+        "--since", metavar="TIME", help="Only events at or after TIME (RFC 3339, e.g. 2026-11-01)."
+    ),
+]
+
+
+def _with_filters(f):  # type: ignore[no-untyped-def]
+    for option in reversed(_filter_options):
+        f = option(f)
+    return f
+
+
+@cli.command()
+@click.option("--json", "as_json", is_flag=True, help="JSON Lines: one event per line.")
+@click.option("--limit", type=click.IntRange(min=1), default=None, help="At most N events.")
+@_with_filters
+def events(as_json: bool, limit: int | None, cli_name: str | None, since: str | None) -> None:
+    """List stored events, newest first.
+
+    Ingests pending spool files into the local store first (and removes them
+    from the spool once stored).
+    """
+    with _open_store() as store:
+        for ev in store.events(cli=cli_name, since=since, limit=limit):
+            if as_json:
+                click.echo(json.dumps(ev, separators=(",", ":")))
+            else:
+                click.echo(_event_line(ev))
+
+
+def _event_line(ev: dict) -> str:
+    if ev.get("type") == "command":
+        flags = " ".join(ev.get("flags") or [])
+        return (
+            f"{ev['timestamp']}  {ev.get('status', ''):<11} {ev.get('exit_code')!s:>3}  "
+            f"{ev.get('duration_ms', 0):>8.1f} ms  {ev.get('command')}  {flags}".rstrip()
+        )
+    exc = ev.get("exception") or {}
+    return f"{ev['timestamp']}  {ev.get('type'):<11}      {ev.get('command')}  {exc.get('type')}"
+
+
+@cli.command()
+@click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON.")
+@click.option("--top", type=click.IntRange(min=1), default=10, help="Rows per table.")
+@_with_filters
+def report(as_json: bool, top: int, cli_name: str | None, since: str | None) -> None:
+    """Summarise usage per CLI: commands, flags, failure rates, p50/p95 durations.
+
+    Ingests pending spool files into the local store first.
+    """
+    from autotelemetry import report as reporting
+
+    with _open_store() as store:
+        data = reporting.build(store, cli=cli_name, since=since, top=top)
+    if as_json:
+        click.echo(json.dumps(data, indent=2))
+    else:
+        click.echo(reporting.render(data), nl=False)
+
+
+@cli.command()
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+def purge(yes: bool) -> None:
+    """Delete every stored and pending event (spool and store).
+
+    Keeps the allowlist, configuration and install id.
+    """
+    home = config.home_dir()
+    if not yes:
+        click.confirm(f"Delete all events under {home}?", abort=True)
+    from autotelemetry.store import Store
+
+    removed = 0
+    for path in spool.pending(home):
+        try:
+            os.unlink(path)
+            removed += 1
+        except FileNotFoundError:
+            pass
+    with Store(home) as store:
+        stored = store.purge()
+    click.echo(f"purged {stored} stored event(s) and {removed} pending spool file(s)")
+
+
+@cli.command()
+def schema() -> None:
+    """Print the JSON Schema of events (schema version 1)."""
+    from importlib.resources import files
+
+    click.echo(files("autotelemetry").joinpath("schema.json").read_text(encoding="utf-8"), nl=False)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

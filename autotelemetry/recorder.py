@@ -1,0 +1,202 @@
+"""Turns a finished invocation into an event and gets it onto disk before exit.
+
+The framework integrations (:mod:`autotelemetry.instrument`) call
+:func:`start` when a command begins and :func:`finish` with what they observed;
+this module owns everything framework-independent: timing, exit-status
+normalisation, identity, the environment fingerprint, and writing the spool.
+Events are flushed as soon as the command ends (before ``SystemExit`` leaves
+the framework) and again from ``atexit`` for anything still pending. Nothing
+here touches the network or spawns a process.
+"""
+
+import os
+import sys
+
+from autotelemetry import config, event, spool
+from autotelemetry._boot import state as boot_state
+
+STATUSES = ("success", "failure", "usage_error", "interrupted", "crash")
+
+_pending: "list[dict]" = []
+_atexit_registered = False
+_install_id: "str | None" = None
+
+
+class Invocation:
+    """One run of an instrumented command, from start to outcome."""
+
+    __slots__ = ("contexts", "data", "error", "framework", "pid", "t0")
+
+    def __init__(self, framework: str) -> None:
+        from time import perf_counter
+
+        self.framework = framework
+        self.pid = os.getpid()
+        # The boot's start time is the closest we get to process start; if the
+        # framework was patched late (no boot), the command's own start is used.
+        self.t0 = boot_state["t0"] or perf_counter()
+        self.contexts: "list[object]" = []  # framework-specific parse state
+        self.error: "BaseException | None" = None  # last exception seen leaving the framework
+        self.data: "dict[str, object]" = {}
+
+
+def start(framework: str) -> Invocation:
+    global _atexit_registered
+    if not _atexit_registered:
+        import atexit
+
+        atexit.register(flush)
+        _atexit_registered = True
+    return Invocation(framework)
+
+
+def exit_status(code: object) -> int:
+    """The process exit status ``sys.exit(code)`` produces (POSIX semantics)."""
+    if code is None:
+        return 0
+    if isinstance(code, bool) or not isinstance(code, int):
+        return 1  # the interpreter prints the object and exits 1
+    return code & 0xFF if os.name != "nt" else code
+
+
+def finish(
+    invocation: Invocation,
+    *,
+    program: str,
+    command: "list[str]",
+    flags: "list[str]",
+    exit_code: int,
+    status: str,
+    error_type: "str | None",
+    version: "str | None",
+) -> "dict[str, object]":
+    """Build the ``command`` event for a finished invocation and queue it."""
+    from time import perf_counter, time
+
+    now = perf_counter()
+    duration_ms = round((now - invocation.t0) * 1000.0, 3)
+    started = time() - (now - invocation.t0)
+    record = {
+        "schema_version": event.SCHEMA_VERSION,
+        "event_id": event.new_id(),
+        "type": "command",
+        "timestamp": event.rfc3339(started),
+        "session_id": session_id(),
+        "install_id": None,  # filled at flush time, when the home is known to work
+        "cli": {"name": program, "version": version, "framework": invocation.framework},
+        "env": None,
+        "command": " ".join([program, *command]),
+        "flags": sorted(set(flags)),
+        "duration_ms": duration_ms,
+        "exit_code": exit_code,
+        "status": status,
+        "error_type": error_type,
+    }
+    _pending.append({"pid": invocation.pid, "event": record})
+    return record
+
+
+_session_id: "str | None" = None
+
+
+def session_id() -> str:
+    global _session_id
+    if _session_id is None:
+        _session_id = event.new_id()
+    return _session_id
+
+
+def install_id(home: str) -> str:
+    """The random per-user id, created on first use (never derived from the machine)."""
+    global _install_id
+    if _install_id is None:
+        path = os.path.join(home, "install_id")
+        try:
+            with open(path, encoding="ascii") as f:
+                value = f.read(64).strip()
+        except FileNotFoundError:
+            value = ""
+        if len(value) != 36:
+            value = event.new_id()
+            fd = os.open(path + ".tmp%d" % os.getpid(), os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            try:
+                os.write(fd, value.encode("ascii") + b"\n")
+            finally:
+                os.close(fd)
+            os.replace(path + ".tmp%d" % os.getpid(), path)
+        _install_id = value
+    return _install_id
+
+
+def flush() -> None:
+    """Write every pending event of this process to the spool. Never raises."""
+    pid = os.getpid()
+    mine = [item["event"] for item in _pending if item["pid"] == pid]
+    del _pending[:]  # a forked child must not write its parent's events again
+    if not mine:
+        return
+    debug = config.debug_enabled()
+    try:
+        home = config.home_dir()
+        config.ensure_private_dir(home)
+        ident = install_id(home)
+        env = event.environment()
+        lines = []
+        for record in mine:
+            record["install_id"] = ident
+            record["env"] = env
+            lines.append(event.dumps(record))
+        path = spool.write(home, lines)
+        if debug:
+            for line in lines:
+                sys.stderr.write("autotelemetry: recorded " + line + "\n")
+            sys.stderr.write("autotelemetry: spooled to " + path + "\n")
+    except Exception as exc:
+        if debug:
+            sys.stderr.write("autotelemetry: could not record (%s: %s)\n" % (type(exc).__name__, exc))
+
+
+def distribution_version(candidates: "list[str]") -> "str | None":
+    """The installed version of the CLI, found without importing importlib.metadata.
+
+    Tries each candidate (import package or program name): a ``__version__`` on
+    an already-imported module, then a ``<name>-<version>.dist-info`` directory
+    beside the package or in a site-packages directory on ``sys.path``.
+    """
+    wanted = []
+    for name in candidates:
+        if not name:
+            continue
+        top = name.split(".")[0]
+        module = sys.modules.get(top)
+        version = getattr(module, "__version__", None)
+        if isinstance(version, str) and len(version) < 64:
+            return version
+        normal = top.lower().replace("-", "_").replace(".", "_")
+        if normal not in wanted:
+            wanted.append(normal)
+    if not wanted:
+        return None
+    dirs = []
+    for name in candidates:
+        module = sys.modules.get((name or "").split(".")[0])
+        path = getattr(module, "__file__", None)
+        if path:
+            dirs.append(os.path.dirname(os.path.dirname(path)))
+    dirs.extend(p for p in sys.path if p.endswith("site-packages"))
+    seen = set()
+    for directory in dirs:
+        if directory in seen:
+            continue
+        seen.add(directory)
+        try:
+            names = os.listdir(directory)
+        except OSError:
+            continue
+        for entry in names:
+            if not entry.endswith(".dist-info"):
+                continue
+            dist, _, version = entry[: -len(".dist-info")].partition("-")
+            if dist.lower().replace("-", "_").replace(".", "_") in wanted and version:
+                return version
+    return None

@@ -1,0 +1,167 @@
+"""Usage summary over the store: what `autotelemetry report` prints.
+
+Aggregation runs in SQLite where it can (counts, grouping); durations are
+streamed in sorted order per command so percentiles need no full load.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from autotelemetry.store import Store
+
+STATUSES = ("success", "failure", "usage_error", "interrupted", "crash")
+
+
+def _percentile(sorted_values: list[float], q: float) -> float | None:
+    """Nearest-rank percentile of an ascending list."""
+    if not sorted_values:
+        return None
+    rank = max(1, int(-(-q * len(sorted_values) // 100)))  # ceil(q/100 * n)
+    return round(sorted_values[min(rank, len(sorted_values)) - 1], 1)
+
+
+def build(store: Store, *, cli: str | None = None, since: str | None = None, top: int = 10) -> dict:
+    """The report as plain data (what ``report --json`` prints)."""
+    where, args = store._filters(cli, since)
+    cmd_where = (where + " AND " if where else "WHERE ") + "type = 'command'"
+    db = store.db
+    clis: dict[str, dict[str, Any]] = {}
+    for name, n in db.execute(
+        f"SELECT cli, count(*) FROM events {cmd_where} GROUP BY cli ORDER BY count(*) DESC", args
+    ):
+        clis[name] = {
+            "cli": name,
+            "invocations": n,
+            "status": dict.fromkeys(STATUSES, 0),
+            "versions": {},
+            "commands": [],
+            "flags": [],
+        }
+    for name, status, n in db.execute(
+        f"SELECT cli, status, count(*) FROM events {cmd_where} GROUP BY cli, status", args
+    ):
+        clis[name]["status"][status] = n
+    for name, version, n in db.execute(
+        f"SELECT cli, cli_version, count(*) FROM events {cmd_where} "
+        "GROUP BY cli, cli_version ORDER BY count(*) DESC",
+        args,
+    ):
+        clis[name]["versions"][version or "unknown"] = n
+
+    durations: dict[tuple[str, str], list[float]] = {}
+    outcome: dict[tuple[str, str], dict[str, int]] = {}
+    all_durations: dict[str, list[float]] = {}
+    for name, command, status, duration in db.execute(
+        f"SELECT cli, command, status, duration_ms FROM events {cmd_where} "
+        "ORDER BY cli, command, duration_ms",
+        args,
+    ):
+        key = (name, command)
+        if duration is not None:
+            durations.setdefault(key, []).append(duration)
+            all_durations.setdefault(name, []).append(duration)
+        counts = outcome.setdefault(key, dict.fromkeys(STATUSES, 0))
+        counts[status] = counts.get(status, 0) + 1
+    for (name, command), counts in outcome.items():
+        total = sum(counts.values())
+        values = durations.get((name, command), [])
+        clis[name]["commands"].append(
+            {
+                "command": command,
+                "count": total,
+                "failure_rate": _rate(total - counts["success"], total),
+                "p50_ms": _percentile(values, 50),
+                "p95_ms": _percentile(values, 95),
+            }
+        )
+    for data in clis.values():
+        data["commands"].sort(key=lambda c: (-c["count"], c["command"]))
+        data["commands"] = data["commands"][:top]
+        n = data["invocations"]
+        data["rates"] = {
+            "failure": _rate(data["status"]["failure"], n),
+            "usage_error": _rate(data["status"]["usage_error"], n),
+            "crash": _rate(data["status"]["crash"], n),
+            "interrupted": _rate(data["status"]["interrupted"], n),
+        }
+        values = sorted(all_durations.get(data["cli"], []))
+        data["p50_ms"] = _percentile(values, 50)
+        data["p95_ms"] = _percentile(values, 95)
+
+    clauses, flag_args = ["e.type = 'command'"], []
+    if cli:
+        clauses.append("f.cli = ?")
+        flag_args.append(cli)
+    if since:
+        clauses.append("e.ts >= ?")
+        flag_args.append(since)
+    for name, flag, n in db.execute(
+        "SELECT f.cli, f.flag, count(*) FROM flags f JOIN events e USING (event_id) "
+        f"WHERE {' AND '.join(clauses)} GROUP BY f.cli, f.flag ORDER BY count(*) DESC, f.flag",
+        flag_args,
+    ):
+        if name in clis and len(clis[name]["flags"]) < top:
+            clis[name]["flags"].append(
+                {"flag": flag, "count": n, "share": _rate(n, clis[name]["invocations"])}
+            )
+    crashes = db.execute(
+        "SELECT count(*) FROM events " + (where + " AND " if where else "WHERE ") + "type='crash'",
+        args,
+    ).fetchone()[0]
+    return {"clis": list(clis.values()), "crash_events": crashes}
+
+
+def _rate(part: int, total: int) -> float:
+    return round(part / total, 4) if total else 0.0
+
+
+def _ms(value: float | None) -> str:
+    return "-" if value is None else f"{value:.0f} ms" if value >= 10 else f"{value:.1f} ms"
+
+
+def _pct(value: float) -> str:
+    return f"{value * 100:.1f}%"
+
+
+def _table(headers: list[str], rows: list[list[str]]) -> list[str]:
+    widths = [max(len(str(x)) for x in col) for col in zip(headers, *rows)]
+    fmt = "  ".join("{:<%d}" % w if i == 0 else "{:>%d}" % w for i, w in enumerate(widths))
+    lines = [fmt.format(*headers), fmt.format(*("-" * w for w in widths))]
+    lines += [fmt.format(*map(str, row)) for row in rows]
+    return ["  " + line.rstrip() for line in lines]
+
+
+def render(data: dict) -> str:
+    """Human-readable report."""
+    if not data["clis"]:
+        return "No events recorded yet. Allowlist a CLI (`autotelemetry allow NAME`) and run it."
+    out: list[str] = []
+    for c in data["clis"]:
+        versions = ", ".join(f"{v} ({n})" for v, n in c["versions"].items())
+        out.append(f"{c['cli']}: {c['invocations']} invocations  versions: {versions}")
+        r = c["rates"]
+        out.append(
+            f"  failure {_pct(r['failure'])}  usage errors {_pct(r['usage_error'])}  "
+            f"crashes {_pct(r['crash'])}  interrupted {_pct(r['interrupted'])}  "
+            f"p50 {_ms(c['p50_ms'])}  p95 {_ms(c['p95_ms'])}"
+        )
+        out.append("")
+        out += _table(
+            ["command", "runs", "failing", "p50", "p95"],
+            [
+                [x["command"], x["count"], _pct(x["failure_rate"]), _ms(x["p50_ms"]),
+                 _ms(x["p95_ms"])]
+                for x in c["commands"]
+            ],
+        )
+        if c["flags"]:
+            out.append("")
+            out += _table(
+                ["flag", "uses", "of runs"],
+                [[f["flag"], f["count"], _pct(f["share"])] for f in c["flags"]],
+            )
+        out.append("")
+    if data["crash_events"]:
+        out.append(f"crash events: {data['crash_events']}")
+    return "\n".join(out).rstrip() + "\n"

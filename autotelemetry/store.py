@@ -1,0 +1,227 @@
+"""The embedded local store: SQLite under the home, fed from the spool.
+
+Only the reader side (our own command, the sender) opens it; host CLIs never
+import ``sqlite3``. Ingest is idempotent by ``event_id`` and removes a spool
+file only after its events are committed, so a reader killed at any instant
+loses nothing and duplicates nothing.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+from autotelemetry import spool
+from autotelemetry.config import ensure_private_dir
+
+STORE_FILE = "store.sqlite"
+SCHEMA_VERSION = 1
+#: Events committed per transaction while ingesting.
+BATCH_EVENTS = 5000
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS events (
+    event_id    TEXT PRIMARY KEY,
+    type        TEXT NOT NULL,
+    ts          TEXT NOT NULL,
+    cli         TEXT,
+    cli_version TEXT,
+    framework   TEXT,
+    command     TEXT,
+    status      TEXT,
+    exit_code   INTEGER,
+    duration_ms REAL,
+    error_type  TEXT,
+    fingerprint TEXT,
+    body        TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS events_ts ON events (ts);
+CREATE INDEX IF NOT EXISTS events_cli_command ON events (cli, command, duration_ms);
+CREATE TABLE IF NOT EXISTS flags (
+    event_id TEXT NOT NULL,
+    cli      TEXT,
+    command  TEXT,
+    flag     TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS flags_cli ON flags (cli, flag);
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT);
+"""
+
+
+@dataclass
+class IngestResult:
+    files: int = 0
+    events: int = 0
+    duplicates: int = 0
+    quarantined: list[str] = field(default_factory=list)
+
+
+def store_path(home: str) -> str:
+    return os.path.join(home, STORE_FILE)
+
+
+class Store:
+    """A connection to the store; use as a context manager."""
+
+    def __init__(self, home: str) -> None:
+        self.home = home
+        ensure_private_dir(home)
+        self.path = store_path(home)
+        self.recovered_from: str | None = None
+        try:
+            self.db = self._open()
+        except sqlite3.DatabaseError:
+            # Corrupt or not a database: set it aside (kept for inspection) and start over.
+            aside = f"{self.path}.corrupt-{int(time.time())}"
+            os.replace(self.path, aside)
+            for suffix in ("-wal", "-shm"):
+                try:
+                    os.unlink(self.path + suffix)
+                except FileNotFoundError:
+                    pass
+            self.recovered_from = aside
+            self.db = self._open()
+
+    def _open(self) -> sqlite3.Connection:
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+        os.close(fd)
+        db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+        try:
+            db.execute("PRAGMA journal_mode=WAL")
+            db.execute("PRAGMA synchronous=NORMAL")
+            db.executescript(_SCHEMA)
+            db.execute("PRAGMA user_version=%d" % SCHEMA_VERSION)
+            db.execute("SELECT count(*) FROM events LIMIT 1").fetchone()
+        except sqlite3.DatabaseError:
+            db.close()
+            raise
+        return db
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self.db.close()
+
+    # --- ingest ---------------------------------------------------------------
+
+    def ingest(self) -> IngestResult:
+        """Move every pending spool file into the store."""
+        result = IngestResult()
+        spool.remove_stale_tmp(self.home)
+        batch: list[tuple[str, list[dict]]] = []
+        size = 0
+        for path in spool.pending(self.home):
+            try:
+                events = spool.read(path)
+            except FileNotFoundError:
+                continue  # another reader took it
+            except (spool.CorruptSpoolFile, OSError, UnicodeDecodeError):
+                try:
+                    result.quarantined.append(spool.quarantine(self.home, path))
+                except OSError:
+                    pass
+                continue
+            batch.append((path, events))
+            size += len(events)
+            if size >= BATCH_EVENTS:
+                self._commit(batch, result)
+                batch, size = [], 0
+        if batch:
+            self._commit(batch, result)
+        return result
+
+    def _commit(self, batch: list[tuple[str, list[dict]]], result: IngestResult) -> None:
+        rows = []
+        flag_rows = []
+        for _, events in batch:
+            for ev in events:
+                cli = ev.get("cli") or {}
+                exc = ev.get("exception") or {}
+                rows.append(
+                    (
+                        ev["event_id"],
+                        str(ev.get("type")),
+                        str(ev.get("timestamp")),
+                        cli.get("name"),
+                        cli.get("version"),
+                        cli.get("framework"),
+                        ev.get("command"),
+                        ev.get("status"),
+                        ev.get("exit_code"),
+                        ev.get("duration_ms"),
+                        ev.get("error_type") or exc.get("type"),
+                        exc.get("fingerprint"),
+                        json.dumps(ev, separators=(",", ":"), sort_keys=True),
+                    )
+                )
+                for flag in ev.get("flags") or ():
+                    flag_rows.append((ev["event_id"], cli.get("name"), ev.get("command"), flag))
+        db = self.db
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            before = db.total_changes
+            db.executemany(
+                "INSERT OR IGNORE INTO events VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)", rows
+            )
+            inserted = db.total_changes - before
+            if inserted:
+                # Flags only for events that were new (idempotent re-ingest).
+                db.executemany(
+                    "INSERT INTO flags SELECT ?,?,?,? WHERE NOT EXISTS "
+                    "(SELECT 1 FROM flags WHERE event_id=? AND flag=?)",
+                    [(*r, r[0], r[3]) for r in flag_rows],
+                )
+            db.execute("COMMIT")
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        result.events += inserted
+        result.duplicates += len(rows) - inserted
+        for path, _ in batch:
+            try:
+                os.unlink(path)
+            except FileNotFoundError:
+                pass
+            result.files += 1
+
+    # --- queries --------------------------------------------------------------
+
+    def events(
+        self, *, cli: str | None = None, since: str | None = None, limit: int | None = None
+    ) -> Iterator[dict]:
+        """Stored events, newest first."""
+        where, args = self._filters(cli, since)
+        sql = f"SELECT body FROM events {where} ORDER BY ts DESC, rowid DESC"
+        if limit is not None:
+            sql += " LIMIT ?"
+            args.append(limit)
+        for (body,) in self.db.execute(sql, args):
+            yield json.loads(body)
+
+    @staticmethod
+    def _filters(cli: str | None, since: str | None) -> tuple[str, list[object]]:
+        clauses, args = [], []
+        if cli:
+            clauses.append("cli = ?")
+            args.append(cli)
+        if since:
+            clauses.append("ts >= ?")
+            args.append(since)
+        return ("WHERE " + " AND ".join(clauses)) if clauses else "", args
+
+    def count(self) -> int:
+        return self.db.execute("SELECT count(*) FROM events").fetchone()[0]
+
+    def purge(self) -> int:
+        n = self.count()
+        self.db.execute("DELETE FROM events")
+        self.db.execute("DELETE FROM flags")
+        return n

@@ -1,0 +1,3 @@
+from exampleclick.cli import main
+
+main()

@@ -1,0 +1,116 @@
+"""exampleclick: the kind of CLI autotelemetry is for (no telemetry code in here)."""
+
+import sys
+import time
+
+import click
+
+
+class AliasedGroup(click.Group):
+    """A group with command aliases and unique-prefix matching (a common Click recipe)."""
+
+    aliases = {"m": "migrate", "st": "status"}
+
+    def get_command(self, ctx, cmd_name):
+        cmd_name = self.aliases.get(cmd_name, cmd_name)
+        command = super().get_command(ctx, cmd_name)
+        if command is not None:
+            return command
+        matches = [name for name in self.list_commands(ctx) if name.startswith(cmd_name)]
+        if len(matches) == 1:
+            return super().get_command(ctx, matches[0])
+        return None
+
+    def resolve_command(self, ctx, args):
+        _, command, args = super().resolve_command(ctx, args)
+        return command.name, command, args
+
+
+@click.group()
+@click.option("-v", "--verbose", is_flag=True, help="Say more.")
+@click.option("--config", type=click.Path(), help="Config file to read.")
+@click.version_option("1.2.0")
+@click.pass_context
+def cli(ctx, verbose, config):
+    """exampleclick: manage a pretend database."""
+    ctx.obj = {"verbose": verbose}
+
+
+@cli.group(cls=AliasedGroup)
+def db():
+    """Database commands."""
+
+
+@db.command()
+@click.option("--dry-run", is_flag=True, help="Show what would change.")
+@click.option("--to", "target_version", help="Migrate to this version.")
+@click.argument("environment")
+@click.pass_context
+def migrate(ctx, dry_run, target_version, environment):
+    """Migrate ENVIRONMENT's schema."""
+    verb = "would migrate" if dry_run else "migrated"
+    click.echo(f"{verb} {environment}" + (f" to {target_version}" if target_version else ""))
+    if ctx.obj["verbose"]:
+        click.echo("3 migrations applied", err=True)
+
+
+@db.command()
+def status():
+    """Show migration status."""
+    click.echo("up to date")
+
+
+@cli.command()
+@click.option("--token", help="API token.")
+@click.argument("name")
+def greet(token, name):
+    """Greet NAME."""
+    click.echo(f"hello {name}")
+
+
+@cli.command()
+@click.option("--code", type=int, default=3)
+def fail(code):
+    """Fail with a ClickException, or with sys.exit(CODE) when --code is given."""
+    if code == 3:
+        raise click.ClickException("the pretend database is locked")
+    sys.exit(code)
+
+
+@cli.command()
+@click.argument("secret", required=False)
+def crash(secret):
+    """Crash with an unhandled exception."""
+    raise RuntimeError(f"cannot open /home/someone/.config/{secret or 'x'}")
+
+
+@cli.command()
+@click.option("--seconds", type=float, default=30.0)
+def wait(seconds):
+    """Sleep (for interrupt tests)."""
+    click.echo("waiting", err=True)
+    time.sleep(seconds)
+
+
+@cli.group(chain=True)
+def pipeline():
+    """Chained steps."""
+
+
+@pipeline.command()
+@click.option("--width", type=int)
+def resize(width):
+    click.echo(f"resize {width}")
+
+
+@pipeline.command()
+def save():
+    click.echo("save")
+
+
+def main():
+    cli()
+
+
+if __name__ == "__main__":
+    main()

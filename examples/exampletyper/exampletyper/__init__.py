@@ -1,0 +1,1 @@
+"""A small Typer CLI to instrument."""

@@ -1,0 +1,41 @@
+"""exampletyper: a Typer app with a sub-app, options, a failure and a crash."""
+
+import typer
+
+app = typer.Typer(no_args_is_help=True, add_completion=True)
+users = typer.Typer(help="Manage users.")
+app.add_typer(users, name="users")
+
+
+@app.callback()
+def main(verbose: bool = typer.Option(False, "--verbose", "-v", help="Say more.")):
+    """exampletyper: a pretend admin tool."""
+
+
+@users.command("create")
+def create(
+    name: str,
+    admin: bool = typer.Option(False, "--admin", help="Make an admin."),
+    password: str = typer.Option("", "--password", help="Initial password."),
+):
+    """Create user NAME."""
+    typer.echo(f"created {name}")
+
+
+@users.command("delete")
+def delete(name: str, force: bool = typer.Option(False, "--force")):
+    """Delete user NAME."""
+    if not force:
+        typer.echo("refusing without --force", err=True)
+        raise typer.Exit(code=4)
+    typer.echo(f"deleted {name}")
+
+
+@app.command()
+def crash(secret: str = typer.Argument("x")):
+    """Crash."""
+    raise ValueError(f"bad value {secret}")
+
+
+if __name__ == "__main__":
+    app()
