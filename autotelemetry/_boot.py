@@ -48,7 +48,7 @@ def disabled_reason(environ=os.environ):
         return "AUTOTELEMETRY_DISABLED is set"
     if is_true(environ.get("DO_NOT_TRACK")):
         return "DO_NOT_TRACK is set"
-    if "_ARGCOMPLETE" in environ or "COMP_LINE" in environ and "COMP_POINT" in environ:
+    if "_ARGCOMPLETE" in environ or ("COMP_LINE" in environ and "COMP_POINT" in environ):
         return "shell completion run (argcomplete)"
     for key in environ:
         # Click and Typer completion: _<PROG>_COMPLETE=bash_complete etc.

@@ -98,7 +98,9 @@ def status_data() -> dict:
         problems.append(f"home {home}: {exc}")
     hook_files = _hook_files()
     if not hook_files:
-        problems.append("the start-up hook (autotelemetry.pth) is not installed in this environment")
+        problems.append(
+            "the start-up hook (autotelemetry.pth) is not installed in this environment"
+        )
     quarantined = spool.quarantined(home)
     if quarantined:
         problems.append(

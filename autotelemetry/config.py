@@ -29,9 +29,7 @@ __all__ = [
 ]
 
 _GLOB_CHARS = frozenset("*?[")
-_NAME_CHARS = frozenset(
-    "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-+*?[]!"
-)
+_NAME_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-+*?[]!")
 
 #: Programs that are never instrumented, whatever the allowlist says.
 NEVER = frozenset({"autotelemetry", "autotelemetry.cli", "autotelemetry.sender"})
@@ -106,9 +104,9 @@ class Allowlist:
     __slots__ = ("entries", "files", "problems")
 
     def __init__(self) -> None:
-        self.entries: "list[AllowEntry]" = []
-        self.problems: "list[str]" = []
-        self.files: "list[str]" = []
+        self.entries: list[AllowEntry] = []
+        self.problems: list[str] = []
+        self.files: list[str] = []
 
 
 def _pattern_problem(text: str) -> "str | None":

@@ -23,31 +23,110 @@ _install_id: "str | None" = None
 
 
 class Invocation:
-    """One run of an instrumented command, from start to outcome."""
+    """One run of an instrumented command, from start to outcome.
 
-    __slots__ = ("contexts", "data", "error", "framework", "pid", "t0")
+    ``describe(invocation, exit_code, cause, frame)`` is supplied by the
+    framework integration and returns the event fields it knows (command,
+    flags, status, exit_code, error_type, version, framework).
+    """
 
-    def __init__(self, framework: str) -> None:
+    __slots__ = ("contexts", "data", "describe", "done", "framework", "pid", "t0")
+
+    def __init__(self, framework: str, describe: "object") -> None:
         from time import perf_counter
 
         self.framework = framework
+        self.describe = describe
         self.pid = os.getpid()
         # The boot's start time is the closest we get to process start; if the
-        # framework was patched late (no boot), the command's own start is used.
+        # framework was patched without the boot, the command's own start is used.
         self.t0 = boot_state["t0"] or perf_counter()
-        self.contexts: "list[object]" = []  # framework-specific parse state
-        self.error: "BaseException | None" = None  # last exception seen leaving the framework
-        self.data: "dict[str, object]" = {}
+        self.contexts: list[object] = []  # framework-specific parse state
+        self.data: dict[str, object] = {}
+        self.done = False
 
 
-def start(framework: str) -> Invocation:
+#: The invocation in progress in this process, if any.
+_open: "list[Invocation]" = []
+_original_exit = sys.exit
+
+
+def begin(framework: str, describe: "object") -> Invocation:
+    """Open an invocation; its outcome is observed at ``sys.exit`` or at exit.
+
+    Observing the outcome without wrapping the framework's ``main`` keeps every
+    frame of ours off the path of a propagating exception, so tracebacks the
+    user sees are byte-identical to an uninstrumented run.
+    """
     global _atexit_registered
     if not _atexit_registered:
         import atexit
 
-        atexit.register(flush)
+        atexit.register(_at_exit)
+        if sys.exit is _original_exit:
+            sys.exit = _exit
         _atexit_registered = True
-    return Invocation(framework)
+    invocation = Invocation(framework, describe)
+    _open[:] = [invocation]
+    return invocation
+
+
+def current() -> "Invocation | None":
+    """The open invocation of this process, if any (never a parent's, after fork)."""
+    if _open and not _open[0].done and _open[0].pid == os.getpid():
+        return _open[0]
+    return None
+
+
+def _exit(status=None):  # type: ignore[no-untyped-def]
+    """``sys.exit`` as seen by instrumented programs: note the outcome, then exit."""
+    try:
+        invocation = current()
+        if invocation is not None:
+            end(invocation, exit_status(status), sys.exc_info()[1], sys._getframe(1))
+    except Exception:
+        pass
+    _original_exit(status)
+
+
+_exit.__doc__ = _original_exit.__doc__
+_exit.__name__ = "exit"
+_exit.__qualname__ = "exit"
+
+
+def _at_exit() -> None:
+    invocation = current()
+    if invocation is not None:
+        # An exception that ended the program was printed by the interpreter,
+        # which leaves it in sys.last_value (3.9+) before atexit runs.
+        last = getattr(sys, "last_value", None)
+        if isinstance(last, BaseException) and not isinstance(last, SystemExit):
+            code = 130 if isinstance(last, KeyboardInterrupt) else 1
+            end(invocation, code, last, None)
+        else:
+            end(invocation, 0, None, None)
+    flush()
+
+
+def end(
+    invocation: Invocation,
+    exit_code: int,
+    cause: "BaseException | None",
+    frame: "object | None",
+) -> None:
+    """Close ``invocation`` with its outcome, queue its event(s), and flush to the spool."""
+    if invocation.done:
+        return
+    invocation.done = True
+    try:
+        fields = invocation.describe(invocation, exit_code, cause, frame)  # type: ignore[operator]
+        finish(invocation, **fields)
+    except Exception as exc:
+        if config.debug_enabled():
+            sys.stderr.write(
+                "autotelemetry: could not build the event (%s: %s)\n" % (type(exc).__name__, exc)
+            )
+    flush()
 
 
 def exit_status(code: object) -> int:
@@ -69,6 +148,7 @@ def finish(
     status: str,
     error_type: "str | None",
     version: "str | None",
+    framework: "str | None" = None,
 ) -> "dict[str, object]":
     """Build the ``command`` event for a finished invocation and queue it."""
     from time import perf_counter, time
@@ -83,7 +163,11 @@ def finish(
         "timestamp": event.rfc3339(started),
         "session_id": session_id(),
         "install_id": None,  # filled at flush time, when the home is known to work
-        "cli": {"name": program, "version": version, "framework": invocation.framework},
+        "cli": {
+            "name": program,
+            "version": version,
+            "framework": framework or invocation.framework,
+        },
         "env": None,
         "command": " ".join([program, *command]),
         "flags": sorted(set(flags)),
@@ -118,7 +202,9 @@ def install_id(home: str) -> str:
             value = ""
         if len(value) != 36:
             value = event.new_id()
-            fd = os.open(path + ".tmp%d" % os.getpid(), os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            fd = os.open(
+                path + ".tmp%d" % os.getpid(), os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600
+            )
             try:
                 os.write(fd, value.encode("ascii") + b"\n")
             finally:
@@ -153,7 +239,9 @@ def flush() -> None:
             sys.stderr.write("autotelemetry: spooled to " + path + "\n")
     except Exception as exc:
         if debug:
-            sys.stderr.write("autotelemetry: could not record (%s: %s)\n" % (type(exc).__name__, exc))
+            sys.stderr.write(
+                "autotelemetry: could not record (%s: %s)\n" % (type(exc).__name__, exc)
+            )
 
 
 def distribution_version(candidates: "list[str]") -> "str | None":

@@ -150,8 +150,13 @@ def render(data: dict) -> str:
         out += _table(
             ["command", "runs", "failing", "p50", "p95"],
             [
-                [x["command"], x["count"], _pct(x["failure_rate"]), _ms(x["p50_ms"]),
-                 _ms(x["p95_ms"])]
+                [
+                    x["command"],
+                    x["count"],
+                    _pct(x["failure_rate"]),
+                    _ms(x["p50_ms"]),
+                    _ms(x["p95_ms"]),
+                ]
                 for x in c["commands"]
             ],
         )

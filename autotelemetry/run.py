@@ -16,7 +16,9 @@ import sys
 
 from autotelemetry._boot import RUN_VARIABLE
 
-USAGE = "usage: autotelemetry run [--] PROGRAM [ARGS...]  (PROGRAM: a command, -m MODULE, or a script)"
+USAGE = (
+    "usage: autotelemetry run [--] PROGRAM [ARGS...]  (PROGRAM: a command, -m MODULE, or a script)"
+)
 
 
 def resolve(argv: list[str]) -> list[str] | None:

@@ -139,4 +139,3 @@ def stats(home: str) -> "tuple[int, int]":
         except OSError:
             pass
     return count, size
-

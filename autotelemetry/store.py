@@ -168,9 +168,7 @@ class Store:
         db.execute("BEGIN IMMEDIATE")
         try:
             before = db.total_changes
-            db.executemany(
-                "INSERT OR IGNORE INTO events VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)", rows
-            )
+            db.executemany("INSERT OR IGNORE INTO events VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)", rows)
             inserted = db.total_changes - before
             if inserted:
                 # Flags only for events that were new (idempotent re-ingest).

@@ -1,48 +1,47 @@
 """Click and Typer instrumentation.
 
 Patched once per Click ``core`` module: ``click.core`` and, for Typer ≥ 0.26,
-its vendored copy ``typer._click.core``. Typer's own ``TyperCommand`` and
-``TyperGroup`` (and any user subclass) are caught by the ``__init_subclass__``
-hook we add to the base command class, because they override ``main``.
+its vendored copy ``typer._click.core`` (Typer built on Click needs nothing
+more: its classes are Click's).
 
-Three methods are wrapped, on every class that defines them:
-
-- ``main`` owns the invocation: the outermost call starts it and, whatever
-  way it ends (return, ``SystemExit``, exception), finishes it and flushes the
-  event to the spool before control goes back to the interpreter.
-- ``parse_args`` records each context as it is parsed (before parsing, so
-  ``--help`` and usage errors, which abort parsing, still leave the context).
-- ``invoke`` (with ``parse_args``) notes the exception leaving the framework,
-  which is how a ``SystemExit(2)`` is told apart as a usage error: Click ≥ 8.2
-  calls ``sys.exit`` outside its ``except`` blocks, so the exit's context does
-  not carry the cause.
+Exactly one thing is patched: ``Context.__init__``. Every context Click
+creates while parsing (in ``make_context``) is remembered; contexts carry the
+command tree the CLI registered and the source of every parameter, which is
+all the event needs. The outcome is observed by :mod:`autotelemetry.recorder`
+at ``sys.exit`` or at interpreter exit, never by wrapping ``main``: a wrapper
+would sit on the path of every propagating exception and change the traceback
+the user sees.
 
 Names come only from the command tree the CLI registered; values never.
 """
 
+import sys
+
 from autotelemetry import instrument, recorder
 
 _WRAPPED = "__autotelemetry_wrapped__"
-_METHODS = ("main", "parse_args", "invoke")
-
-#: The invocation in progress (outermost ``main``), per process.
-_current: "list[recorder.Invocation]" = []
 
 
 def patch(core: object) -> None:
-    """Instrument the command classes of one Click ``core`` module, idempotently."""
-    namespace = vars(core)
-    if namespace.get("__autotelemetry_patched__"):
+    """Instrument one Click ``core`` module, idempotently."""
+    context = core.Context  # type: ignore[attr-defined]
+    original = context.__dict__["__init__"]
+    if getattr(original, _WRAPPED, False):
         return
-    base = namespace.get("BaseCommand")  # Click < 8.2: the real base class
-    if not isinstance(base, type):
-        base = namespace["Command"]
-    frame = _Framework(core)
-    for value in list(namespace.values()):
-        if isinstance(value, type) and issubclass(value, base):
-            _wrap_class(value, frame)
-    _hook_subclasses(base, frame)
-    core.__autotelemetry_patched__ = True  # type: ignore[attr-defined]
+    framework = _Framework(core)
+
+    def __init__(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        original(self, *args, **kwargs)
+        try:
+            _note(self, framework)
+        except Exception:
+            pass
+
+    __init__.__wrapped__ = original  # type: ignore[attr-defined]
+    __init__.__doc__ = original.__doc__
+    __init__.__qualname__ = original.__qualname__
+    setattr(__init__, _WRAPPED, True)
+    context.__init__ = __init__
     instrument.debug(f"patched {core.__name__}")  # type: ignore[attr-defined]
 
 
@@ -50,169 +49,111 @@ class _Framework:
     """The exception and enum classes of one Click copy (click or typer._click)."""
 
     def __init__(self, core: object) -> None:
-        self.Abort = core.Abort  # type: ignore[attr-defined]
-        self.ClickException = core.ClickException  # type: ignore[attr-defined]
-        self.UsageError = core.UsageError  # type: ignore[attr-defined]
-        self.Exit = core.Exit  # type: ignore[attr-defined]
+        package = core.__name__.rpartition(".")[0]  # type: ignore[attr-defined]
+        places = [vars(core), vars(sys.modules.get(package + ".exceptions", core))]
+
+        def find(name: str) -> type:
+            for namespace in places:
+                value = namespace.get(name)
+                if isinstance(value, type):
+                    return value
+            return type("_Missing" + name, (Exception,), {})  # matches nothing
+
+        self.Abort = find("Abort")
+        self.ClickException = find("ClickException")
+        self.UsageError = find("UsageError")
+        self.Exit = find("Exit")
         self.COMMANDLINE = core.ParameterSource.COMMANDLINE  # type: ignore[attr-defined]
 
 
-def _hook_subclasses(base: type, frame: _Framework) -> None:
-    original = base.__dict__.get("__init_subclass__")
+def _made_by_make_context() -> bool:
+    """Whether the context being initialised comes from ``Command.make_context``.
 
-    def __init_subclass__(cls, **kwargs):  # type: ignore[no-untyped-def]
-        if original is not None:
-            original.__func__(cls, **kwargs)
-        else:
-            super(base, cls).__init_subclass__(**kwargs)
-        try:
-            _wrap_class(cls, frame)
-        except Exception:
-            pass
-
-    base.__init_subclass__ = classmethod(__init_subclass__)  # type: ignore[method-assign,assignment]
-
-
-def _wrap_class(cls: type, frame: _Framework) -> None:
-    for name in _METHODS:
-        fn = cls.__dict__.get(name)
-        if fn is None or not callable(fn) or getattr(fn, _WRAPPED, False):
-            continue
-        wrapper = _WRAPPERS[name](fn, frame)
-        for attr in ("__module__", "__name__", "__qualname__", "__doc__", "__dict__"):
-            try:
-                value = getattr(fn, attr)
-            except AttributeError:
-                continue
-            if attr == "__dict__":
-                wrapper.__dict__.update(value)
-            else:
-                setattr(wrapper, attr, value)
-        wrapper.__wrapped__ = fn  # type: ignore[attr-defined]
-        setattr(wrapper, _WRAPPED, True)
-        setattr(cls, name, wrapper)
+    Contexts made elsewhere (``ctx.invoke(other)``, help rendering, completion
+    helpers) are not part of what the user typed.
+    """
+    frame = sys._getframe(3)  # _note <- __init__ wrapper <- caller (maybe a subclass)
+    for _ in range(3):
+        if frame is None:
+            return False
+        if frame.f_code.co_name == "make_context":
+            return True
+        frame = frame.f_back
+    return False
 
 
-def _wrap_main(fn, frame):  # type: ignore[no-untyped-def]
-    def main(self, *args, **kwargs):  # type: ignore[no-untyped-def]
-        if _current:
-            return fn(self, *args, **kwargs)
-        invocation = recorder.start("click")
-        _current.append(invocation)
-        try:
-            rv = fn(self, *args, **kwargs)
-        except SystemExit as exc:
-            _finish(invocation, frame, self, exit_exc=exc)
-            raise
-        except BaseException as exc:
-            _finish(invocation, frame, self, escaped=exc)
-            raise
-        else:
-            _finish(invocation, frame, self, returned=rv)
-            return rv
-        finally:
-            del _current[:]
-
-    return main
+def _note(ctx, framework: _Framework) -> None:  # type: ignore[no-untyped-def]
+    if getattr(ctx, "resilient_parsing", False) or not _made_by_make_context():
+        return
+    invocation = recorder.current()
+    if ctx.parent is None:
+        if invocation is None:
+            invocation = recorder.begin("click", _describe)
+            invocation.data["framework"] = framework
+            invocation.contexts.append(ctx)
+        return
+    if invocation is not None and any(c is ctx.parent for c in invocation.contexts):
+        invocation.contexts.append(ctx)
 
 
-def _wrap_parse_args(fn, frame):  # type: ignore[no-untyped-def]
-    def parse_args(self, ctx, args):  # type: ignore[no-untyped-def]
-        if _current:
-            contexts = _current[0].contexts
-            if not any(c is ctx for c in contexts):
-                contexts.append(ctx)
-        return _watch(fn, self, ctx, args)
+def _click_cause(frame):  # type: ignore[no-untyped-def]
+    """What Click ≥ 8.2's ``main`` was about to report when it called ``sys.exit``.
 
-    return parse_args
-
-
-def _wrap_invoke(fn, frame):  # type: ignore[no-untyped-def]
-    def invoke(self, ctx, *args, **kwargs):  # type: ignore[no-untyped-def]
-        return _watch(fn, self, ctx, *args, **kwargs)
-
-    return invoke
-
-
-def _watch(fn, *args, **kwargs):  # type: ignore[no-untyped-def]
-    """Call ``fn``, remembering the exception (if any) that leaves it."""
-    if not _current:
-        return fn(*args, **kwargs)
-    invocation = _current[0]
-    try:
-        rv = fn(*args, **kwargs)
-    except BaseException as exc:
-        invocation.error = exc
-        raise
-    invocation.error = None
-    return rv
+    That ``main`` leaves its ``except`` blocks before exiting, so the handled
+    exception is gone; the pending ``report`` callable still names it.
+    """
+    if frame is None or frame.f_code.co_name not in ("main", "_main"):
+        return None
+    report = frame.f_locals.get("report")
+    target = getattr(report, "__self__", None)
+    if isinstance(target, BaseException):
+        return target
+    if getattr(report, "__name__", "") == "_echo_aborted":
+        return KeyboardInterrupt()
+    return None
 
 
-_WRAPPERS = {"main": _wrap_main, "parse_args": _wrap_parse_args, "invoke": _wrap_invoke}
-
-
-def _classify(frame: _Framework, cause: "BaseException | None", code: "int | None"):  # type: ignore[no-untyped-def]
-    """(status, exit_code, error_type) from the exception that ended the command."""
+def _classify(frame: _Framework, cause: "object", code: int):  # type: ignore[no-untyped-def]
+    """(status, error_type) for the exception that ended the command, given the exit code."""
+    if isinstance(cause, frame.Exit) and isinstance(cause.__cause__, KeyboardInterrupt):
+        cause = cause.__cause__  # Typer turns Ctrl-C into Exit(130)
     if isinstance(cause, (KeyboardInterrupt, EOFError, frame.Abort)):
-        if code is None:
-            code = 130 if isinstance(cause, KeyboardInterrupt) else 1
-        return "interrupted", code, type(cause).__name__
-    if isinstance(cause, frame.Exit):
-        code = recorder.exit_status(cause.exit_code) if code is None else code
-        return ("success" if code == 0 else "failure"), code, None
+        return "interrupted", type(cause).__name__
+    if code == 0:
+        return "success", None
     if isinstance(cause, frame.UsageError):
-        code = cause.exit_code if code is None else code
-        return "usage_error", code, type(cause).__name__
+        return "usage_error", type(cause).__name__
     if isinstance(cause, frame.ClickException):
-        code = cause.exit_code if code is None else code
-        return "failure", code, type(cause).__name__
-    if isinstance(cause, SystemExit):
-        code = recorder.exit_status(cause.code) if code is None else code
-        return ("success" if code == 0 else "failure"), code, None
-    if isinstance(cause, BaseException):
-        return "crash", 1 if code is None else code, type(cause).__qualname__
-    code = 0 if code is None else code
-    return ("success" if code == 0 else "failure"), code, None
+        return "failure", type(cause).__name__
+    if isinstance(cause, (frame.Exit, SystemExit)) or cause is None:
+        return "failure", None
+    return (
+        "crash" if code == 1 and cause is getattr(sys, "last_value", None) else "failure",
+        type(cause).__qualname__,
+    )
 
 
-def _finish(invocation, frame, command, *, exit_exc=None, escaped=None, returned=None):  # type: ignore[no-untyped-def]
-    try:
-        if exit_exc is not None:
-            code = recorder.exit_status(exit_exc.code)
-            cause = invocation.error if invocation.error is not None else exit_exc
-            if cause is exit_exc or isinstance(cause, SystemExit):
-                cause = exit_exc
-            status, code, error_type = _classify(frame, cause, code)
-        elif escaped is not None:
-            status, code, error_type = _classify(frame, escaped, None)
-        else:
-            # standalone_mode=False: main returns the command's value, or the
-            # exit code of an explicit ctx.exit(n).
-            code = None
-            if isinstance(invocation.error, frame.Exit) and isinstance(returned, int):
-                code = returned
-            status, code, error_type = _classify(frame, invocation.error, code)
-        program = instrument.program() or "unknown"
-        names, flags, root = _walk(invocation, frame)
-        framework = "typer" if _is_typer(command) else "click"
-        invocation.framework = framework
-        version = recorder.distribution_version([_callback_module(root), program])
-        recorder.finish(
-            invocation,
-            program=program,
-            command=names,
-            flags=flags,
-            exit_code=code,
-            status=status,
-            error_type=error_type,
-            version=version,
-        )
-    except Exception as exc:  # never let our bookkeeping reach the host
-        instrument.debug(f"could not build the event ({type(exc).__name__}: {exc})")
-    recorder.flush()
+def _describe(invocation, code, cause, caller):  # type: ignore[no-untyped-def]
+    framework = invocation.data["framework"]
+    if cause is None:
+        cause = _click_cause(caller)
+    status, error_type = _classify(framework, cause, code)
+    program = instrument.program() or "unknown"
+    names, flags, root = _walk(invocation, framework)
+    return {
+        "program": program,
+        "command": names,
+        "flags": flags,
+        "exit_code": code,
+        "status": status,
+        "error_type": error_type,
+        "version": recorder.distribution_version([_callback_module(root), program]),
+        "framework": "typer" if _is_typer(root) else "click",
+    }
 
 
-def _is_typer(command: object) -> bool:
+def _is_typer(ctx: object) -> bool:
+    command = getattr(ctx, "command", None)
     return any(c.__module__.startswith("typer") for c in type(command).__mro__)
 
 
@@ -224,28 +165,23 @@ def _callback_module(ctx: object) -> "str | None":
     return module
 
 
-def _walk(invocation, frame):  # type: ignore[no-untyped-def]
+def _walk(invocation, framework):  # type: ignore[no-untyped-def]
     """Canonical command names (below the program) and command-line flags."""
-    contexts = [c for c in invocation.contexts if not getattr(c, "resilient_parsing", False)]
+    contexts = invocation.contexts
     if not contexts:
         return [], [], None
     root = contexts[0]
-    children: "dict[int, list[object]]" = {}
-    known = {id(root)}
+    children: dict[int, list[object]] = {}
     for ctx in contexts[1:]:
-        parent = ctx.parent
-        if parent is not None and id(parent) in known:
-            known.add(id(ctx))
-            children.setdefault(id(parent), []).append(ctx)
-    names: "list[str]" = []
-    flags: "list[str]" = []
+        children.setdefault(id(ctx.parent), []).append(ctx)
+    names: list[str] = []
+    flags: list[str] = []
     stack = [root]
     while stack:
         ctx = stack.pop()
-        flags.extend(_flags(ctx, frame))
+        flags.extend(_flags(ctx, framework))
         kids = children.get(id(ctx), [])
-        for kid in kids:
-            names.append(_canonical_name(kid))
+        names.extend(_canonical_name(kid) for kid in kids)
         stack.extend(reversed(kids))
     return names, flags, root
 
@@ -274,7 +210,7 @@ def _canonical_name(ctx) -> str:  # type: ignore[no-untyped-def]
     return "(unlisted)"
 
 
-def _flags(ctx, frame) -> "list[str]":  # type: ignore[no-untyped-def]
+def _flags(ctx, framework) -> "list[str]":  # type: ignore[no-untyped-def]
     out = []
     try:
         params = ctx.command.get_params(ctx)
@@ -287,7 +223,7 @@ def _flags(ctx, frame) -> "list[str]":  # type: ignore[no-untyped-def]
             source = ctx.get_parameter_source(param.name)
         except Exception:
             continue
-        if source is frame.COMMANDLINE:
+        if source is framework.COMMANDLINE:
             out.append(_option_name(param))
     return out
 

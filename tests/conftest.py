@@ -1,0 +1,249 @@
+"""Shared fixtures: real virtual environments, real CLIs, real subprocesses.
+
+Nothing of ours is mocked. Each session builds the wheels once
+(``build/test-wheels``) and a small set of venvs once (in the session's temp
+dir), then every test runs real console scripts through the real ``.pth``
+hook with a private ``AUTOTELEMETRY_HOME`` and reads what landed on disk.
+
+``AUTOTELEMETRY_TEST_PYTHON`` picks the interpreter the venvs are built from
+(default: the one running pytest); ``make test-all`` loops over 3.9–3.13.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLES = ROOT / "examples"
+WHEELS = ROOT / "build" / "test-wheels"
+
+#: Variables that would change what the hook does; stripped from every child env.
+_CONTROL_PREFIXES = ("AUTOTELEMETRY_", "OTEL_")
+_CONTROL_NAMES = {"DO_NOT_TRACK", "CI", "_ARGCOMPLETE", "COMP_LINE", "COMP_POINT", "PYTHONPATH"}
+
+
+def test_python() -> str:
+    return os.environ.get("AUTOTELEMETRY_TEST_PYTHON") or sys.executable
+
+
+def _python_version(python: str) -> tuple[int, int]:
+    out = subprocess.run(
+        [python, "-c", "import sys; print(*sys.version_info[:2])"],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout.split()
+    return int(out[0]), int(out[1])
+
+
+def _newer_than(path: Path, sources: list[Path]) -> bool:
+    if not path.exists():
+        return False
+    mtime = path.stat().st_mtime
+    for src in sources:
+        for f in src.rglob("*") if src.is_dir() else [src]:
+            if f.is_file() and "__pycache__" not in f.parts and f.stat().st_mtime > mtime:
+                return False
+    return True
+
+
+def build_wheel(project: Path) -> Path:
+    """Build (or reuse) the wheel of a local project; rebuilt when its sources change."""
+    WHEELS.mkdir(parents=True, exist_ok=True)
+    stamp = WHEELS / f"{project.name}.stamp"
+    sources = [project / "pyproject.toml"]
+    sources += [
+        p for p in project.iterdir() if p.is_dir() and not p.name.startswith((".", "build"))
+    ]
+    if project == ROOT:
+        sources = [ROOT / "pyproject.toml", ROOT / "hatch_build.py", ROOT / "autotelemetry"]
+    name = "autotelemetry" if project == ROOT else project.name
+    existing = sorted(WHEELS.glob(f"{name}-*.whl"))
+    if existing and _newer_than(stamp, sources):
+        return existing[-1]
+    for old in existing:
+        old.unlink()
+    subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(WHEELS), str(project)],
+        check=True,
+        cwd=ROOT,
+    )
+    stamp.touch()
+    return sorted(WHEELS.glob(f"{name}-*.whl"))[-1]
+
+
+class Venv:
+    """A real virtual environment and helpers to run its console scripts."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.bin = path / ("Scripts" if os.name == "nt" else "bin")
+        self.python = str(self.bin / "python")
+
+    def script(self, name: str) -> str:
+        return str(self.bin / name)
+
+    @property
+    def site_packages(self) -> Path:
+        out = subprocess.run(
+            [self.python, "-S", "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+            check=True,
+            capture_output=True,
+            text=True,
+        )
+        return Path(out.stdout.strip())
+
+    def pip(self, *args: str) -> None:
+        subprocess.run(
+            [self.python, "-m", "pip", "install", "-q", "--disable-pip-version-check", *args],
+            check=True,
+            env={**clean_env(), "AUTOTELEMETRY_DISABLED": "1"},
+        )
+
+
+def make_venv(base: Path, key: str, requirements: list[str]) -> Venv:
+    """Create (once per session) a venv with ``requirements`` installed."""
+    digest = hashlib.sha1(json.dumps([test_python(), requirements]).encode()).hexdigest()[:10]
+    path = base / f"{key}-{digest}"
+    venv = Venv(path)
+    if not (path / "ready").exists():
+        subprocess.run([test_python(), "-m", "venv", str(path)], check=True)
+        if requirements:
+            venv.pip(*requirements)
+        (path / "ready").touch()
+    return venv
+
+
+def clean_env(**extra: str) -> dict[str, str]:
+    """The parent's environment minus anything that steers autotelemetry, plus ``extra``."""
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(_CONTROL_PREFIXES)
+        and k not in _CONTROL_NAMES
+        and not (k.startswith("_") and k.endswith("_COMPLETE"))
+        and k not in {"GITHUB_ACTIONS", "GITLAB_CI", "BUILD_ID", "JENKINS_URL"}
+    }
+    env.update(extra)
+    return env
+
+
+@pytest.fixture(scope="session")
+def python_version() -> tuple[int, int]:
+    return _python_version(test_python())
+
+
+@pytest.fixture(scope="session")
+def venv_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("venvs")
+
+
+def _example_requirements(version: tuple[int, int]) -> list[str]:
+    reqs = [str(build_wheel(EXAMPLES / "exampleclick"))]
+    reqs.append(str(build_wheel(EXAMPLES / "exampletyper")))
+    if (EXAMPLES / "exampleargparse").exists():
+        reqs.append(str(build_wheel(EXAMPLES / "exampleargparse")))
+    return reqs
+
+
+@pytest.fixture(scope="session")
+def venv(venv_root: Path, python_version: tuple[int, int]) -> Venv:
+    """autotelemetry + the example CLIs (Typer: the newest release for this Python)."""
+    return make_venv(
+        venv_root, "with-hook", [str(build_wheel(ROOT)), *_example_requirements(python_version)]
+    )
+
+
+@pytest.fixture(scope="session")
+def bare_venv(venv_root: Path, python_version: tuple[int, int]) -> Venv:
+    """The same example CLIs without autotelemetry: the reference for byte-identical output."""
+    return make_venv(venv_root, "sans-hook", _example_requirements(python_version))
+
+
+@pytest.fixture
+def home(tmp_path: Path) -> Path:
+    """A private, empty AUTOTELEMETRY_HOME."""
+    path = tmp_path / "home"
+    return path
+
+
+class Runner:
+    """Runs console scripts of a venv with a controlled environment."""
+
+    def __init__(self, venv: Venv, home: Path, cwd: Path) -> None:
+        self.venv = venv
+        self.home = home
+        self.cwd = cwd
+
+    def env(self, **extra: str) -> dict[str, str]:
+        return clean_env(**{"AUTOTELEMETRY_HOME": str(self.home), **extra})
+
+    def __call__(
+        self, program: str, *args: str, env: dict[str, str] | None = None, **kwargs: object
+    ) -> subprocess.CompletedProcess[bytes]:
+        return subprocess.run(
+            [self.venv.script(program), *args],
+            capture_output=True,
+            env=self.env(**(env or {})),
+            cwd=self.cwd,
+            timeout=120,
+            **kwargs,  # type: ignore[arg-type]
+        )
+
+    def events(self) -> list[dict]:
+        """Events pending in the spool, as written by the hook (oldest first)."""
+        return read_spool(self.home)
+
+    def stored(self, *args: str) -> list[dict]:
+        """Events through `autotelemetry events --json` (ingests the spool first)."""
+        out = self("autotelemetry", "events", "--json", *args)
+        assert out.returncode == 0, out.stderr
+        return [json.loads(line) for line in out.stdout.splitlines()]
+
+
+def read_spool(home: Path) -> list[dict]:
+    spool = home / "spool"
+    events: list[dict] = []
+    if not spool.exists():
+        return events
+    for path in sorted(spool.glob("*.jsonl")):
+        for line in path.read_text(encoding="utf-8").splitlines():
+            if line.strip():
+                events.append(json.loads(line))
+    return events
+
+
+def all_bytes(root: Path) -> Iterator[tuple[Path, bytes]]:
+    """Every file under ``root`` with its content (for privacy greps)."""
+    for path in root.rglob("*"):
+        if path.is_file():
+            yield path, path.read_bytes()
+
+
+def assert_nowhere(root: Path, *needles: str) -> None:
+    """No byte sequence of any needle (UTF-8) appears in any file under ``root``."""
+    for path, data in all_bytes(root):
+        for needle in needles:
+            assert needle.encode() not in data, f"{needle!r} leaked into {path}"
+
+
+@pytest.fixture
+def run(venv: Venv, home: Path, tmp_path: Path) -> Runner:
+    """Run a console script of the hooked venv, with the example CLIs allowlisted."""
+    home.mkdir(mode=0o700, exist_ok=True)
+    (home / "allowlist").write_text("exampleclick\nexampletyper\nexampleargparse\n")
+    return Runner(venv, home, tmp_path)
+
+
+@pytest.fixture
+def run_bare(bare_venv: Venv, tmp_path: Path) -> Runner:
+    """Run a console script of the venv without autotelemetry."""
+    return Runner(bare_venv, tmp_path / "bare-home", tmp_path)
