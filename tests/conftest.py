@@ -23,6 +23,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"
+SCRIPTS = ROOT / "tests" / "scripts"
 WHEELS = ROOT / "build" / "test-wheels"
 
 #: Variables that would change what the hook does; stripped from every child env.
@@ -94,10 +95,11 @@ class Venv:
     @property
     def site_packages(self) -> Path:
         out = subprocess.run(
-            [self.python, "-S", "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+            [self.python, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
             check=True,
             capture_output=True,
             text=True,
+            env={**clean_env(), "AUTOTELEMETRY_DISABLED": "1"},
         )
         return Path(out.stdout.strip())
 

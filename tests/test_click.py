@@ -7,12 +7,9 @@ import re
 import signal
 import subprocess
 import time
-from pathlib import Path
 
 import pytest
-from conftest import Runner, assert_nowhere
-
-SCRIPTS = Path(__file__).parent / "scripts"
+from conftest import SCRIPTS, Runner, assert_nowhere
 
 
 def _same(a: subprocess.CompletedProcess[bytes], b: subprocess.CompletedProcess[bytes], venvs=()):

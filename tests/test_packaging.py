@@ -1,0 +1,154 @@
+"""The hook as installed by pip: files, activation, idempotence, uninstall, editable, guards."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import pytest
+from conftest import ROOT, SCRIPTS, Venv, build_wheel, clean_env, make_venv
+
+MODULES = "import sys; print('\\n'.join(sorted(sys.modules)))"
+
+
+def _modules(venv: Venv, *args: str, env: dict[str, str] | None = None) -> set[str]:
+    out = subprocess.run(
+        [venv.python, *args, "-c", MODULES], capture_output=True, text=True, env=env or clean_env()
+    )
+    assert out.returncode == 0, out.stderr
+    return set(out.stdout.split())
+
+
+def test_wheel_ships_pth_and_start(venv: Venv):
+    site = venv.site_packages
+    pth = (site / "autotelemetry.pth").read_text()
+    assert pth.startswith("import ") and pth.count("\n") == 1
+    assert (site / "autotelemetry.start").read_text().strip() == "autotelemetry._boot:activate"
+
+
+def test_boot_adds_exactly_two_modules(venv: Venv, bare_venv: Venv):
+    """The structural guard on interpreter start: the boot imports nothing else."""
+    added = _modules(venv) - _modules(bare_venv)
+    assert added == {"autotelemetry", "autotelemetry._boot"}
+    # -I still processes .pth files; -S skips them.
+    assert _modules(venv, "-I") - _modules(bare_venv, "-I") == {
+        "autotelemetry",
+        "autotelemetry._boot",
+    }
+    assert "autotelemetry" not in _modules(venv, "-S")
+
+
+def test_boot_is_idempotent(venv: Venv):
+    code = (
+        "import sys, autotelemetry._boot as b; b.activate(); b.activate();"
+        "print(sum(type(f).__name__ == '_Finder' for f in sys.meta_path))"
+    )
+    out = subprocess.run([venv.python, "-c", code], capture_output=True, text=True, env=clean_env())
+    assert out.stdout.strip() == "1"
+
+
+@pytest.mark.parametrize("var", ["AUTOTELEMETRY_DISABLED", "DO_NOT_TRACK", "_ARGCOMPLETE"])
+def test_disabled_boot_installs_nothing(venv: Venv, var: str):
+    code = "import sys; print(sum(type(f).__name__ == '_Finder' for f in sys.meta_path))"
+    out = subprocess.run(
+        [venv.python, "-c", code], capture_output=True, text=True, env=clean_env(**{var: "1"})
+    )
+    assert out.stdout.strip() == "0"
+
+
+def _guard_run(venv: Venv, home: Path, framework: str, allow: str, tmp_path: Path) -> set[str]:
+    out_file = tmp_path / f"modules-{framework}-{allow or 'none'}.txt"
+    env = clean_env(AUTOTELEMETRY_HOME=str(home), AUTOTELEMETRY_ALLOW=allow)
+    proc = subprocess.run(
+        [venv.python, str(SCRIPTS / "modules_at_exit.py"), framework, str(out_file)],
+        capture_output=True,
+        env=env,
+    )
+    assert proc.returncode == 0, proc.stderr
+    return set(out_file.read_text().split())
+
+
+#: What an instrumented run may add to the host's modules, beyond what it loads itself.
+ALLOWED_IN_HOST = {
+    "autotelemetry",
+    "autotelemetry._boot",
+    "autotelemetry.config",
+    "autotelemetry.instrument",
+    "autotelemetry.instrument.click",
+    "autotelemetry.instrument.argparse",
+    "autotelemetry.recorder",
+    "autotelemetry.event",
+    "autotelemetry.spool",
+    "atexit",
+    "fnmatch",
+}
+#: Never in a host process because of us.
+FORBIDDEN = {
+    "json",
+    "requests",
+    "sqlite3",
+    "_sqlite3",
+    "uuid",
+    "subprocess",
+    "importlib.metadata",
+    "typing",
+    "wrapt",
+    "tomllib",
+    "platform",
+    "socket",
+}
+
+
+@pytest.mark.parametrize("framework", ["click", "argparse"])
+@pytest.mark.parametrize("allow", ["", "modules_at_exit"])
+def test_host_process_imports_only_the_allowed_modules(
+    venv: Venv, bare_venv: Venv, home: Path, tmp_path: Path, framework: str, allow: str
+):
+    """Structural guard for the recording path (allowlisted) and the bystander path (not)."""
+    hooked = _guard_run(venv, home, framework, allow, tmp_path)
+    bare = _guard_run(bare_venv, home, framework, "", tmp_path)
+    added = hooked - bare
+    assert added <= ALLOWED_IN_HOST, added - ALLOWED_IN_HOST
+    assert not (added & FORBIDDEN)
+    if framework == "argparse":
+        assert "click" not in hooked
+    if not allow:
+        assert added <= {
+            "autotelemetry",
+            "autotelemetry._boot",
+            "autotelemetry.config",
+            "autotelemetry.instrument",
+        }
+
+
+@pytest.mark.slow
+def test_uninstall_removes_hook_files(venv_root: Path):
+    throwaway = make_venv(venv_root, "uninstall", [str(build_wheel(ROOT))])
+    site = throwaway.site_packages
+    assert (site / "autotelemetry.pth").exists()
+    subprocess.run(
+        [throwaway.python, "-m", "pip", "uninstall", "-y", "-q", "autotelemetry"],
+        check=True,
+        env=clean_env(),
+    )
+    assert not (site / "autotelemetry.pth").exists()
+    assert not (site / "autotelemetry.start").exists()
+    assert "autotelemetry" not in _modules(throwaway)
+
+
+@pytest.mark.slow
+def test_editable_install_activates(venv_root: Path, tmp_path: Path):
+    editable = make_venv(
+        venv_root,
+        "editable",
+        ["-e", str(ROOT), str(build_wheel(ROOT.joinpath("examples", "exampleclick")))],
+    )
+    site = editable.site_packages
+    assert (site / "autotelemetry.pth").exists()
+    home = tmp_path / "home"
+    env = clean_env(AUTOTELEMETRY_HOME=str(home), AUTOTELEMETRY_ALLOW="exampleclick")
+    out = subprocess.run(
+        [editable.script("exampleclick"), "db", "status"], env=env, capture_output=True
+    )
+    assert out.returncode == 0, out.stderr
+    assert list((home / "spool").glob("*.jsonl"))
