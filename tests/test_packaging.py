@@ -26,15 +26,17 @@ def test_wheel_ships_pth_and_start(venv: Venv):
     assert (site / "autotelemetry.start").read_text().strip() == "autotelemetry._boot:activate"
 
 
+#: Python 3.13's site.py decodes every .pth file as utf-8-sig first; any .pth costs that codec.
+SITE_PTH_CODEC = {"encodings.utf_8_sig"}
+
+
 def test_boot_adds_exactly_two_modules(venv: Venv, bare_venv: Venv):
     """The structural guard on interpreter start: the boot imports nothing else."""
-    added = _modules(venv) - _modules(bare_venv)
+    added = _modules(venv) - _modules(bare_venv) - SITE_PTH_CODEC
     assert added == {"autotelemetry", "autotelemetry._boot"}
     # -I still processes .pth files; -S skips them.
-    assert _modules(venv, "-I") - _modules(bare_venv, "-I") == {
-        "autotelemetry",
-        "autotelemetry._boot",
-    }
+    added_isolated = _modules(venv, "-I") - _modules(bare_venv, "-I") - SITE_PTH_CODEC
+    assert added_isolated == {"autotelemetry", "autotelemetry._boot"}
     assert "autotelemetry" not in _modules(venv, "-S")
 
 
@@ -81,6 +83,7 @@ ALLOWED_IN_HOST = {
     "autotelemetry.spool",
     "atexit",
     "fnmatch",
+    *SITE_PTH_CODEC,
 }
 #: Never in a host process because of us.
 FORBIDDEN = {
@@ -118,6 +121,7 @@ def test_host_process_imports_only_the_allowed_modules(
             "autotelemetry._boot",
             "autotelemetry.config",
             "autotelemetry.instrument",
+            *SITE_PTH_CODEC,
         }
 
 
