@@ -112,42 +112,116 @@ def measure(case: Case, runs: int) -> dict[str, object]:
     }
 
 
-def cases(hooked: Path, bare: Path, home: str) -> list[Case]:
-    hp, bp = str(hooked / "bin" / "python"), str(bare / "bin" / "python")
-    hc, bc = str(hooked / "bin" / "exampleclick"), str(bare / "bin" / "exampleclick")
+SENTRY_SITECUSTOMIZE = """\
+import sentry_sdk
+sentry_sdk.init(dsn="http://public@127.0.0.1:9/1", traces_sample_rate=1.0)
+"""
+
+
+def cases(envs: dict[str, Path], home: str) -> list[Case]:
+    """The comparisons, with their budgets (docs/performance.md explains each)."""
+
+    def exe(env: str, name: str) -> str:
+        return str(envs[env] / "bin" / name)
+
     plain = clean_env(AUTOTELEMETRY_HOME=home)
-    allowed = clean_env(AUTOTELEMETRY_HOME=home, AUTOTELEMETRY_ALLOW="exampleclick")
-    click_args = ["db", "migrate", "--dry-run", "prod"]
-    return [
-        Case("python -c pass", [hp, "-c", "pass"], [bp, "-c", "pass"], plain, plain, 1.02),
+    allowed = clean_env(AUTOTELEMETRY_HOME=home, AUTOTELEMETRY_ALLOW="exampleclick,exampletyper")
+    otel_env = clean_env(
+        OTEL_TRACES_EXPORTER="none", OTEL_METRICS_EXPORTER="none", OTEL_LOGS_EXPORTER="none"
+    )
+    ok = ["db", "migrate", "--dry-run", "prod"]
+    usage = ["db", "nosuch"]
+    crash = ["crash"]
+    typer_ok = ["users", "create", "bob", "--admin"]
+    out = [
         Case(
-            "python -I -c pass",
-            [hp, "-I", "-c", "pass"],
-            [bp, "-I", "-c", "pass"],
+            "python -c pass",
+            [exe("hooked", "python"), "-c", "pass"],
+            [exe("bare", "python"), "-c", "pass"],
             plain,
             plain,
             1.02,
         ),
         Case(
-            "Click CLI, not allowlisted", [hc, *click_args], [bc, *click_args], plain, plain, 1.02
+            "python -I -c pass",
+            [exe("hooked", "python"), "-I", "-c", "pass"],
+            [exe("bare", "python"), "-I", "-c", "pass"],
+            plain,
+            plain,
+            1.02,
         ),
         Case(
-            "Click CLI, allowlisted (success)",
-            [hc, *click_args],
-            [bc, *click_args],
-            allowed,
+            "Click CLI, not allowlisted",
+            [exe("hooked", "exampleclick"), *ok],
+            [exe("bare", "exampleclick"), *ok],
             plain,
-            1.05,
-        ),
-        Case(
-            "Click CLI, allowlisted (usage error)",
-            [hc, "db", "nosuch"],
-            [bc, "db", "nosuch"],
-            allowed,
             plain,
-            1.05,
+            1.02,
         ),
     ]
+    for label, argv in (("success", ok), ("usage error", usage), ("crash", crash)):
+        out.append(
+            Case(
+                f"Click CLI, instrumented ({label})",
+                [exe("hooked", "exampleclick"), *argv],
+                [exe("bare", "exampleclick"), *argv],
+                allowed,
+                plain,
+                1.05,
+            )
+        )
+    out.append(
+        Case(
+            "Typer CLI, instrumented (success)",
+            [exe("hooked", "exampletyper"), *typer_ok],
+            [exe("bare", "exampletyper"), *typer_ok],
+            allowed,
+            plain,
+            1.05,
+        )
+    )
+    if "otel" in envs:
+        out.append(
+            Case(
+                "Click CLI under opentelemetry-instrument (reference)",
+                [exe("otel", "opentelemetry-instrument"), exe("otel", "exampleclick"), *ok],
+                [exe("bare", "exampleclick"), *ok],
+                otel_env,
+                plain,
+                note="incumbent: OpenTelemetry auto-instrumentation, exporters off",
+            )
+        )
+    if "sentry" in envs:
+        out.append(
+            Case(
+                "Click CLI with sentry_sdk.init in sitecustomize (reference)",
+                [exe("sentry", "exampleclick"), *ok],
+                [exe("bare", "exampleclick"), *ok],
+                plain,
+                plain,
+                note="incumbent: Sentry SDK, default integrations",
+            )
+        )
+    return out
+
+
+def build_envs(incumbents: bool) -> dict[str, Path]:
+    examples = [str(ROOT / "examples" / "exampleclick"), str(ROOT / "examples" / "exampletyper")]
+    envs = {"hooked": venv("hooked", [str(ROOT), *examples]), "bare": venv("bare", examples)}
+    if incumbents:
+        envs["otel"] = venv(
+            "otel",
+            [
+                *examples,
+                "opentelemetry-distro",
+                "opentelemetry-exporter-otlp-proto-http",
+                "opentelemetry-instrumentation-click",
+            ],
+        )
+        envs["sentry"] = venv("sentry", [*examples, "sentry-sdk"])
+        site = next((envs["sentry"] / "lib").glob("python3*/site-packages"))
+        (site / "sitecustomize.py").write_text(SENTRY_SITECUSTOMIZE)
+    return envs
 
 
 def machine() -> str:
@@ -187,15 +261,16 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=41, help="runs per side (default 41)")
     parser.add_argument("--no-doc", action="store_true", help="do not update docs/performance.md")
+    parser.add_argument(
+        "--no-incumbents", action="store_true", help="skip the OpenTelemetry and Sentry columns"
+    )
     args = parser.parse_args()
 
     ENVS.mkdir(parents=True, exist_ok=True)
-    example = str(ROOT / "examples" / "exampleclick")
-    hooked = venv("hooked", [str(ROOT), example])
-    bare = venv("bare", [example])
+    envs = build_envs(not args.no_incumbents)
     with tempfile.TemporaryDirectory() as home:
         results = []
-        for case in cases(hooked, bare, home):
+        for case in cases(envs, home):
             r = measure(case, args.runs)
             results.append(r)
             print(
