@@ -279,7 +279,7 @@ def test_spool_caps_evict_oldest_and_count(run, receiver):
 
 @pytest.mark.slow
 def test_200_concurrent_runs_few_senders(run, receiver):
-    env = run.env(AUTOTELEMETRY_ENDPOINT=receiver.url, AUTOTELEMETRY_SEND_INTERVAL="5")
+    env = run.env(AUTOTELEMETRY_ENDPOINT=receiver.url, AUTOTELEMETRY_SEND_INTERVAL="30")
     procs = [
         subprocess.Popen(
             [run.venv.script("exampleclick"), "db", "status"],
@@ -292,5 +292,12 @@ def test_200_concurrent_runs_few_senders(run, receiver):
     for p in procs:
         assert p.wait(300) == 0 and p.stderr.read() == b""
     assert wait_for(lambda: len(set(receiver.delivered)) == 200, 180), len(receiver.delivered)
-    assert _sender_starts(run.home) <= 5
+    try:
+        # One spawn window covers the burst; a racing CLI or two may add a sender.
+        assert _sender_starts(run.home) <= 3
+    finally:
+        try:  # the sender lingers for the rest of its window: end it now
+            os.kill(int((run.home / "sender.lock").read_text()), signal.SIGTERM)
+        except (OSError, ValueError):
+            pass
     assert len(stored_ids(run)) == 200
