@@ -123,8 +123,19 @@ def status_data() -> dict:
         "spool": {"pending_files": count, "pending_bytes": size, "quarantined": len(quarantined)},
         "store": {"path": db, "bytes": os.path.getsize(db) if os.path.exists(db) else 0},
         "endpoint": os.environ.get("AUTOTELEMETRY_ENDPOINT") or None,
+        "delivery": _delivery_status(home),
         "problems": problems,
     }
+
+
+def _delivery_status(home: str) -> dict:
+    """Last send result, backlog, next retry and drop counters (see docs/delivery.md)."""
+    from autotelemetry import sender
+
+    try:
+        return sender.status(home)
+    except Exception as exc:
+        return {"error": f"{type(exc).__name__}: {exc}"}
 
 
 @cli.command()
@@ -156,8 +167,34 @@ def status(as_json: bool) -> None:
     sp = data["spool"]
     click.echo(f"spool:     {sp['pending_files']} pending file(s), {sp['pending_bytes']} bytes")
     click.echo(f"store:     {data['store']['path']} ({data['store']['bytes']} bytes)")
+    _echo_delivery(data)
     for problem in data["problems"]:
         click.echo(f"problem:   {problem}")
+
+
+def _when(epoch: float) -> str:
+    import time
+
+    return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(epoch))
+
+
+def _echo_delivery(data: dict) -> None:
+    d = data.get("delivery") or {}
+    if d.get("backlog") is not None and data["endpoint"]:
+        click.echo(f"delivery:  {d['backlog']} stored event(s) not yet sent")
+    last = d.get("last")
+    if last:
+        kept = f"kept {last['kept']}" + (f" ({last['kept_reason']})" if last["kept_reason"] else "")
+        drops = ", ".join(f"{k}: {v}" for k, v in sorted(last["dropped"].items()))
+        click.echo(
+            f"last send: {_when(last['time'])}: sent {last['sent']}, {kept}"
+            + (f", dropped {drops}" if drops else "")
+        )
+    if d.get("next_retry"):
+        click.echo(f"next retry: not before {_when(d['next_retry'])}")
+    if d.get("dropped"):
+        drops = ", ".join(f"{k}: {v}" for k, v in sorted(d["dropped"].items()))
+        click.echo(f"dropped:   {drops} (total, by rule; see docs/delivery.md)")
 
 
 # --- allowlist ------------------------------------------------------------------
@@ -356,6 +393,71 @@ def purge(yes: bool) -> None:
     with Store(home) as store:
         stored = store.purge()
     click.echo(f"purged {stored} stored event(s) and {removed} pending spool file(s)")
+
+
+@cli.command()
+@click.option(
+    "--wait",
+    type=float,
+    default=60.0,
+    show_default=True,
+    metavar="SECONDS",
+    help="How long to wait for a sender that is already running.",
+)
+def flush(wait: float) -> None:
+    """Send pending events to the endpoint now, in the foreground.
+
+    Ingests the spool into the local store, then sends what the endpoint has
+    not acknowledged (AUTOTELEMETRY_ENDPOINT, AUTOTELEMETRY_PROTOCOL,
+    AUTOTELEMETRY_HEADERS). Prints what was sent, kept for retry and dropped
+    (with reasons). Exits 1 when events are kept for a later retry.
+    """
+    from autotelemetry import sender as delivery
+
+    settings = delivery.Settings.from_env()
+    home = config.home_dir()
+    if disabled_reason() is not None:
+        click.echo(f"autotelemetry is off ({disabled_reason()}): nothing sent")
+        return
+    if not settings.endpoint:
+        with _open_store() as store:
+            n = store.count()
+        click.echo(f"no endpoint configured (AUTOTELEMETRY_ENDPOINT): {n} event(s) kept locally")
+        return
+    try:
+        delivery.get_exporter(settings.protocol)
+    except ValueError as exc:
+        raise click.UsageError(f"AUTOTELEMETRY_PROTOCOL: {exc}") from None
+    fd = delivery.acquire(home, wait=0)
+    if fd is None:
+        click.echo("waiting for the running sender to finish...", err=True)
+        fd = delivery.acquire(home, wait=wait)
+        if fd is None:
+            raise click.ClickException("a sender is still running; try again later")
+    tty = sys.stderr.isatty()
+
+    def progress(r) -> None:  # type: ignore[no-untyped-def]
+        if tty:
+            click.echo(
+                f"\rsending: {r.sent} sent, {sum(r.dropped.values())} dropped", nl=False, err=True
+            )
+
+    try:
+        worker = delivery.Sender(home, settings, progress=progress)
+        click.echo(f"sending to {worker.url} ({settings.protocol})...", err=True)
+        try:
+            result = worker.run()
+        finally:
+            worker.close()
+    finally:
+        delivery.release(fd)
+    if tty:
+        click.echo("", err=True)
+    click.echo(result.summary())
+    if result.next_retry:
+        click.echo(f"next retry not before {_when(result.next_retry)}")
+    if result.kept:
+        sys.exit(1)
 
 
 @cli.command()

@@ -237,6 +237,13 @@ def flush() -> None:
             for line in lines:
                 sys.stderr.write("autotelemetry: recorded " + line + "\n")
             sys.stderr.write("autotelemetry: spooled to " + path + "\n")
+        if os.environ.get("AUTOTELEMETRY_ENDPOINT"):
+            # Store-and-forward: maybe start the detached sender (local mode: nothing).
+            from autotelemetry import spawn
+
+            pid = spawn.maybe_spawn(home)
+            if debug and pid:
+                sys.stderr.write("autotelemetry: started sender (pid %d)\n" % pid)
     except Exception as exc:
         if debug:
             sys.stderr.write(

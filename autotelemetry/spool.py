@@ -32,7 +32,8 @@ def write(home: str, lines: "list[str]") -> str:
     directory = ensure_private_dir(spool_dir(home))
     from time import time_ns
 
-    name = "%020d-%d-%s%s" % (time_ns(), os.getpid(), os.urandom(4).hex(), SUFFIX)
+    rand = os.urandom(4)
+    name = "%020d-%d-%s%s" % (time_ns(), os.getpid(), rand.hex(), SUFFIX)
     final = os.path.join(directory, name)
     tmp = os.path.join(directory, "." + name + ".tmp")
     data = ("\n".join(lines) + "\n").encode("utf-8", "surrogatepass")
@@ -52,7 +53,115 @@ def write(home: str, lines: "list[str]") -> str:
         except OSError:
             pass
         raise
+    if rand[0] < 256 // AMORTISE_EVERY:
+        # Amortised cap: about one writer in AMORTISE_EVERY checks the limits, so a
+        # CLI run never pays a spool scan when a sender or reader keeps it small.
+        try:
+            enforce_limits(home)
+        except OSError:
+            pass
     return final
+
+
+# --- limits (oldest evicted first, every eviction counted) --------------------
+
+EVICTIONS_DIR = "evictions"
+#: Defaults of AUTOTELEMETRY_SPOOL_MAX_BYTES / _MAX_FILES / _MAX_AGE (seconds).
+DEFAULT_MAX_BYTES = 64 << 20
+DEFAULT_MAX_FILES = 10000
+DEFAULT_MAX_AGE = 30 * 86400
+#: A writer checks the limits with probability 1/AMORTISE_EVERY.
+AMORTISE_EVERY = 64
+
+
+def _limit(name: str, default: int) -> int:
+    try:
+        value = int(os.environ.get(name) or default)
+    except ValueError:
+        return default
+    return value if value > 0 else default
+
+
+def limits() -> "tuple[int, int, int]":
+    """(max bytes, max files, max age in seconds) from the environment."""
+    return (
+        _limit("AUTOTELEMETRY_SPOOL_MAX_BYTES", DEFAULT_MAX_BYTES),
+        _limit("AUTOTELEMETRY_SPOOL_MAX_FILES", DEFAULT_MAX_FILES),
+        _limit("AUTOTELEMETRY_SPOOL_MAX_AGE", DEFAULT_MAX_AGE),
+    )
+
+
+def enforce_limits(home: str) -> int:
+    """Evict the oldest spool files beyond the caps; returns how many were removed.
+
+    ``os`` only (a writer may call it). Each eviction is counted in a tiny
+    file under ``evictions/`` whose name carries the count, so concurrent
+    evictors never race on a shared counter; the sender folds them into the
+    store. A file another process removed first is not counted twice.
+    """
+    from time import time_ns
+
+    max_bytes, max_files, max_age = limits()
+    directory = spool_dir(home)
+    try:
+        names = sorted(n for n in os.listdir(directory) if n.endswith(SUFFIX) and n[0] != ".")
+    except OSError:
+        return 0
+    now = time_ns()
+    victims = []
+    keep = []
+    for name in names:
+        try:
+            born = int(name.split("-", 1)[0])
+        except ValueError:
+            born = now
+        (victims if now - born > max_age * 1_000_000_000 else keep).append(name)
+    excess = len(keep) - max_files
+    if excess > 0:
+        victims += keep[:excess]
+        keep = keep[excess:]
+    sizes = []
+    total = 0
+    for name in keep:
+        try:
+            size = os.stat(os.path.join(directory, name)).st_size
+        except OSError:
+            size = 0
+        sizes.append(size)
+        total += size
+    i = 0
+    while total > max_bytes and i < len(keep):
+        victims.append(keep[i])
+        total -= sizes[i]
+        i += 1
+    removed = 0
+    for name in victims:
+        try:
+            os.unlink(os.path.join(directory, name))
+            removed += 1
+        except OSError:
+            pass
+    if removed:
+        ensure_private_dir(os.path.join(home, EVICTIONS_DIR))
+        mark = os.path.join(home, EVICTIONS_DIR, "%020d-%d-%d" % (now, os.getpid(), removed))
+        os.close(os.open(mark, os.O_WRONLY | os.O_CREAT, 0o600))
+    return removed
+
+
+def eviction_marks(home: str) -> "list[tuple[str, int]]":
+    """(path, count) of every pending eviction mark."""
+    directory = os.path.join(home, EVICTIONS_DIR)
+    try:
+        names = os.listdir(directory)
+    except OSError:
+        return []
+    marks = []
+    for name in names:
+        try:
+            marks.append((os.path.join(directory, name), int(name.rsplit("-", 1)[1])))
+        except (IndexError, ValueError):
+            pass
+    return marks
 
 
 # --- reader side ------------------------------------------------------------

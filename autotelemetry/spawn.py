@@ -1,0 +1,130 @@
+"""Start the detached sender from a host CLI's exit, cheaply and rarely.
+
+Hot path: imported by :func:`autotelemetry.recorder.flush` only when
+``AUTOTELEMETRY_ENDPOINT`` is set, and it imports nothing but ``os`` and
+``sys`` (no ``subprocess``: importing it costs more than everything else we do
+at exit). One ``os.stat`` of the stamp file decides; a spawn happens at most
+once per interval (and not before the next retry time, which the sender
+encodes in the stamp's mtime), so a thousand CLI runs start a handful of
+senders. The child gets a new session, ``/dev/null`` for stdio and none of
+the host's inheritable descriptors (argcomplete's fd 8/9 included).
+"""
+
+import os
+import sys
+
+STAMP = "sender.stamp"
+#: Seconds between spawns (AUTOTELEMETRY_SEND_INTERVAL); the sender lingers that long.
+DEFAULT_INTERVAL = 10.0
+
+
+def interval(environ: "os._Environ[str] | dict[str, str]" = os.environ) -> float:
+    try:
+        return max(0.0, float(environ.get("AUTOTELEMETRY_SEND_INTERVAL") or DEFAULT_INTERVAL))
+    except ValueError:
+        return DEFAULT_INTERVAL
+
+
+def due(home: str, now: float) -> bool:
+    """Whether a sender may be started now (stamp missing, or its window over)."""
+    try:
+        st = os.stat(os.path.join(home, STAMP))
+    except OSError:
+        return True
+    return now >= st.st_mtime + interval()
+
+
+def touch(home: str, when: float) -> None:
+    """Set the stamp's mtime: spawning is allowed again from ``when + interval``."""
+    path = os.path.join(home, STAMP)
+    try:
+        os.utime(path, (when, when))
+    except FileNotFoundError:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0), 0o600)
+        os.close(fd)
+        os.utime(path, (when, when))
+
+
+def _claim(home: str, now: float) -> bool:
+    """Test-and-set on the stamp, so CLIs finishing together start one sender.
+
+    A stale stamp is claimed by renaming it away (only one rename of the same
+    file succeeds), a missing one by an exclusive create.
+    """
+    path = os.path.join(home, STAMP)
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except OSError:
+            return False
+        os.close(fd)
+        return True
+    if now < st.st_mtime + interval():
+        return False
+    mine = "%s.%d" % (path, os.getpid())
+    try:
+        os.rename(path, mine)
+    except OSError:
+        return False
+    os.utime(mine, (now, now))
+    os.rename(mine, path)
+    return True
+
+
+def _inherited_fds() -> "list[int]":
+    """Inheritable descriptors above stderr (non-inheritable ones close at exec anyway)."""
+    found = []
+    for directory in ("/proc/self/fd", "/dev/fd"):
+        try:
+            names = os.listdir(directory)
+        except OSError:
+            continue
+        for name in names:
+            try:
+                fd = int(name)
+                if fd > 2 and os.get_inheritable(fd):
+                    found.append(fd)
+            except (ValueError, OSError):
+                pass
+        return found
+    return [fd for fd in range(3, 256) if _inheritable(fd)]
+
+
+def _inheritable(fd: int) -> bool:
+    try:
+        return os.get_inheritable(fd)
+    except OSError:
+        return False
+
+
+def maybe_spawn(home: str) -> "int | None":
+    """Start ``python -m autotelemetry.sender`` if one is due; its pid, or ``None``."""
+    if os.name != "posix":
+        return None  # no detached sender on Windows yet: `autotelemetry flush` sends
+    from time import time
+
+    now = time()
+    if not _claim(home, now):
+        return None
+    argv = [sys.executable, "-m", "autotelemetry.sender"]
+    env = dict(os.environ)
+    env.pop("AUTOTELEMETRY_RUN", None)
+    spawn = getattr(os, "posix_spawn", None)
+    if spawn is not None:
+        actions = [(os.POSIX_SPAWN_OPEN, fd, os.devnull, os.O_RDWR, 0) for fd in (0, 1, 2)]
+        actions += [(os.POSIX_SPAWN_CLOSE, fd) for fd in _inherited_fds()]
+        return spawn(sys.executable, argv, env, file_actions=actions, setsid=True)
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - child
+        try:
+            os.setsid()
+            null = os.open(os.devnull, os.O_RDWR)
+            for fd in (0, 1, 2):
+                os.dup2(null, fd)
+            os.closerange(3, 65536)
+            os.execve(sys.executable, argv, env)
+        finally:
+            os._exit(127)
+    return pid
