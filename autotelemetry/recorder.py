@@ -264,7 +264,9 @@ def distribution_version(candidates: "list[str]") -> "str | None":
             continue
         top = name.split(".")[0]
         module = sys.modules.get(top)
-        version = getattr(module, "__version__", None)
+        # The module's own dict, not getattr: a module ``__getattr__`` may warn
+        # (Flask 3.1, Click 8.2 deprecate ``__version__``) on the host's stderr.
+        version = getattr(module, "__dict__", {}).get("__version__")
         if isinstance(version, str) and len(version) < 64:
             return version
         normal = top.lower().replace("-", "_").replace(".", "_")
