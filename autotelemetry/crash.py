@@ -150,8 +150,11 @@ def qualified_type(exc: BaseException) -> str:
     return privacy.scrub(module + "." + name)
 
 
-def frames(tb: "object", program: "str | None") -> "list[dict]":
-    """Sanitised frames of a traceback, outermost first (innermost last)."""
+def frames(tb: "object", program: "str | None") -> "tuple[list[dict], int]":
+    """Sanitised frames of a traceback, outermost first (innermost last), and the total.
+
+    Only the outermost and innermost frames of a very deep traceback are kept.
+    """
     apps = app_packages(program)
     script_dir = _script_dir() if "__main__" in apps else None
     out: list[dict] = []
@@ -160,6 +163,7 @@ def frames(tb: "object", program: "str | None") -> "list[dict]":
     while tb is not None:
         raw.append(tb)
         tb = tb.tb_next  # type: ignore[attr-defined]
+    total = len(raw)
     if len(raw) > privacy.FRAME_LIMIT * 4:
         raw = raw[: privacy.FRAME_LIMIT] + raw[-privacy.FRAME_LIMIT * 2 :]
     for item in raw:
@@ -179,7 +183,7 @@ def frames(tb: "object", program: "str | None") -> "list[dict]":
                 "in_app": _in_app(module, filename, apps, script_dir),
             }
         )
-    return out
+    return out, total
 
 
 def chain(exc: BaseException) -> "list[dict]":
@@ -239,8 +243,9 @@ def build(
 ) -> "dict[str, object]":
     """The ``crash`` event (without ``install_id``/``env``, filled at flush time)."""
     type_name = qualified_type(exc)
-    every = frames(tb, program)
-    kept, omitted = privacy.limit_frames(every)
+    every, total = frames(tb, program)
+    kept, _ = privacy.limit_frames(every)
+    omitted = total - len(kept)
     exception: dict[str, object] = {
         "type": type_name,
         "message": privacy.exception_message(exc),
@@ -306,8 +311,15 @@ def admit(home: str, fp: str, now: float) -> "int | None":
     tmp = "%s.tmp%d" % (path, os.getpid())
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     try:
-        os.write(fd, text.encode("ascii"))
-    finally:
-        os.close(fd)
-    os.replace(tmp, path)
+        try:
+            os.write(fd, text.encode("ascii"))
+        finally:
+            os.close(fd)
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
     return result

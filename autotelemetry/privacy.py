@@ -268,6 +268,8 @@ def relative_file(filename: str) -> str:
     path = os.path.abspath(filename)
     roots = [(d, "") for d in _site_dirs()]
     roots.append((os.path.dirname(os.__file__), "<stdlib>/"))
+    roots += [(p, "<prefix>/") for p in (sys.prefix, sys.exec_prefix) if p]
+    roots += [(p, "<python>/") for p in (sys.base_prefix, sys.base_exec_prefix) if p]
     main = getattr(sys.modules.get("__main__"), "__file__", None)
     if isinstance(main, str):
         roots.append((os.path.dirname(os.path.abspath(main)), ""))
@@ -292,7 +294,10 @@ def limit_frames(frames: "list[dict]") -> "tuple[list[dict], int]":
     kept: list[dict] = []
     size = 0
     for frame in reversed(frames):
-        cost = 48 + sum(len(str(v).encode("utf-8", "surrogatepass")) for v in frame.values())
+        # As stored (compact JSON): {"key":"value",...} plus the list's comma.
+        cost = 2 + sum(
+            len(k) + 4 + len(str(v).encode("utf-8", "surrogatepass")) + 2 for k, v in frame.items()
+        )
         if len(kept) >= FRAME_LIMIT or size + cost > STACK_LIMIT:
             break
         kept.append(frame)
