@@ -65,6 +65,7 @@ def begin(framework: str, describe: "object") -> Invocation:
         atexit.register(_at_exit)
         if sys.exit is _original_exit:
             sys.exit = _exit
+        _install_thread_hook()
         _atexit_registered = True
     invocation = Invocation(framework, describe)
     _open[:] = [invocation]
@@ -105,6 +106,8 @@ def _at_exit() -> None:
             end(invocation, code, last, None)
         else:
             end(invocation, 0, None, None)
+    else:
+        _late_crash()
     flush()
 
 
@@ -120,12 +123,154 @@ def end(
     invocation.done = True
     try:
         fields = invocation.describe(invocation, exit_code, cause, frame)  # type: ignore[operator]
-        finish(invocation, **fields)
+        crashed = _is_crash(cause)
+        if crashed:
+            # Framework-independent: an uncaught exception is a crash whatever
+            # the integration's classification says.
+            fields["status"] = "crash"
+            fields["error_type"] = fields.get("error_type") or type(cause).__qualname__
+        record = finish(invocation, **fields)
+        invocation.data["command_event"] = record
+        if crashed:
+            crash_event(invocation, cause, record)  # type: ignore[arg-type]
     except Exception as exc:
         if config.debug_enabled():
             sys.stderr.write(
                 "autotelemetry: could not build the event (%s: %s)\n" % (type(exc).__name__, exc)
             )
+    flush()
+
+
+# --- crashes (the work happens in autotelemetry.crash, imported only on a crash) -----
+
+
+def _is_crash(cause: "object") -> bool:
+    """An exception the interpreter printed as uncaught (not an exit, not Ctrl-C)."""
+    return (
+        isinstance(cause, BaseException)
+        and not isinstance(cause, (SystemExit, KeyboardInterrupt))
+        and cause is getattr(sys, "last_value", None)
+    )
+
+
+_crashes_seen: "list[int]" = []
+
+
+def crash_event(
+    invocation: "Invocation | None",
+    exc: BaseException,
+    command_event: "dict | None",
+    tb: "object | None" = None,
+    thread: "str | None" = None,
+) -> None:
+    """Queue a sanitised ``crash`` event for ``exc`` (sharing the session id). Never raises."""
+    try:
+        if id(exc) in _crashes_seen:
+            return  # one event per exception object
+        _crashes_seen.append(id(exc))
+        from time import time
+
+        from autotelemetry import crash, instrument
+
+        if command_event is not None:
+            cli = command_event["cli"]
+            program, version, framework = cli["name"], cli["version"], cli["framework"]
+            command = command_event["command"]
+        else:
+            program = instrument.program() or "unknown"
+            version = distribution_version([program])
+            framework = invocation.framework if invocation is not None else None
+            command = program
+        record = crash.build(
+            exc,
+            tb if tb is not None else exc.__traceback__,
+            program=program,
+            command=command,
+            version=version,
+            framework=framework,
+            session_id=session_id(),
+            event_id=event.new_id(),
+            timestamp=event.rfc3339(time()),
+            thread=thread,
+        )
+        home = config.home_dir()
+        count = crash.admit(home, record["exception"]["fingerprint"], time())  # type: ignore[index]
+        if count is None:
+            if config.debug_enabled():
+                sys.stderr.write("autotelemetry: crash already recorded this window; counted\n")
+            return
+        record["count"] = count
+        _pending.append({"pid": os.getpid(), "event": record})
+    except BaseException as exc2:  # a failure here must never reach the host
+        if config.debug_enabled():
+            try:
+                sys.stderr.write(
+                    "autotelemetry: could not build the crash event (%s)\n" % type(exc2).__name__
+                )
+            except BaseException:
+                pass
+
+
+def _late_crash() -> None:
+    """An uncaught exception after the invocation was already closed (still a crash)."""
+    if not _open or _open[0].pid != os.getpid():
+        return
+    last = getattr(sys, "last_value", None)
+    if _is_crash(last):
+        invocation = _open[0]
+        crash_event(invocation, last, invocation.data.get("command_event"))  # type: ignore[arg-type]
+
+
+_previous_thread_hook: "list[object]" = []
+
+
+def _install_thread_hook() -> None:
+    """Chain ``threading.excepthook`` (only if threading is loaded: no import for it)."""
+    threading = sys.modules.get("threading")
+    if threading is None or _previous_thread_hook:
+        return
+    previous = getattr(threading, "excepthook", None)
+    if previous is None:
+        return
+    _previous_thread_hook.append(previous)
+
+    def excepthook(args):  # type: ignore[no-untyped-def]
+        try:
+            exc = args.exc_value
+            if isinstance(exc, BaseException) and not isinstance(
+                exc, (SystemExit, KeyboardInterrupt)
+            ):
+                _thread_crash(exc, args.exc_traceback)
+        except BaseException:
+            pass
+        previous(args)
+
+    excepthook.__doc__ = getattr(previous, "__doc__", None)
+    threading.excepthook = excepthook
+
+
+def _thread_crash(exc: BaseException, tb: "object") -> None:
+    """A thread died of ``exc``: record it now (the process may live on for long)."""
+    invocation = _open[0] if _open and _open[0].pid == os.getpid() else None
+    command_event = None
+    if invocation is not None:
+        command_event = invocation.data.get("command_event")
+        if command_event is None and not invocation.done:
+            try:  # the command as far as known while it still runs
+                fields = invocation.describe(invocation, 1, None, None)  # type: ignore[operator]
+                program = fields["program"]
+                command_event = {
+                    "cli": {
+                        "name": program,
+                        "version": fields.get("version"),
+                        "framework": fields.get("framework") or invocation.framework,
+                    },
+                    "command": " ".join([program, *fields["command"]]),
+                }
+            except Exception:
+                command_event = None
+    # "thread", never the thread's name: names are the program's data, not ours.
+    crash_event(invocation, exc, command_event, tb, "thread")
     flush()
 
 
@@ -217,8 +362,14 @@ def install_id(home: str) -> str:
 def flush() -> None:
     """Write every pending event of this process to the spool. Never raises."""
     pid = os.getpid()
-    mine = [item["event"] for item in _pending if item["pid"] == pid]
-    del _pending[:]  # a forked child must not write its parent's events again
+    mine = []
+    while _pending:  # pop, not copy-then-clear: a thread may queue a crash meanwhile
+        try:
+            item = _pending.pop(0)
+        except IndexError:
+            break
+        if item["pid"] == pid:  # a forked child must not write its parent's events again
+            mine.append(item["event"])
     if not mine:
         return
     debug = config.debug_enabled()

@@ -109,7 +109,69 @@ def build(store: Store, *, cli: str | None = None, since: str | None = None, top
         "SELECT count(*) FROM events " + (where + " AND " if where else "WHERE ") + "type='crash'",
         args,
     ).fetchone()[0]
-    return {"clis": list(clis.values()), "crash_events": crashes}
+    return {
+        "clis": list(clis.values()),
+        "crash_events": crashes,
+        "crash_groups": crash_groups(store, cli=cli, since=since, top=top),
+    }
+
+
+def crash_groups(
+    store: Store, *, cli: str | None = None, since: str | None = None, top: int = 10
+) -> list[dict]:
+    """Crash events grouped by fingerprint, most frequent first.
+
+    ``count`` sums the events' own counts (a stored crash stands for the
+    repeats the rate limit suppressed before it); versions are the CLI versions
+    the group was seen in.
+    """
+    import json
+
+    where, args = store._filters(cli, since)
+    sql = (
+        "SELECT cli, cli_version, ts, body FROM events "
+        + (where + " AND " if where else "WHERE ")
+        + "type = 'crash' ORDER BY ts"
+    )
+    groups: dict[tuple[str, str], dict[str, Any]] = {}
+    for name, version, ts, body in store.db.execute(sql, args):
+        try:
+            ev = json.loads(body)
+            exc = ev.get("exception") or {}
+            fp = str(exc.get("fingerprint"))
+            count = int(ev.get("count") or 1)
+        except (ValueError, TypeError):
+            continue
+        group = groups.get((name, fp))
+        if group is None:
+            frames = exc.get("frames") or []
+            app = [f for f in frames if isinstance(f, dict) and f.get("in_app")]
+            top_frame = (app or frames or [None])[-1]
+            group = groups[(name, fp)] = {
+                "cli": name,
+                "fingerprint": fp,
+                "type": exc.get("type"),
+                "top_frame": (
+                    f"{top_frame.get('module')}:{top_frame.get('function')}"
+                    if isinstance(top_frame, dict)
+                    else None
+                ),
+                "count": 0,
+                "first_seen": ts,
+                "last_seen": ts,
+                "versions": [],
+                "commands": [],
+            }
+        group["count"] += count
+        group["last_seen"] = ts
+        version = version or "unknown"
+        if version not in group["versions"]:
+            group["versions"].append(version)
+        command = ev.get("command")
+        if command and command not in group["commands"]:
+            group["commands"].append(command)
+    ordered = sorted(groups.values(), key=lambda g: (-g["count"], g["last_seen"]))
+    return ordered[:top]
 
 
 def _rate(part: int, total: int) -> float:
@@ -169,4 +231,30 @@ def render(data: dict) -> str:
         out.append("")
     if data["crash_events"]:
         out.append(f"crash events: {data['crash_events']}")
+    if data.get("crash_groups"):
+        out.append("")
+        out.append("crash groups:")
+        out += _table(
+            [
+                "fingerprint",
+                "type",
+                "top in-app frame",
+                "count",
+                "first seen",
+                "last seen",
+                "versions",
+            ],
+            [
+                [
+                    g["fingerprint"],
+                    g["type"],
+                    g["top_frame"] or "-",
+                    g["count"],
+                    g["first_seen"],
+                    g["last_seen"],
+                    ", ".join(g["versions"]),
+                ]
+                for g in data["crash_groups"]
+            ],
+        )
     return "\n".join(out).rstrip() + "\n"

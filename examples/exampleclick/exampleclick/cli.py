@@ -84,6 +84,57 @@ def crash(secret):
     raise RuntimeError(f"cannot open /home/someone/.config/{secret or 'x'}")
 
 
+class BadStr(Exception):
+    """An exception whose message cannot even be rendered."""
+
+    def __str__(self):
+        raise ValueError("__str__ failed")
+
+
+def _recurse(n):
+    return _recurse(n + 1) + 1
+
+
+def _load(path, text):
+    raise OSError(f"cannot read {path}: {text}")
+
+
+@cli.command()
+@click.option(
+    "--kind",
+    type=click.Choice(["plain", "thread", "chained", "badstr", "big", "recursion"]),
+    default="plain",
+)
+@click.argument("text", default="")
+def explode(kind, text):
+    """Crash in one of several ways, with TEXT (and a home path) in the message."""
+    import os
+    import threading
+
+    where = os.path.join(os.path.expanduser("~"), ".config", "exampleclick.toml")
+    if kind == "thread":
+        worker = threading.Thread(target=_load, args=(where, text))
+        worker.start()
+        worker.join()
+        click.echo("main thread finished")
+    elif kind == "chained":
+        try:
+            try:
+                _load(where, text)
+            except OSError as exc:
+                raise KeyError(f"config {where} {text}") from exc
+        except KeyError:
+            raise RuntimeError(f"giving up on {where}: {text}")  # noqa: B904
+    elif kind == "badstr":
+        raise BadStr(where, text)
+    elif kind == "big":
+        raise ValueError((f"{where} {text} " * 40000)[: 1 << 20])
+    elif kind == "recursion":
+        _recurse(0)
+    else:
+        _load(where, text)
+
+
 @cli.command()
 @click.option("--seconds", type=float, default=30.0)
 def wait(seconds):

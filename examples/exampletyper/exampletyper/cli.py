@@ -37,5 +37,23 @@ def crash(secret: str = typer.Argument("x")):
     raise ValueError(f"bad value {secret}")
 
 
+def _load(path: str, text: str) -> None:
+    raise OSError(f"cannot read {path}: {text}")
+
+
+@app.command()
+def explode(text: str = typer.Argument(""), chained: bool = typer.Option(False, "--chained")):
+    """Crash with TEXT (and a home path) in the message."""
+    import os
+
+    where = os.path.join(os.path.expanduser("~"), ".config", "exampletyper.toml")
+    if chained:
+        try:
+            _load(where, text)
+        except OSError as exc:
+            raise RuntimeError(f"giving up on {where}: {text}") from exc
+    _load(where, text)
+
+
 if __name__ == "__main__":
     app()

@@ -1,0 +1,325 @@
+"""Crash events: an uncaught exception turned into a sanitised, grouped record.
+
+Imported only when a crash has happened (by :mod:`autotelemetry.recorder` at
+exit, or from the ``threading.excepthook`` it installs), so a run that does not
+crash pays nothing for it. Every string goes through :mod:`autotelemetry.privacy`
+before it is put into the event. Nothing here raises to its caller's caller:
+the recorder wraps every call.
+
+Grouping: the fingerprint is a hash of the exception's qualified type and the
+module/function of its *in-app* frames (consecutive repeats collapsed, so a
+``RecursionError`` groups regardless of depth), never line numbers. A frame is
+in-app when its module belongs to the distribution that owns the program's
+entry point (found from ``entry_points.txt``/``RECORD`` in site-packages), or,
+for a plain script, when it is the script itself or a module beside it.
+
+Rate limit: the same fingerprint is stored once per :data:`WINDOW_SECONDS`;
+later occurrences inside the window only count, and that count rides on the
+next stored event of the fingerprint (``count``). State lives in
+``<home>/crash-state`` (one line per fingerprint).
+"""
+
+import os
+import sys
+
+from autotelemetry import privacy
+
+#: One crash event per fingerprint per window; repeats inside it are counted.
+WINDOW_SECONDS = 3600
+STATE_FILE = "crash-state"
+#: Fingerprints remembered in the state file (least recently seen are dropped).
+STATE_ENTRIES = 256
+#: Chained exceptions recorded (by type) per crash.
+CHAIN_LIMIT = 10
+
+_app: "dict[str, object]" = {}
+
+
+# --- in-app decision -------------------------------------------------------------------
+
+
+def _site_dirs() -> "list[str]":
+    seen: list[str] = []
+    for path in sys.path:
+        site = path and path.rstrip("/\\").endswith(("site-packages", "dist-packages"))
+        if site and path not in seen:
+            seen.append(path)
+    return seen
+
+
+def _dist_top_levels(dist_info: str) -> "set[str]":
+    """Top-level import names a distribution installs (from top_level.txt or RECORD)."""
+    names: set[str] = set()
+    try:
+        with open(os.path.join(dist_info, "top_level.txt"), encoding="utf-8") as f:
+            names.update(line.strip() for line in f if line.strip())
+    except OSError:
+        pass
+    try:
+        with open(os.path.join(dist_info, "RECORD"), encoding="utf-8") as f:
+            for line in f:
+                path = line.split(",", 1)[0]
+                first = path.split("/", 1)[0]
+                if not first or first.startswith("..") or first.endswith((".dist-info", ".pth")):
+                    continue
+                if first == "__pycache__" or first.endswith(".data"):
+                    continue
+                if "/" not in path:
+                    if not first.endswith(".py"):
+                        continue
+                    first = first[:-3]
+                names.add(first)
+    except OSError:
+        pass
+    return names
+
+
+def _entry_point_owner(program: str) -> "set[str]":
+    """Top-level packages of the distribution whose console script is ``program``."""
+    for directory in _site_dirs():
+        try:
+            entries = os.listdir(directory)
+        except OSError:
+            continue
+        for entry in entries:
+            if not entry.endswith(".dist-info"):
+                continue
+            dist_info = os.path.join(directory, entry)
+            try:
+                with open(os.path.join(dist_info, "entry_points.txt"), encoding="utf-8") as f:
+                    text = f.read(1 << 16)
+            except OSError:
+                continue
+            section = ""
+            for raw in text.splitlines():
+                line = raw.strip()
+                if line.startswith("["):
+                    section = line
+                elif section in ("[console_scripts]", "[gui_scripts]") and "=" in line:
+                    name, _, target = line.partition("=")
+                    if name.strip() == program:
+                        names = _dist_top_levels(dist_info)
+                        names.add(target.strip().split(":")[0].split(".")[0])
+                        return names
+    return set()
+
+
+def app_packages(program: "str | None") -> "set[str]":
+    """Top-level module names that count as the application's own code."""
+    key = program or ""
+    if key in _app:
+        return _app[key]  # type: ignore[return-value]
+    names: set[str] = set()
+    if program:
+        names = _entry_point_owner(program)
+        if not names and not program.endswith((".py", ".pyw")):
+            names = {program.split(".")[0]}  # python -m pkg
+    if not names or program is None or program.endswith((".py", ".pyw")):
+        names.add("__main__")
+    _app[key] = names
+    return names
+
+
+def _script_dir() -> "str | None":
+    main = getattr(sys.modules.get("__main__"), "__file__", None)
+    if not isinstance(main, str) or not main.endswith((".py", ".pyw")):
+        return None
+    return os.path.dirname(os.path.abspath(main))
+
+
+def _in_app(module: str, filename: str, apps: "set[str]", script_dir: "str | None") -> bool:
+    if module.split(".")[0] in apps:
+        return True
+    if script_dir and filename and not filename.startswith("<"):
+        # A script's sibling modules are the project's code, unless installed packages.
+        path = os.path.abspath(filename)
+        if path.startswith(script_dir + os.sep) and "site-packages" not in path:
+            return True
+    return False
+
+
+# --- the event ---------------------------------------------------------------------------
+
+
+def qualified_type(exc: BaseException) -> str:
+    cls = type(exc)
+    module = getattr(cls, "__module__", None) or ""
+    name = getattr(cls, "__qualname__", None) or cls.__name__
+    if module in ("builtins", "__main__", ""):
+        return privacy.scrub(name)
+    return privacy.scrub(module + "." + name)
+
+
+def frames(tb: "object", program: "str | None") -> "tuple[list[dict], int]":
+    """Sanitised frames of a traceback, outermost first (innermost last), and the total.
+
+    Only the outermost and innermost frames of a very deep traceback are kept.
+    """
+    apps = app_packages(program)
+    script_dir = _script_dir() if "__main__" in apps else None
+    out: list[dict] = []
+    # Walk at most a bounded number of frames: a RecursionError has ~1000.
+    raw = []
+    while tb is not None:
+        raw.append(tb)
+        tb = tb.tb_next  # type: ignore[attr-defined]
+    total = len(raw)
+    if len(raw) > privacy.FRAME_LIMIT * 4:
+        raw = raw[: privacy.FRAME_LIMIT] + raw[-privacy.FRAME_LIMIT * 2 :]
+    for item in raw:
+        frame = item.tb_frame  # type: ignore[attr-defined]
+        code = frame.f_code
+        module = frame.f_globals.get("__name__")
+        if not isinstance(module, str):
+            module = "<unknown>"
+        function = getattr(code, "co_qualname", None) or code.co_name
+        filename = code.co_filename or ""
+        out.append(
+            {
+                "module": privacy.scrub(module),
+                "function": privacy.scrub(function),
+                "line": item.tb_lineno,  # type: ignore[attr-defined]
+                "file": privacy.relative_file(filename),
+                "in_app": _in_app(module, filename, apps, script_dir),
+            }
+        )
+    return out, total
+
+
+def chain(exc: BaseException) -> "list[dict]":
+    """The exceptions ``exc`` was raised from or during, by type only, nearest first."""
+    out: list[dict] = []
+    seen = {id(exc)}
+    current = exc
+    while len(out) < CHAIN_LIMIT:
+        nxt = current.__cause__
+        relation = "cause"
+        if nxt is None and not current.__suppress_context__:
+            nxt, relation = current.__context__, "context"
+        if nxt is None or id(nxt) in seen:
+            break
+        seen.add(id(nxt))
+        out.append({"type": qualified_type(nxt), "relation": relation})
+        current = nxt
+    return out
+
+
+def _fnv64(text: str) -> str:
+    """A stable 64-bit FNV-1a hash (``hash()`` is salted per process; no hashlib needed)."""
+    value = 0xCBF29CE484222325
+    for byte in text.encode("utf-8", "surrogatepass"):
+        value = ((value ^ byte) * 0x100000001B3) & 0xFFFFFFFFFFFFFFFF
+    return "%016x" % value
+
+
+def fingerprint(type_name: str, all_frames: "list[dict]") -> str:
+    """Type plus in-app frames' module/function (repeats collapsed); no line numbers.
+
+    With no in-app frame at all, the innermost frame's module/function stands in.
+    """
+    parts: list[str] = []
+    for f in all_frames:
+        if f["in_app"]:
+            part = f["module"] + ":" + f["function"]
+            if not parts or parts[-1] != part:
+                parts.append(part)
+    if not parts and all_frames:
+        parts.append(all_frames[-1]["module"] + ":" + all_frames[-1]["function"])
+    return _fnv64(type_name + "|" + "|".join(parts))
+
+
+def build(
+    exc: BaseException,
+    tb: "object",
+    *,
+    program: "str | None",
+    command: "str | None",
+    version: "str | None",
+    framework: "str | None",
+    session_id: str,
+    event_id: str,
+    timestamp: str,
+    thread: "str | None" = None,
+) -> "dict[str, object]":
+    """The ``crash`` event (without ``install_id``/``env``, filled at flush time)."""
+    type_name = qualified_type(exc)
+    every, total = frames(tb, program)
+    kept, _ = privacy.limit_frames(every)
+    omitted = total - len(kept)
+    exception: dict[str, object] = {
+        "type": type_name,
+        "message": privacy.exception_message(exc),
+        "frames": kept,
+        "frames_omitted": omitted,
+        "fingerprint": fingerprint(type_name, every),
+        "chain": chain(exc),
+    }
+    return {
+        "schema_version": 1,
+        "event_id": event_id,
+        "type": "crash",
+        "timestamp": timestamp,
+        "session_id": session_id,
+        "install_id": None,
+        "cli": {"name": program or "unknown", "version": version, "framework": framework},
+        "env": None,
+        "command": command,
+        "thread": thread or "main",
+        "count": 1,
+        "exception": exception,
+    }
+
+
+# --- rate limit ---------------------------------------------------------------------------
+
+
+def admit(home: str, fp: str, now: float) -> "int | None":
+    """Whether to store a crash with fingerprint ``fp`` now.
+
+    Returns the number of occurrences the stored event stands for (this one plus
+    those suppressed since the last stored one), or ``None`` to suppress it.
+    Read-modify-write of a small file, replaced atomically: concurrent crashes
+    can at worst lose a count or store one extra event, never corrupt the file.
+    """
+    from autotelemetry.config import ensure_private_dir
+
+    ensure_private_dir(home)
+    path = os.path.join(home, STATE_FILE)
+    entries: dict[str, list[float]] = {}
+    try:
+        with open(path, encoding="ascii") as f:
+            for line in f.read(1 << 16).splitlines():
+                parts = line.split()
+                if len(parts) == 4:
+                    try:
+                        entries[parts[0]] = [float(parts[1]), float(parts[2]), float(parts[3])]
+                    except ValueError:
+                        continue
+    except (OSError, ValueError):
+        pass
+    # entry: [window start (last stored), last seen, occurrences suppressed since]
+    entry = entries.get(fp)
+    if entry is not None and 0 <= now - entry[0] < WINDOW_SECONDS:
+        entry[1] = now
+        entry[2] += 1
+        result = None
+    else:
+        result = 1 + (int(entry[2]) if entry is not None else 0)
+        entries[fp] = [now, now, 0]
+    keep = sorted(entries.items(), key=lambda kv: -kv[1][1])[:STATE_ENTRIES]
+    text = "".join("%s %.3f %.3f %d\n" % (k, v[0], v[1], v[2]) for k, v in keep)
+    tmp = "%s.tmp%d" % (path, os.getpid())
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        try:
+            os.write(fd, text.encode("ascii"))
+        finally:
+            os.close(fd)
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+    return result

@@ -1,0 +1,222 @@
+"""The privacy suite: poison every capture path, then grep every byte autotelemetry wrote.
+
+Part one runs the real CLIs (real venv, real .pth hook) with a fake home
+directory and user name and one sample of every secret class in what they
+print, raise and are given; afterwards no byte of any of it may appear
+anywhere under AUTOTELEMETRY_HOME (spool, store, state files).
+
+Part two tests :mod:`autotelemetry.privacy` directly (a pure module): every
+secret class, the order of operations, and property tests (hypothesis) that
+redaction holds at every truncation boundary.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from conftest import ROOT, Runner, assert_nowhere
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+sys.path.insert(0, str(ROOT))  # the pure module under test, from this checkout
+
+from autotelemetry import privacy
+
+SCRIPTS = Path(__file__).parent / "scripts"
+USERNAME = "zedoakhollow"
+
+#: One sample of every secret class, and the parts of it that must never be stored.
+SECRETS = {
+    "bearer": ("Authorization: Bearer QzBearerTok3nXYZ987", ["QzBearerTok3nXYZ987"]),
+    "basic": ("auth Basic dXNlcjpQQVNTd29yZFhZWg==", ["dXNlcjpQQVNTd29yZFhZWg"]),
+    "jwt": (
+        "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJKV1RQQVlMT0FEIn0.SIGNATUREJWT123",
+        ["eyJzdWIiOiJKV1RQQVlMT0FEIn0", "SIGNATUREJWT123"],
+    ),
+    "stripe": ("sk_live_4eC39HqLyjWDarjtT1zdp7dc", ["4eC39HqLyjWDarjtT1zdp7dc"]),
+    "stripe_test": ("sk_test_51HtestKeyValue9876", ["51HtestKeyValue9876"]),
+    "aws": ("AKIAIOSFODNN7EXAMPLQ", ["IOSFODNN7EXAMPLQ"]),
+    "github": ("ghp_R4nd0mGitHubT0kenABCDEFGHIJKLMNOP", ["R4nd0mGitHubT0ken"]),
+    "gitlab": ("glpat-Xy9GitLabTokenAbCdEf12", ["Xy9GitLabTokenAbCdEf12"]),
+    "slack": ("xoxb-2048-SLACKTOKENVALUE-abc", ["SLACKTOKENVALUE"]),
+    "pem": (
+        "-----BEGIN RSA PRIVATE KEY-----\nMIIEvQPEMBODYSECRET\nQUJDREVGPEMLINE2\n"
+        "-----END RSA PRIVATE KEY-----",
+        ["MIIEvQPEMBODYSECRET", "QUJDREVGPEMLINE2"],
+    ),
+    "url": ("https://deploy:UrlPassw0rdQ@git.example.org/repo", ["UrlPassw0rdQ", "deploy:"]),
+    "pair": ("password=PairPassw0rdQ", ["PairPassw0rdQ"]),
+    "token_pair": ('{"api_token": "JsonT0kenValueQ"}', ["JsonT0kenValueQ"]),
+    "email": ("contact jane.roe.private@example.com", ["jane.roe.private"]),
+}
+POISON = " ".join(text for text, _ in SECRETS.values()) + f" user {USERNAME} here"
+NEEDLES = [n for _, needles in SECRETS.values() for n in needles] + [USERNAME]
+
+
+@pytest.fixture
+def poisoned(run: Runner, tmp_path: Path) -> tuple[Runner, dict[str, str]]:
+    """The hooked runner plus an environment naming a fake home and user."""
+    fake_home = tmp_path / "users" / USERNAME
+    fake_home.mkdir(parents=True)
+    env = {"HOME": str(fake_home), "USER": USERNAME, "LOGNAME": USERNAME}
+    env.update({"COLUMNS": "100", "TERM": "dumb", "NO_COLOR": "1"})
+    return run, env
+
+
+def _check(run: Runner, extra: list[str]) -> list[dict]:
+    events = run.events()
+    run.stored()  # through the store too
+    assert run("autotelemetry", "report", "--json").returncode == 0
+    assert_nowhere(run.home, *NEEDLES, *extra)
+    return events
+
+
+CLICK_KINDS = ["plain", "thread", "chained", "badstr", "big", "recursion"]
+
+
+@pytest.mark.parametrize("kind", CLICK_KINDS)
+def test_click_crash_paths_leak_nothing(poisoned, kind):
+    run, env = poisoned
+    out = run("exampleclick", "explode", "--kind", kind, POISON, env=env)
+    if kind != "thread":
+        assert out.returncode == 1
+    # The host itself prints the secrets (that is its business, not ours)...
+    if kind not in ("badstr", "recursion"):
+        assert b"QzBearerTok3nXYZ987" in out.stderr
+    events = _check(run, [env["HOME"]])
+    # ...and what we stored is a crash, sanitised.
+    crashes = [e for e in events if e["type"] == "crash"]
+    assert len(crashes) == 1, events
+    message = crashes[0]["exception"]["message"]
+    if kind in ("plain", "thread", "chained", "big"):
+        assert "~/.config/exampleclick.toml" in message and "<redacted" in message
+        assert "<user>" in message
+    if kind == "big":
+        assert len(message.encode()) <= privacy.MESSAGE_LIMIT
+    if kind == "badstr":
+        assert message == "<exception str() failed>"
+
+
+def test_command_event_path_leaks_nothing(poisoned):
+    run, env = poisoned
+    out = run("exampleclick", "--config", env["HOME"], "greet", "--token", POISON, POISON, env=env)
+    assert out.returncode == 0
+    (ev,) = _check(run, [env["HOME"]])
+    assert ev["command"] == "exampleclick greet"
+
+
+@pytest.mark.parametrize("chained", [False, True])
+def test_typer_crash_leaks_nothing(poisoned, chained):
+    run, env = poisoned
+    args = ["explode", POISON] + (["--chained"] if chained else [])
+    out = run("exampletyper", *args, env=env)
+    assert out.returncode == 1
+    events = _check(run, [env["HOME"]])
+    assert [e["type"] for e in events] == ["command", "crash"]
+
+
+def test_script_paths_leak_nothing(poisoned, venv):
+    run, env = poisoned
+    (run.home / "allowlist").write_text("crashy_click.py\ngeneric_crash.py\n")
+    for script in ("crashy_click.py", "generic_crash.py"):
+        args = [venv.python, str(SCRIPTS / script)]
+        args += ["boom", POISON] if script == "crashy_click.py" else [POISON]
+        out = subprocess.run(args, capture_output=True, env=run.env(**env), timeout=60)
+        assert out.returncode == 1, out.stderr
+    events = _check(run, [env["HOME"]])
+    assert sorted(e["type"] for e in events) == ["command", "command", "crash", "crash"]
+
+
+def test_crash_messages_off(poisoned):
+    run, env = poisoned
+    env["AUTOTELEMETRY_CRASH_MESSAGES"] = "0"
+    run("exampleclick", "explode", "ordinary words", env=env)
+    crash = next(e for e in run.events() if e["type"] == "crash")
+    assert crash["exception"]["message"] is None
+    assert_nowhere(run.home, "ordinary words", *NEEDLES)
+
+
+# --- privacy.py as a pure module ----------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", sorted(SECRETS))
+def test_every_secret_class_is_redacted(name):
+    text, needles = SECRETS[name]
+    out = privacy.message(f"before {text} after")
+    assert "<redacted" in out or "***@" in out
+    for needle in needles:
+        assert needle not in out
+    assert out.startswith("before ") and out.endswith(" after")
+
+
+def test_paths_and_user(monkeypatch):
+    monkeypatch.setenv("HOME", f"/srv/people/{USERNAME}")
+    monkeypatch.setenv("USER", USERNAME)
+    site = next(p for p in sys.path if p.endswith("site-packages"))
+    text = f"/srv/people/{USERNAME}/a.txt {site}/pkg/x.py {sys.prefix}/bin/tool"
+    text += f" by {USERNAME.upper()}"
+    out = privacy.scrub(text)
+    assert out == "~/a.txt <site-packages>/pkg/x.py <prefix>/bin/tool by <user>"
+
+
+def test_truncation_counts_bytes_and_keeps_characters():
+    out = privacy.truncate("é" * 2000, 1024)
+    assert len(out.encode()) <= 1024 and out.endswith(privacy.TRUNCATED)
+    assert privacy.truncate("short", 1024) == "short"
+
+
+def test_relative_file_is_never_absolute():
+    assert privacy.relative_file(privacy.__file__) in ("autotelemetry/privacy.py", "privacy.py")
+    assert privacy.relative_file("/opt/elsewhere/thing.py") == "thing.py"
+    assert privacy.relative_file(json.__file__) == "<stdlib>/json/__init__.py"
+
+
+def test_messages_switch():
+    assert privacy.messages_enabled({}) is True
+    assert privacy.messages_enabled({"AUTOTELEMETRY_CRASH_MESSAGES": "0"}) is False
+
+
+# Filler words cannot contain the secrets' payloads (lowercase only, no digits).
+_words = st.lists(st.sampled_from(["error", "in", "file", "the", "at", "x", "ok", "é", "路"]))
+_sep = st.sampled_from([" ", "\n", ": ", " (", "' ", '" ', ", "])
+_secret = st.sampled_from(sorted(SECRETS))
+
+
+@st.composite
+def _messages(draw):  # type: ignore[no-untyped-def]
+    parts, used = [], []
+    for _ in range(draw(st.integers(1, 4))):
+        parts.append(" ".join(draw(_words)))
+        parts.append(draw(_sep))
+        name = draw(_secret)
+        used.append(name)
+        parts.append(SECRETS[name][0])
+        parts.append(draw(_sep))
+    parts.append(" ".join(draw(_words)))
+    return "".join(parts), used
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(_messages(), st.data())
+def test_redaction_holds_at_every_truncation_boundary(msg, data):
+    text, used = msg
+    needles = [n for name in used for n in SECRETS[name][1]]
+    full = privacy.scrub(text)
+    some = data.draw(st.integers(0, len(full.encode()) + 1))
+    assert privacy.message(text, limit=some) == privacy.truncate(full, some)
+    for limit in range(len(full.encode()) + 2):  # message() = truncate(scrub(text))
+        out = privacy.truncate(full, limit)
+        assert len(out.encode()) <= limit
+        for needle in needles:
+            assert needle not in out
+    # The raw text may be cut before scanning (huge messages): at any cut, no
+    # half-secret survives either.
+    scan = data.draw(st.integers(0, len(text) + 1))
+    out = privacy.message(text, scan_limit=scan)
+    for needle in needles:
+        for i in range(0, max(1, len(needle) - 7)):
+            assert needle[i : i + 8] not in out, (needle, out)
