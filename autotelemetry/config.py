@@ -259,8 +259,8 @@ def ensure_private_dir(path: str) -> str:
 # (<sys.prefix>/etc/autotelemetry/config.toml) > the per-user file
 # (<home>/config.toml) > defaults. One exception, for consent: ``enabled = false``
 # from any source wins over ``true`` from any other. See docs/configuration.md.
-# A missing file costs one ``os.stat``; TOML is parsed (and ``tomllib``
-# imported) only when a file exists.
+# A missing file costs one ``os.stat``; a file is parsed only when it exists,
+# and ``tomllib`` is imported only for TOML beyond the subset config files use.
 
 CONFIG_FILE = "config.toml"
 
@@ -338,12 +338,22 @@ def _coerce(key: str, value: object) -> "tuple[object, str | None]":
 
 
 def _parse_toml(text: str) -> "dict[str, object]":
-    """Parse TOML: ``tomllib`` where the stdlib has it, else the small subset parser."""
-    if sys.version_info >= (3, 11):
-        import tomllib
+    """Parse TOML: the small subset parser first, ``tomllib`` for anything beyond it.
 
-        return tomllib.loads(text)
-    return parse_toml_subset(text)
+    ``tomllib`` imports ``typing``, ``datetime`` and more, which no host CLI
+    should pay for: config files use only the subset (tables, strings,
+    numbers, booleans), parsed here with nothing imported. Anything else is
+    handed to ``tomllib`` where the stdlib has it (3.11+), so valid TOML is
+    never rejected; on 3.9/3.10 it is reported as malformed.
+    """
+    try:
+        return parse_toml_subset(text)
+    except ValueError:
+        if sys.version_info < (3, 11):
+            raise
+    import tomllib
+
+    return tomllib.loads(text)
 
 
 def _toml_string(text: str, i: int, number: int) -> "tuple[str, int]":

@@ -221,8 +221,8 @@ def install_id(home: str) -> str:
     if _install_id is None:
         path = os.path.join(home, "install_id")
         try:
-            with open(path, encoding="ascii") as f:
-                value = f.read(64).strip()
+            with open(path, "rb") as f:  # text mode would import encodings.ascii
+                value = f.read(64).decode("ascii", "replace").strip()
         except FileNotFoundError:
             value = ""
         if len(value) != 36:

@@ -509,3 +509,26 @@ def test_shell_completion_for_autotelemetry(run):
         },
     )
     assert b"doctor" in words.stdout
+
+
+def test_hot_path_imports_only_stdlib_already_cheap(run, venv, tmp_path):
+    """Settings add no module to an instrumented run except ours, even with a config file."""
+    script = str(Path(__file__).parent / "scripts" / "modules_at_exit.py")
+    (run.home / "allowlist").write_text("modules_at_exit.py\n")
+
+    def loaded(**env: str) -> set[str]:
+        out = tmp_path / "modules.txt"
+        proc = subprocess.run(
+            [venv.python, script, "click", str(out)], capture_output=True, env=run.env(**env)
+        )
+        assert proc.returncode == 0, proc.stderr
+        return set(out.read_text().split())
+
+    baseline = loaded(AUTOTELEMETRY_DISABLED="1")
+    plain = loaded() - baseline
+    assert plain and all(m.startswith("autotelemetry") for m in plain), plain
+    assert "autotelemetry.notice" not in plain
+    (run.home / "config.toml").write_text('endpoint = "http://127.0.0.1:9/"\n')
+    with_file = loaded() - baseline
+    assert {m for m in with_file if not m.startswith("autotelemetry")} == set()
+    assert len(read_spool(run.home)) == 2
