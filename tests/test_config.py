@@ -532,3 +532,14 @@ def test_hot_path_imports_only_stdlib_already_cheap(run, venv, tmp_path):
     with_file = loaded() - baseline
     assert {m for m in with_file if not m.startswith("autotelemetry")} == set()
     assert len(read_spool(run.home)) == 2
+
+
+def test_events_filters(run):
+    run("exampleclick", "db", "status")
+    run("exampletyper", "users", "delete", "bob", "--force")
+    assert len(run.stored("--since", "2000-01-01")) == 2
+    assert run.stored("--since", "2999-01-01") == []
+    assert [e["cli"]["name"] for e in run.stored("--cli", "exampletyper")] == ["exampletyper"]
+    assert len(run.stored("--limit", "1")) == 1
+    report = json.loads(run("autotelemetry", "report", "--json", "--cli", "exampleclick").stdout)
+    assert [c["cli"] for c in report["clis"]] == ["exampleclick"]
