@@ -101,6 +101,8 @@ def status_data() -> dict:
         problems.append(
             "the start-up hook (autotelemetry.pth) is not installed in this environment"
         )
+    settings = config.load_settings()
+    problems.extend(settings.problems)
     quarantined = spool.quarantined(home)
     if quarantined:
         problems.append(
@@ -117,12 +119,27 @@ def status_data() -> dict:
         "allowlist": {
             "files": allow.files,
             "entries": [
-                {"pattern": e.pattern, "source": e.source, "line": e.line} for e in allow.entries
+                {
+                    "pattern": e.pattern,
+                    "source": e.source,
+                    "line": e.line,
+                    "excludes": list(e.excludes),
+                }
+                for e in allow.entries
             ],
         },
+        "config_files": settings.files,
+        "settings": {
+            key: {"value": settings.values[key], "source": settings.sources[key]}
+            for key in config.DEFAULTS
+        },
+        "per_cli": [
+            {"cli": pattern, "key": key, "value": value, "source": source}
+            for pattern, key, value, source in settings.clis
+        ],
         "spool": {"pending_files": count, "pending_bytes": size, "quarantined": len(quarantined)},
         "store": {"path": db, "bytes": os.path.getsize(db) if os.path.exists(db) else 0},
-        "endpoint": os.environ.get("AUTOTELEMETRY_ENDPOINT") or None,
+        "endpoint": settings.values["endpoint"],
         "delivery": _delivery_status(home),
         "problems": problems,
     }
@@ -141,15 +158,19 @@ def _delivery_status(home: str) -> dict:
 @cli.command()
 @click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON.")
 def status(as_json: bool) -> None:
-    """Show whether telemetry is on, what is allowlisted, and what is pending.
+    """Show whether telemetry is on, what is allowlisted, every setting and
+    which source set it, and what is pending.
 
-    Reads the environment, the allowlist files and the home directory; writes
-    nothing.
+    Reads the environment, the allowlist and config files (per-environment
+    and per-user) and the home directory; writes nothing.
     """
     data = status_data()
     if as_json:
         click.echo(json.dumps(data, indent=2))
         return
+    if data["enabled"] and data["settings"]["enabled"]["value"] is False:
+        data["enabled"] = False
+        data["disabled_reason"] = f"enabled = false in {data['settings']['enabled']['source']}"
     on = "yes" if data["enabled"] else f"no ({data['disabled_reason']})"
     click.echo(f"autotelemetry {data['version']}  ({data['python']})")
     click.echo(f"enabled:   {on}")
@@ -163,7 +184,16 @@ def status(as_json: bool) -> None:
         click.echo("  (empty: nothing is recorded; `autotelemetry allow NAME` to add a CLI)")
     for e in entries:
         where = e["source"] + (f":{e['line']}" if e["line"] else "")
-        click.echo(f"  {e['pattern']:<24} {where}")
+        excludes = "".join(f" !{x}" for x in e["excludes"])
+        click.echo(f"  {e['pattern'] + excludes:<24} {where}")
+    click.echo("settings:  (" + ", ".join(data["config_files"]) + ")")
+    for key, item in data["settings"].items():
+        value = item["value"]
+        shown = "none" if value is None else json.dumps(value)
+        click.echo(f"  {key:<15} {shown:<28} {item['source']}")
+    for item in data["per_cli"]:
+        name = f"[cli.{item['cli']}] {item['key']}"
+        click.echo(f"  {name:<15} {json.dumps(item['value']):<28} {item['source']}")
     sp = data["spool"]
     click.echo(f"spool:     {sp['pending_files']} pending file(s), {sp['pending_bytes']} bytes")
     click.echo(f"store:     {data['store']['path']} ({data['store']['bytes']} bytes)")
@@ -223,26 +253,52 @@ def _with_scope(f):  # type: ignore[no-untyped-def]
     return f
 
 
+def _first_token(line: str) -> str:
+    words = line.split("#", 1)[0].split()
+    return words[0] if words else ""
+
+
 @cli.command()
 @click.argument("name")
+@click.option(
+    "--exclude",
+    "excludes",
+    multiple=True,
+    metavar="SUBCOMMAND",
+    help="Record nothing for this subcommand (glob; levels joined by ':', e.g. 'db:drop'). "
+    "Repeatable.",
+)
 @_with_scope
-def allow(name: str, scope: str | None) -> None:
+def allow(name: str, excludes: tuple[str, ...], scope: str | None) -> None:
     """Record the CLI NAME (a program name or a glob such as 'acme-*').
 
     Writes one line to the allowlist: by default this environment's
     (<prefix>/etc/autotelemetry/allowlist) inside a virtualenv, else your
     per-user one (<home>/allowlist); AUTOTELEMETRY_ALLOWLIST overrides both.
+    With --exclude, the line becomes `NAME !SUBCOMMAND ...`: those
+    subcommands (and everything below them) record nothing.
     """
     why = config._pattern_problem(name)
     if why:
         raise click.BadParameter(why, param_hint="NAME")
+    for sub in excludes:
+        if not sub or any(ch.isspace() or ch == "#" for ch in sub):
+            raise click.BadParameter("no spaces or '#'; use ':' between levels", "--exclude")
     path = _scope_file(scope)
     lines = _read_lines(path)
-    if any(line.split("#", 1)[0].strip() == name for line in lines):
+    existing = [i for i, line in enumerate(lines) if _first_token(line) == name]
+    if existing and not excludes:
         click.echo(f"{name} is already allowlisted in {path}")
         return
+    if existing:
+        old = lines[existing[0]].split("#", 1)[0].split()[1:]
+        merged = [*old, *(f"!{x}" for x in excludes if f"!{x}" not in old)]
+        lines[existing[0]] = " ".join([name, *merged])
+        _write_lines(path, lines)
+        click.echo(f"updated {name} in {path}: {lines[existing[0]]}")
+        return
     os.makedirs(os.path.dirname(path), exist_ok=True)
-    _write_lines(path, [*lines, name])
+    _write_lines(path, [*lines, " ".join([name, *(f"!{x}" for x in excludes)])])
     click.echo(f"allowlisted {name} in {path}")
 
 
@@ -252,14 +308,15 @@ def allow(name: str, scope: str | None) -> None:
 def deny(name: str, scope: str | None) -> None:
     """Stop recording NAME: remove it from the allowlist file(s).
 
-    Without --env/--user, removes it from every allowlist file. Says so if
+    Without --env/--user, removes it from every allowlist file (rewriting
+    <prefix>/etc/autotelemetry/allowlist and <home>/allowlist). Says so if
     NAME is still allowlisted by another source (a glob, AUTOTELEMETRY_ALLOW).
     """
     paths = [_scope_file(scope)] if scope else config.allowlist_files()
     removed = []
     for path in paths:
         lines = _read_lines(path)
-        kept = [line for line in lines if line.split("#", 1)[0].strip() != name]
+        kept = [line for line in lines if _first_token(line) != name]
         if len(kept) != len(lines):
             _write_lines(path, kept)
             removed.append(path)
@@ -330,8 +387,9 @@ def _with_filters(f):  # type: ignore[no-untyped-def]
 def events(as_json: bool, limit: int | None, cli_name: str | None, since: str | None) -> None:
     """List stored events, newest first.
 
-    Ingests pending spool files into the local store first (and removes them
-    from the spool once stored).
+    Reads the spool and the local store (<home>/store.sqlite). Ingests
+    pending spool files into the store first (and removes them from the
+    spool once stored); writes nothing else.
     """
     with _open_store() as store:
         for ev in store.events(cli=cli_name, since=since, limit=limit):
@@ -359,7 +417,8 @@ def _event_line(ev: dict) -> str:
 def report(as_json: bool, top: int, cli_name: str | None, since: str | None) -> None:
     """Summarise usage per CLI: commands, flags, failure rates, p50/p95 durations.
 
-    Ingests pending spool files into the local store first.
+    Reads the spool and the local store (<home>/store.sqlite); ingests pending
+    spool files into the store first, writes nothing else.
     """
     from autotelemetry import report as reporting
 
@@ -376,7 +435,8 @@ def report(as_json: bool, top: int, cli_name: str | None, since: str | None) -> 
 def purge(yes: bool) -> None:
     """Delete every stored and pending event (spool and store).
 
-    Keeps the allowlist, configuration and install id.
+    Removes the pending spool files under <home>/spool and the events in
+    <home>/store.sqlite. Keeps the allowlist, configuration and install id.
     """
     home = config.home_dir()
     if not yes:
@@ -462,10 +522,146 @@ def flush(wait: float) -> None:
 
 @cli.command()
 def schema() -> None:
-    """Print the JSON Schema of events (schema version 1)."""
+    """Print the JSON Schema (draft 2020-12) of events, schema version 1.
+
+    Reads autotelemetry/schema.json from the package; writes it to stdout
+    only. The fields are described in docs/events.md.
+    """
     from importlib.resources import files
 
     click.echo(files("autotelemetry").joinpath("schema.json").read_text(encoding="utf-8"), nl=False)
+
+
+# --- consent, identity, diagnosis ------------------------------------------------
+
+
+def _set_user_setting(key: str, value: str) -> str:
+    """Set a top-level ``key = value`` in the per-user config, keeping everything else."""
+    home = config.ensure_private_dir(config.home_dir())
+    path = os.path.join(home, config.CONFIG_FILE)
+    lines = _read_lines(path)
+    first_table = next((i for i, line in enumerate(lines) if line.lstrip().startswith("[")), None)
+    top = lines if first_table is None else lines[:first_table]
+    for i, line in enumerate(top):
+        if line.split("=", 1)[0].strip() == key and "=" in line:
+            lines[i] = f"{key} = {value}"
+            break
+    else:
+        lines.insert(0 if first_table is None else first_table, f"{key} = {value}")
+        if first_table is None and len(lines) == 1:
+            lines.insert(0, "# autotelemetry user settings (see docs/configuration.md)")
+    _write_lines(path, lines)
+    os.chmod(path, 0o600)
+    return path
+
+
+@cli.command()
+def enable() -> None:
+    """Turn recording back on for allowlisted CLIs (persisted).
+
+    Writes `enabled = true` to your per-user config (<home>/config.toml).
+    Says so when something else still keeps telemetry off: DO_NOT_TRACK,
+    AUTOTELEMETRY_DISABLED, or `enabled = false` in this environment's
+    config (<prefix>/etc/autotelemetry/config.toml); off wins.
+    """
+    path = _set_user_setting("enabled", "true")
+    click.echo(f"enabled in {path}")
+    settings = config.load_settings()
+    if settings.values["enabled"] is False:
+        click.echo(f"note: still off because of {settings.sources['enabled']}")
+
+
+@cli.command()
+def disable() -> None:
+    """Stop recording everything, whatever the allowlists say (persisted).
+
+    Writes `enabled = false` to your per-user config (<home>/config.toml).
+    Nothing is recorded or sent until `autotelemetry enable`. For one run
+    only, set DO_NOT_TRACK=1 or AUTOTELEMETRY_DISABLED=1 instead.
+    """
+    path = _set_user_setting("enabled", "false")
+    click.echo(f"disabled in {path}")
+
+
+@cli.command("reset-id")
+def reset_id() -> None:
+    """Replace your random install id with a new one.
+
+    Rewrites <home>/install_id; events recorded from now on carry the new id
+    (events already recorded keep the old one; `purge` deletes them).
+    """
+    from autotelemetry import recorder
+
+    home = config.ensure_private_dir(config.home_dir())
+    try:
+        os.unlink(os.path.join(home, "install_id"))
+    except FileNotFoundError:
+        pass
+    recorder._install_id = None
+    click.echo(f"new install id: {recorder.install_id(home)}")
+
+
+@cli.command()
+@click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON.")
+@click.option(
+    "--timeout",
+    type=click.FloatRange(min=0.1, max=30),
+    default=2.0,
+    show_default=True,
+    help="Seconds to wait for the endpoint.",
+)
+def doctor(as_json: bool, timeout: float) -> None:
+    """Check the set-up and explain each problem with its fix.
+
+    Checks: the start-up hook is installed and processed by this interpreter
+    (starts one `python -c` to see), interpreter flags (-S), kill switches
+    and `enabled`, allowlist and config files (bad lines with line numbers,
+    permissions, size), the home directory (writable, private; writes and
+    deletes one probe file), the clock, the endpoint (one TCP connection,
+    timed), sitecustomize, and corrupt spool or store files. Writes nothing
+    else. Exits 1 when a check fails.
+    """
+    from autotelemetry import doctor as doc
+
+    checks = doc.run_checks(timeout=timeout)
+    failed = any(c.level == "fail" for c in checks)
+    if as_json:
+        click.echo(
+            json.dumps({"ok": not failed, "checks": [c.as_dict() for c in checks]}, indent=2)
+        )
+    else:
+        for c in checks:
+            label = {"ok": "ok  ", "warn": "warn", "fail": "FAIL"}[c.level]
+            click.echo(f"{label}  {c.name:<13} {c.detail}")
+            if c.fix and c.level != "ok":
+                click.echo(f"      {'':<13} fix: {c.fix}")
+        click.echo("problems found" if failed else "no problems found")
+    if failed:
+        sys.exit(1)
+
+
+@cli.command()
+def sitecustomize() -> None:
+    """Print the sitecustomize.py that activates autotelemetry without the .pth.
+
+    For interpreters that do not process the .pth file (autotelemetry on
+    PYTHONPATH, images, some system Pythons). It chains to any other
+    sitecustomize further down sys.path. Reads a file of the package; writes
+    only to stdout. Use:
+
+    \b
+    autotelemetry sitecustomize > DIR/sitecustomize.py   # DIR on sys.path
+    """
+    from importlib.resources import files
+
+    packaged = files("autotelemetry").joinpath("_hook").joinpath("sitecustomize.py")
+    if packaged.is_file():
+        text = packaged.read_text(encoding="utf-8")
+    else:  # a source checkout or editable install
+        root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+        with open(os.path.join(root, "sitecustomize_template", "sitecustomize.py")) as f:
+            text = f.read()
+    click.echo(text, nl=False)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -69,6 +69,7 @@ def begin(framework: str, describe: "object") -> Invocation:
         _atexit_registered = True
     invocation = Invocation(framework, describe)
     _open[:] = [invocation]
+    _export_session()
     return invocation
 
 
@@ -335,14 +336,38 @@ def session_id() -> str:
     return _session_id
 
 
+#: Exported by an instrumented invocation as it begins, so that an instrumented
+#: CLI it runs records the parent's session as ``parent_session_id``.
+PARENT_SESSION_VARIABLE = "AUTOTELEMETRY_PARENT_SESSION"
+_HEX = frozenset("0123456789abcdef-")
+#: [inherited parent session id or None], filled on first begin().
+_parent_session: "list[str | None]" = []
+
+
+def _export_session() -> None:
+    """Remember the inherited parent session (a UUID or nothing), then export ours."""
+    try:
+        if not _parent_session:
+            value = os.environ.get(PARENT_SESSION_VARIABLE, "")
+            ok = len(value) == 36 and set(value) <= _HEX and value.count("-") == 4
+            _parent_session.append(value if ok else None)
+        os.environ[PARENT_SESSION_VARIABLE] = session_id()
+    except Exception:
+        pass
+
+
+def parent_session_id() -> "str | None":
+    return _parent_session[0] if _parent_session else None
+
+
 def install_id(home: str) -> str:
     """The random per-user id, created on first use (never derived from the machine)."""
     global _install_id
     if _install_id is None:
         path = os.path.join(home, "install_id")
         try:
-            with open(path, encoding="ascii") as f:
-                value = f.read(64).strip()
+            with open(path, "rb") as f:  # text mode would import encodings.ascii
+                value = f.read(64).decode("ascii", "replace").strip()
         except FileNotFoundError:
             value = ""
         if len(value) != 36:
@@ -374,6 +399,9 @@ def flush() -> None:
         return
     debug = config.debug_enabled()
     try:
+        mine = _apply_settings(mine, debug)
+        if not mine:
+            return
         home = config.home_dir()
         config.ensure_private_dir(home)
         ident = install_id(home)
@@ -388,10 +416,13 @@ def flush() -> None:
             for line in lines:
                 sys.stderr.write("autotelemetry: recorded " + line + "\n")
             sys.stderr.write("autotelemetry: spooled to " + path + "\n")
-        if os.environ.get("AUTOTELEMETRY_ENDPOINT"):
-            # Store-and-forward: maybe start the detached sender (local mode: nothing).
-            from autotelemetry import spawn
+        settings = config.current_settings()
+        if settings.values["endpoint"]:
+            # Tell the user once (on a terminal) before anything leaves the machine,
+            # then maybe start the detached sender. Local mode: none of this runs.
+            from autotelemetry import notice, spawn
 
+            notice.maybe_show(home, settings)
             pid = spawn.maybe_spawn(home)
             if debug and pid:
                 sys.stderr.write("autotelemetry: started sender (pid %d)\n" % pid)
@@ -400,6 +431,42 @@ def flush() -> None:
             sys.stderr.write(
                 "autotelemetry: could not record (%s: %s)\n" % (type(exc).__name__, exc)
             )
+
+
+def _apply_settings(records: "list[dict]", debug: bool) -> "list[dict]":
+    """Drop excluded subcommands; add parent session and sample rate; honour crash_messages.
+
+    Done here, where every event (command or crash) passes and the command
+    path is known.
+    """
+    settings = config.current_settings()
+    parent = parent_session_id()
+    kept = []
+    for record in records:
+        cli = record.get("cli") or {}
+        program = cli.get("name") or ""
+        command = record.get("command") or ""
+        rule = config.excluded(command, program) if command else None
+        if rule is not None:
+            if debug:
+                sys.stderr.write(
+                    "autotelemetry: %r excluded by '!%s', not recorded\n" % (command, rule)
+                )
+            continue
+        if parent is not None:
+            record["parent_session_id"] = parent
+        if not boot_state["forced"]:
+            rate = settings.for_cli(program, "sample_rate")[0]
+            if rate < 1.0:  # type: ignore[operator]
+                record["sample_rate"] = rate
+        exc = record.get("exception")
+        if isinstance(exc, dict) and settings.values["crash_messages"] is False:
+            exc["message"] = None
+            for cause in exc.get("causes") or ():
+                if isinstance(cause, dict):
+                    cause["message"] = None
+        kept.append(record)
+    return kept
 
 
 def distribution_version(candidates: "list[str]") -> "str | None":

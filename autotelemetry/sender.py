@@ -41,7 +41,7 @@ META = "delivery."
 
 @dataclass
 class Settings:
-    """Everything the sender needs, read from the environment (never from disk)."""
+    """Everything the sender needs; secrets (headers) come only from the environment."""
 
     endpoint: str | None
     protocol: str = "otlp"
@@ -64,9 +64,12 @@ class Settings:
                 return default
             return value if value > 0 else default
 
+        # Endpoint and protocol follow the configuration precedence (environment,
+        # then environment/user config.toml); headers come only from the environment.
+        configured = config.load_settings(environ).values
         return cls(
-            endpoint=environ.get("AUTOTELEMETRY_ENDPOINT") or None,
-            protocol=(environ.get("AUTOTELEMETRY_PROTOCOL") or "otlp").strip().lower(),
+            endpoint=str(configured["endpoint"] or "") or None,
+            protocol=str(configured["protocol"] or "otlp").strip().lower(),
             headers=parse_headers(environ.get("AUTOTELEMETRY_HEADERS", "")),
             ca_bundle=environ.get("AUTOTELEMETRY_CA_BUNDLE") or None,
             timeout=num("AUTOTELEMETRY_TIMEOUT", 10.0),

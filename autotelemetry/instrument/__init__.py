@@ -43,7 +43,13 @@ def program() -> "str | None":
 
 
 def should_instrument() -> bool:
-    """Whether this process records events; decided once, on first need."""
+    """Whether this process records events; decided once, on first need.
+
+    In order: the program must be allowlisted (or started by `autotelemetry
+    run`); then the settings may still say no: disabled (globally or for this
+    CLI), the per-CLI opt-out variable, the CI policy, sampling
+    (:func:`config.skip_reason`). A "no" patches nothing, so it costs nothing.
+    """
     if "on" in _decision:
         return _decision["on"]  # type: ignore[return-value]
     name = program()
@@ -53,13 +59,30 @@ def should_instrument() -> bool:
     elif boot_state["forced"]:
         on, reason = True, "autotelemetry run"
     else:
-        entry = config.is_allowlisted(name, config.load_allowlist())
+        entry = config.is_allowlisted(name, config.current_allowlist())
         on = entry is not None
         if entry is not None:
             reason = f"{entry.pattern!r} in {entry.source}"
+    skipped = None
+    if on:
+        # Only allowlisted programs pay for reading settings (a stat per missing file).
+        try:
+            skipped = config.skip_reason(
+                name,  # type: ignore[arg-type]
+                config.current_settings(),
+                forced=bool(boot_state["forced"]),
+            )
+        except Exception as exc:
+            skipped = f"settings could not be read ({type(exc).__name__})"
+        on = skipped is None
     _decision["on"] = on
     if config.debug_enabled():
-        verdict = f"instrumenting ({reason})" if on else "not allowlisted, not instrumenting"
+        if on:
+            verdict = f"instrumenting ({reason})"
+        elif skipped:
+            verdict = f"not instrumenting: {skipped}"
+        else:
+            verdict = "not allowlisted, not instrumenting"
         sys.stderr.write(f"autotelemetry: program {name!r}: {verdict}\n")
     return on
 

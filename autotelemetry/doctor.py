@@ -1,0 +1,444 @@
+"""`autotelemetry doctor`: check everything that decides whether events are recorded.
+
+Reader side (never imported by host CLIs). Every check yields a :class:`Check`
+with a level (``ok``, ``warn``, ``fail``), what was found, and for anything
+not ok the fix. ``fail`` means events are lost or not recorded as configured;
+``warn`` means a choice or a leftover worth knowing about. The command exits
+1 when any check fails.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from dataclasses import asdict, dataclass
+
+from autotelemetry import config, spool
+from autotelemetry._boot import disabled_reason
+
+
+@dataclass
+class Check:
+    name: str
+    level: str  # "ok" | "warn" | "fail"
+    detail: str
+    fix: str = ""
+
+    def as_dict(self) -> dict[str, str]:
+        return asdict(self)
+
+
+def hook_files() -> list[str]:
+    """The `.pth`/`.start` hook files in this interpreter's site directories."""
+    import site
+
+    dirs = list(site.getsitepackages()) if hasattr(site, "getsitepackages") else []
+    user = site.getusersitepackages() if hasattr(site, "getusersitepackages") else None
+    if user:
+        dirs.append(user)
+    found = []
+    for directory in dirs:
+        for name in ("autotelemetry.pth", "autotelemetry.start"):
+            path = os.path.join(directory, name)
+            if os.path.exists(path):
+                found.append(path)
+    return found
+
+
+def _sitecustomize() -> tuple[str | None, bool]:
+    """(path of the sitecustomize module found on sys.path, whether it is ours)."""
+    from importlib.util import find_spec
+
+    try:
+        spec = find_spec("sitecustomize")
+    except (ImportError, ValueError):
+        return None, False
+    path = getattr(spec, "origin", None) if spec else None
+    if not path or not os.path.isfile(path):
+        return None, False
+    try:
+        with open(path, encoding="utf-8", errors="replace") as f:
+            ours = "autotelemetry._boot" in f.read(65536)
+    except OSError:
+        ours = False
+    return path, ours
+
+
+def _boot_in_fresh_interpreter() -> bool | None:
+    """Whether a plain start of this interpreter activates the boot (None: unknown)."""
+    env = {
+        k: v for k, v in os.environ.items() if k not in ("AUTOTELEMETRY_DISABLED", "DO_NOT_TRACK")
+    }
+    code = (
+        "import sys; m = sys.modules.get('autotelemetry._boot'); "
+        "print(bool(m and m.state['active']))"
+    )
+    try:
+        out = subprocess.run(
+            [sys.executable, "-c", code], capture_output=True, text=True, timeout=20, env=env
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return out.stdout.strip() == "True"
+
+
+def check_hook() -> list[Check]:
+    checks = []
+    files = hook_files()
+    custom, ours = _sitecustomize()
+    if sys.flags.no_site:
+        checks.append(
+            Check(
+                "interpreter",
+                "fail",
+                "this interpreter runs with -S: site-packages .pth files are never processed",
+                "run Python without -S (or `autotelemetry run` the program)",
+            )
+        )
+    if files:
+        checks.append(Check("hook", "ok", "installed: " + ", ".join(files)))
+    elif ours:
+        checks.append(Check("hook", "ok", f"no .pth file; activated by {custom}"))
+    else:
+        checks.append(
+            Check(
+                "hook",
+                "fail",
+                "the start-up hook (autotelemetry.pth) is not in this interpreter's site-packages",
+                "reinstall (`pip install --force-reinstall autotelemetry`), or install the "
+                "sitecustomize template: `autotelemetry sitecustomize > DIR/sitecustomize.py` "
+                "with DIR on sys.path",
+            )
+        )
+    active = _boot_in_fresh_interpreter()
+    if active:
+        checks.append(Check("boot", "ok", f"{sys.executable} activates the boot at start-up"))
+    elif active is False and (files or ours):
+        checks.append(
+            Check(
+                "boot",
+                "fail",
+                f"{sys.executable} does not activate the boot at start-up although the hook "
+                "is installed (an import error in the hook, or a site directory not processed)",
+                "run `AUTOTELEMETRY_DEBUG=1 python -c pass` to see the error; reinstall",
+            )
+        )
+    if custom and not ours:
+        loaded = "sitecustomize" in sys.modules
+        checks.append(
+            Check(
+                "sitecustomize",
+                "ok" if loaded else "warn",
+                f"another sitecustomize exists ({custom}); the .pth hook runs before it and "
+                "does not depend on it" + ("" if loaded else "; it failed to import at start-up"),
+                "" if loaded else f"run `{sys.executable} -c 'import sitecustomize'` to see why",
+            )
+        )
+    elif custom and ours and files:
+        checks.append(
+            Check(
+                "sitecustomize",
+                "ok",
+                f"the sitecustomize template ({custom}) and the .pth are both present; "
+                "activation is idempotent, the boot runs once",
+            )
+        )
+    return checks
+
+
+def check_switches(settings: config.Settings) -> list[Check]:
+    reason = disabled_reason()
+    if reason:
+        return [
+            Check("enabled", "warn", f"telemetry is off: {reason}", "unset it to record events")
+        ]
+    if settings.values["enabled"] is False:
+        source = settings.sources["enabled"]
+        return [
+            Check(
+                "enabled",
+                "warn",
+                f"telemetry is off: enabled = false in {source}",
+                "`autotelemetry enable`"
+                + (
+                    ""
+                    if source.startswith(config.home_dir())
+                    else f" (and remove it from {source})"
+                ),
+            )
+        ]
+    return [Check("enabled", "ok", "telemetry is on for allowlisted programs")]
+
+
+def check_allowlist() -> list[Check]:
+    allow = config.load_allowlist()
+    checks = [
+        Check(
+            "allowlist",
+            "fail",
+            problem,
+            "fix or remove that line (program names or globs, one per line; "
+            "`mycli !sub` excludes a subcommand)"
+            if " skipped: " in problem or "' ignored: " in problem
+            else "fix the file's permissions or contents (see docs/configuration.md)",
+        )
+        for problem in allow.problems
+    ]
+    if not allow.entries:
+        empty = [f for f in allow.files if os.path.isfile(f)]
+        checks.append(
+            Check(
+                "allowlist",
+                "warn",
+                "nothing is allowlisted"
+                + (f" ({', '.join(empty)} has no entries)" if empty else "")
+                + ": no program records events",
+                "`autotelemetry allow NAME`",
+            )
+        )
+    elif not checks:
+        names = ", ".join(e.pattern for e in allow.entries)
+        checks.append(Check("allowlist", "ok", f"{len(allow.entries)} entr(ies): {names}"))
+    return checks
+
+
+def check_config(settings: config.Settings) -> list[Check]:
+    checks = [
+        Check("config", "fail", problem, "fix the file (TOML; see docs/configuration.md)")
+        for problem in settings.problems
+    ]
+    if not checks:
+        present = [f for f in settings.files if os.path.exists(f)]
+        checks.append(Check("config", "ok", "read " + (", ".join(present) or "no config files")))
+    return checks
+
+
+def check_home() -> list[Check]:
+    home = config.home_dir()
+    try:
+        st = os.lstat(home)
+    except FileNotFoundError:
+        parent = os.path.dirname(home)
+        while parent and not os.path.exists(parent):
+            parent = os.path.dirname(parent)
+        if os.access(parent, os.W_OK):
+            return [Check("home", "ok", f"{home} does not exist yet; it will be created (0700)")]
+        return [
+            Check(
+                "home",
+                "fail",
+                f"{home} does not exist and {parent} is not writable",
+                "set AUTOTELEMETRY_HOME to a writable directory",
+            )
+        ]
+    except OSError as exc:
+        return [Check("home", "fail", f"{home}: {exc.strerror}", "set AUTOTELEMETRY_HOME")]
+    import stat
+
+    checks = []
+    if stat.S_ISLNK(st.st_mode) or not stat.S_ISDIR(st.st_mode):
+        return [
+            Check(
+                "home",
+                "fail",
+                f"{home} is a symlink or not a directory: refused",
+                "remove it or set AUTOTELEMETRY_HOME to a private directory",
+            )
+        ]
+    if hasattr(os, "getuid") and st.st_uid != os.getuid():
+        checks.append(
+            Check(
+                "home",
+                "fail",
+                f"{home} is owned by another user (uid {st.st_uid})",
+                "use your own directory (AUTOTELEMETRY_HOME)",
+            )
+        )
+    if st.st_mode & 0o077:
+        checks.append(
+            Check(
+                "home",
+                "warn",
+                f"{home} is accessible by other users (mode {stat.S_IMODE(st.st_mode):o})",
+                f"chmod 700 {home} (done automatically at the next recording)",
+            )
+        )
+    probe = os.path.join(home, f".doctor-{os.getpid()}")
+    try:
+        with open(probe, "w") as f:
+            f.write("x")
+        skew = os.stat(probe).st_mtime - time.time()
+        os.unlink(probe)
+    except OSError as exc:
+        checks.append(
+            Check(
+                "home",
+                "fail",
+                f"{home} is not writable ({exc.strerror}): nothing can be recorded",
+                "fix its permissions or set AUTOTELEMETRY_HOME",
+            )
+        )
+        skew = 0.0
+    if not checks:
+        checks.append(Check("home", "ok", f"{home} is writable and private"))
+    if abs(skew) > 300:
+        checks.append(
+            Check(
+                "clock",
+                "warn",
+                f"the file system's clock differs from this machine's by {skew:.0f} s",
+                "synchronise the clocks (NTP) of this machine and its file server",
+            )
+        )
+    return checks
+
+
+def check_clock() -> list[Check]:
+    now = time.time()
+    year = time.gmtime(now).tm_year
+    if not 2024 <= year < 2100:
+        return [
+            Check(
+                "clock",
+                "fail",
+                f"the system clock says {time.strftime('%Y-%m-%d', time.gmtime(now))}",
+                "set the clock (NTP); event timestamps are wrong until then",
+            )
+        ]
+    newest = spool.pending(config.home_dir())[-1:]
+    if newest:
+        try:
+            written = int(os.path.basename(newest[0]).split("-", 1)[0]) / 1e9
+        except ValueError:
+            written = 0.0
+        if written - now > 86400:
+            return [
+                Check(
+                    "clock",
+                    "warn",
+                    "a pending event was written more than a day in the future: "
+                    "the clock was changed",
+                    "check the clock (NTP)",
+                )
+            ]
+    return [Check("clock", "ok", time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(now)))]
+
+
+def check_endpoint(settings: config.Settings, timeout: float = 2.0) -> list[Check]:
+    endpoint = settings.values["endpoint"]
+    if not endpoint:
+        return [Check("endpoint", "ok", "none configured: events stay on this machine")]
+    import socket
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(str(endpoint))
+    host = parts.hostname or ""
+    try:
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+    except ValueError:
+        port = 0
+    if not host or not port:
+        return [
+            Check(
+                "endpoint",
+                "fail",
+                f"cannot parse the endpoint from {settings.sources['endpoint']}",
+                "use http(s)://host[:port][/path]",
+            )
+        ]
+    start = time.perf_counter()
+    try:
+        with socket.create_connection((host, port), timeout=timeout):
+            pass
+    except OSError as exc:
+        ms = (time.perf_counter() - start) * 1000
+        return [
+            Check(
+                "endpoint",
+                "fail",
+                f"{host}:{port} unreachable after {ms:.0f} ms ({exc.strerror or exc})",
+                "check the URL, the network and proxies; events wait in the spool meanwhile",
+            )
+        ]
+    ms = (time.perf_counter() - start) * 1000
+    return [Check("endpoint", "ok", f"{host}:{port} reachable (TCP connect {ms:.0f} ms)")]
+
+
+def check_storage() -> list[Check]:
+    home = config.home_dir()
+    checks = []
+    bad = spool.quarantined(home)
+    if bad:
+        checks.append(
+            Check(
+                "spool",
+                "warn",
+                f"{len(bad)} corrupt spool file(s) set aside in "
+                f"{os.path.join(home, spool.QUARANTINE_DIR)}",
+                "inspect them, then delete that directory",
+            )
+        )
+    from autotelemetry.store import store_path
+
+    db = store_path(home)
+    if os.path.exists(db):
+        import sqlite3
+
+        try:
+            con = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+            try:
+                row = con.execute("PRAGMA quick_check").fetchone()
+            finally:
+                con.close()
+            if row and row[0] != "ok":
+                raise sqlite3.DatabaseError(str(row[0]))
+        except sqlite3.Error as exc:
+            checks.append(
+                Check(
+                    "store",
+                    "fail",
+                    f"{db} is corrupt ({exc})",
+                    "`autotelemetry events` sets it aside and starts a new store",
+                )
+            )
+    try:
+        aside = [n for n in os.listdir(home) if ".corrupt-" in n]
+    except OSError:
+        aside = []
+    if aside:
+        checks.append(
+            Check(
+                "store",
+                "warn",
+                f"{len(aside)} corrupt store(s) set aside: {', '.join(aside)}",
+                f"delete them from {home} once inspected",
+            )
+        )
+    if not checks:
+        checks.append(Check("storage", "ok", "spool and store are readable"))
+    return checks
+
+
+def run_checks(timeout: float = 2.0) -> list[Check]:
+    settings = config.load_settings()
+    checks: list[Check] = []
+    for step in (
+        check_hook,
+        lambda: check_switches(settings),
+        check_allowlist,
+        lambda: check_config(settings),
+        check_home,
+        check_clock,
+        lambda: check_endpoint(settings, timeout),
+        check_storage,
+    ):
+        try:
+            checks.extend(step())
+        except Exception as exc:  # a check must not hide the others
+            checks.append(Check("doctor", "fail", f"a check crashed: {type(exc).__name__}: {exc}"))
+    return checks
+
+
+__all__ = ["Check", "hook_files", "run_checks"]

@@ -1,0 +1,545 @@
+"""Configuration, consent and the `autotelemetry` command (issue 6).
+
+Pure functions of autotelemetry.config are called in-process (they read only
+the files and environment they are given); everything else runs the real
+console scripts of the test venv through the real .pth hook.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from conftest import ROOT, Runner, read_spool
+
+sys.path.insert(0, str(ROOT))
+
+from autotelemetry import config
+
+# --- precedence: every pair of sources ------------------------------------------
+
+SOURCES = ["kill", "variable", "env_file", "user_file", "default"]  # highest first
+
+
+def _settings(tmp_path: Path, present: set[str]):  # type: ignore[no-untyped-def]
+    """Settings with the given sources each setting sample_rate/endpoint/enabled."""
+    env_file, user_file = tmp_path / "env.toml", tmp_path / "user.toml"
+    environ: dict[str, str] = {"AUTOTELEMETRY_HOME": str(tmp_path / "home")}
+    if "kill" in present:
+        environ["DO_NOT_TRACK"] = "1"
+    if "variable" in present:
+        environ["AUTOTELEMETRY_SAMPLE_RATE"] = "0.75"
+        environ["AUTOTELEMETRY_ENDPOINT"] = "https://variable.example"
+    if "env_file" in present:
+        env_file.write_text('sample_rate = 0.5\nendpoint = "https://envfile.example"\n')
+    if "user_file" in present:
+        user_file.write_text('sample_rate = 0.25\nendpoint = "https://userfile.example"\n')
+    return config.load_settings(environ, [str(env_file), str(user_file)]), environ
+
+
+EXPECTED = {
+    "variable": (0.75, "https://variable.example", "AUTOTELEMETRY_SAMPLE_RATE"),
+    "env_file": (0.5, "https://envfile.example", "env.toml"),
+    "user_file": (0.25, "https://userfile.example", "user.toml"),
+    "default": (1.0, None, "default"),
+}
+
+
+@pytest.mark.parametrize("high,low", list(itertools.combinations(SOURCES, 2)), ids=lambda s: str(s))
+def test_precedence_every_pair(tmp_path, high, low):
+    settings, environ = _settings(tmp_path, {high, low})
+    if high == "kill":
+        assert settings.values["enabled"] is False
+        assert settings.sources["enabled"] == "DO_NOT_TRACK"
+        assert config.skip_reason("mycli", settings, environ) == "disabled by DO_NOT_TRACK"
+        return
+    rate, endpoint, source = EXPECTED[high]
+    assert settings.values["sample_rate"] == rate
+    assert settings.values["endpoint"] == endpoint
+    assert settings.sources["sample_rate"].endswith(source)
+    assert settings.values["enabled"] is True and settings.problems == []
+
+
+def test_disabled_anywhere_wins(tmp_path):
+    env_file, user_file = tmp_path / "env.toml", tmp_path / "user.toml"
+    env_file.write_text("enabled = true\n")
+    user_file.write_text("enabled = false\n")
+    s = config.load_settings({}, [str(env_file), str(user_file)])
+    assert s.values["enabled"] is False and s.sources["enabled"] == str(user_file)
+    env_file.write_text('[cli."acme-*"]\nenabled = false\nsample_rate = 0.5\n')
+    user_file.write_text("[cli.acme-db]\nsample_rate = 1\n")
+    s = config.load_settings({}, [str(env_file), str(user_file)])
+    assert s.for_cli("acme-db", "enabled")[0] is False
+    assert s.for_cli("other", "enabled")[0] is True
+    # the per-environment file outranks the user's per-CLI value
+    assert s.for_cli("acme-db", "sample_rate")[0] == 0.5
+    user_file.write_text("sample_rate = 0.1\n[cli.mycli]\nsample_rate = 0.9\n")
+    s = config.load_settings({}, [str(tmp_path / "none.toml"), str(user_file)])
+    assert s.for_cli("mycli", "sample_rate")[0] == 0.9  # per-CLI beats global in one file
+    assert s.for_cli("other", "sample_rate")[0] == 0.1
+
+
+def test_bad_values_are_reported_not_fatal(tmp_path):
+    user = tmp_path / "user.toml"
+    user.write_text(
+        'sample_rate = 7\nprotocol = "xml"\nci = "maybe"\nbogus = 1\n[cli.x]\nci = "skip"\n'
+    )
+    s = config.load_settings({"AUTOTELEMETRY_SAMPLE_RATE": "lots"}, [str(user)])
+    assert s.values == config.DEFAULTS
+    assert len(s.problems) == 6, s.problems
+
+
+TOML_CASES = [
+    "",
+    "# only a comment\n",
+    'enabled = false\nendpoint = "https://h.example/v1?a=1#x"  # trailing\n',
+    "sample_rate = 0.25\nci = 'skip'\n[cli.mycli]\nsample_rate = 1\n",
+    '[cli."acme-*"]\nenabled = false\n[cli.other]\nsample_rate = 0.5\n',
+    'endpoint = "a\\"b\\u00e9"\n',
+]
+
+
+@pytest.mark.parametrize("text", TOML_CASES)
+def test_fallback_parser_agrees_with_tomllib(text):
+    tomllib = pytest.importorskip("tomllib")
+    assert config.parse_toml_subset(text) == tomllib.loads(text)
+
+
+@pytest.mark.parametrize(
+    "text", ["x = [1, 2]", "[cli", "x = 'open", "x = 1\nx = 2", "= 1", "x = 1 2", "[[a]]"]
+)
+def test_fallback_parser_rejects_with_line_numbers(text):
+    with pytest.raises(ValueError, match=r"^line \d+: "):
+        config.parse_toml_subset(text)
+
+
+def test_opt_out_variable_names():
+    assert config.opt_out_variable("mycli") == "MYCLI_NO_TELEMETRY"
+    assert config.opt_out_variable("acme-db.tool") == "ACME_DB_TOOL_NO_TELEMETRY"
+    assert config.opt_out_variable("tool.py") == "TOOL_NO_TELEMETRY"
+
+
+def test_exclusion_matching(tmp_path):
+    allow = tmp_path / "allowlist"
+    allow.write_text("mycli !deploy !db:drop* !x:y\nacme-* !secret\nother\n")
+    al = config.load_allowlist({"AUTOTELEMETRY_ALLOWLIST": str(allow)})
+    assert al.problems == []
+    assert config.excluded("mycli deploy", "mycli", al) == "deploy"
+    assert config.excluded("mycli deploy now", "mycli", al) == "deploy"
+    assert config.excluded("mycli db drop-all", "mycli", al) == "db:drop*"
+    assert config.excluded("mycli db migrate", "mycli", al) is None
+    assert config.excluded("mycli", "mycli", al) is None
+    assert config.excluded("acme-x secret", "acme-x", al) == "secret"
+    assert config.excluded("other deploy", "other", al) is None
+    allow.write_text("mycli deploy\n")
+    al = config.load_allowlist({"AUTOTELEMETRY_ALLOWLIST": str(allow)})
+    assert [e.pattern for e in al.entries] == ["mycli"]
+    assert "'deploy' ignored" in al.problems[0] and ":1:" in al.problems[0]
+
+
+# --- end to end: the real hook in the real venv ---------------------------------------
+
+
+@pytest.fixture
+def env_config(venv):  # type: ignore[no-untyped-def]
+    """The shared venv's per-environment config file; removed after the test."""
+    path = venv.path / "etc" / "autotelemetry" / "config.toml"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    yield path
+    path.unlink(missing_ok=True)
+
+
+def _status(run: Runner, **env: str) -> dict:
+    out = run("autotelemetry", "status", "--json", env=env)
+    assert out.returncode == 0, out.stderr
+    return json.loads(out.stdout)
+
+
+def test_status_shows_each_source(run, env_config):
+    env_config.write_text('sample_rate = 0.5\nprotocol = "json"\n')
+    (run.home / "config.toml").write_text('protocol = "otlp"\nci = "skip"\n')
+    data = _status(run, AUTOTELEMETRY_SAMPLE_RATE="0.9")
+    s = data["settings"]
+    assert s["sample_rate"] == {"value": 0.9, "source": "AUTOTELEMETRY_SAMPLE_RATE"}
+    assert s["protocol"] == {"value": "json", "source": str(env_config)}
+    assert s["ci"] == {"value": "skip", "source": str(run.home / "config.toml")}
+    assert s["endpoint"] == {"value": None, "source": "default"}
+    text = run("autotelemetry", "status").stdout.decode()
+    assert "AUTOTELEMETRY_SAMPLE_RATE" not in text  # not set in this run
+    assert str(env_config) in text
+
+
+def test_env_config_disable_reaches_the_hook(run, env_config):
+    env_config.write_text("enabled = false\n")
+    assert run("exampleclick", "db", "status").returncode == 0
+    assert run.events() == []
+
+
+def test_enable_disable_persist_and_win_over_allowlist(run):
+    out = run("autotelemetry", "disable")
+    assert out.returncode == 0 and b"disabled" in out.stdout
+    run("exampleclick", "db", "status")
+    run("autotelemetry", "run", "exampleclick", "db", "status")
+    assert run.events() == []
+    assert b"enabled = false" in run("autotelemetry", "status").stdout
+    run("autotelemetry", "enable")
+    assert "enabled = true" in (run.home / "config.toml").read_text()
+    run("exampleclick", "db", "status")
+    assert len(run.events()) == 1
+
+
+def test_per_cli_opt_out_variable(run):
+    run("exampleclick", "db", "status", env={"EXAMPLECLICK_NO_TELEMETRY": "1"})
+    assert run.events() == []
+    run("exampleclick", "db", "status", env={"EXAMPLECLICK_NO_TELEMETRY": "0"})
+    assert len(run.events()) == 1
+
+
+def test_sampling(run):
+    for _ in range(3):
+        run("exampleclick", "db", "status", env={"AUTOTELEMETRY_SAMPLE_RATE": "0"})
+    assert run.events() == [] and not (run.home / "spool").exists()
+    (run.home / "config.toml").write_text("[cli.exampleclick]\nsample_rate = 0.999999\n")
+    run("exampleclick", "db", "status")  # recorded but for a ~1e-6 chance
+    (ev,) = run.events()
+    assert ev["sample_rate"] == 0.999999
+    # explicit `autotelemetry run` is never sampled out
+    run(
+        "autotelemetry",
+        "run",
+        "exampleclick",
+        "db",
+        "status",
+        env={"AUTOTELEMETRY_SAMPLE_RATE": "0"},
+    )
+    assert len(run.events()) == 2 and "sample_rate" not in run.events()[1]
+
+
+def test_ci_policy(run):
+    ci = {"GITHUB_ACTIONS": "true"}
+    run("exampleclick", "db", "status", env={**ci, "AUTOTELEMETRY_CI": "skip"})
+    assert run.events() == []
+    run("exampleclick", "db", "status", env={"AUTOTELEMETRY_CI": "skip"})  # not in CI
+    run("exampleclick", "db", "status", env=ci)  # default: record, tagged
+    events = run.events()
+    assert [e["env"]["ci"] for e in events] == [False, True]
+
+
+def test_excluded_subcommands_record_nothing(run):
+    (run.home / "allowlist").write_text("exampleclick !fail !db:mig*\n")
+    for argv in (["fail"], ["db", "migrate", "--dry-run", "x"], ["db", "status"]):
+        run("exampleclick", *argv)
+    assert [e["command"] for e in run.events()] == ["exampleclick db status"]
+    out = run("autotelemetry", "allow", "exampleclick", "--exclude", "db:status", "--user")
+    assert out.returncode == 0, out.stderr
+    assert (run.home / "allowlist").read_text() == "exampleclick !fail !db:mig* !db:status\n"
+    assert "!db:status" in run("autotelemetry", "status").stdout.decode()
+
+
+def test_child_carries_parent_session(run, venv, tmp_path):
+    script = tmp_path / "parentcli.py"
+    script.write_text(
+        "import subprocess, sys, click\n"
+        "@click.command()\n"
+        "def main():\n"
+        f"    subprocess.run([{venv.script('exampleclick')!r}, 'db', 'status'], check=True)\n"
+        "main()\n"
+    )
+    (run.home / "allowlist").write_text("exampleclick\nparentcli\n")
+    out = subprocess.run([venv.python, str(script)], capture_output=True, env=run.env())
+    assert out.returncode == 0, out.stderr
+    child, parent = sorted(run.events(), key=lambda e: e["cli"]["name"])
+    assert child["cli"]["name"] == "exampleclick"
+    assert child["parent_session_id"] == parent["session_id"] != child["session_id"]
+    assert "parent_session_id" not in parent
+    # a value that is not a session id is never copied into an event
+    run("exampleclick", "db", "status", env={"AUTOTELEMETRY_PARENT_SESSION": "/home/alice"})
+    assert "parent_session_id" not in run.events()[-1]
+
+
+def test_reset_id(run):
+    run("exampleclick", "db", "status")
+    old = run.events()[0]["install_id"]
+    out = run("autotelemetry", "reset-id")
+    assert out.returncode == 0
+    new = (run.home / "install_id").read_text().strip()
+    assert new != old and new in out.stdout.decode()
+    run("exampleclick", "db", "status")
+    assert run.events()[-1]["install_id"] == new
+
+
+# --- the one-time notice --------------------------------------------------------------
+
+
+def _run_with_pty_stderr(run: Runner, env: dict[str, str]) -> tuple[bytes, bytes, int]:
+    """Run with stderr on a pseudo-terminal and stdout on a pipe."""
+    import pty
+
+    master, slave = pty.openpty()
+    proc = subprocess.Popen(
+        [run.venv.script("exampleclick"), "db", "status"],
+        stdout=subprocess.PIPE,
+        stderr=slave,
+        env=run.env(**env),
+    )
+    os.close(slave)
+    stdout = proc.stdout.read()  # type: ignore[union-attr]
+    proc.wait(timeout=60)
+    chunks = []
+    while True:
+        try:
+            data = os.read(master, 4096)
+        except OSError:  # EIO: the child side is closed
+            break
+        if not data:
+            break
+        chunks.append(data)
+    os.close(master)
+    return stdout, b"".join(chunks), proc.returncode
+
+
+def test_notice_once_on_a_terminal_never_on_stdout(run):
+    # Port 9 on 127.0.0.1 (discard): nothing listens; the notice does not depend on it.
+    endpoint = {"AUTOTELEMETRY_ENDPOINT": "http://user:pw@127.0.0.1:9/v1"}
+    local_out, local_err, _ = _run_with_pty_stderr(run, {})
+    assert b"autotelemetry" not in local_err and not (run.home / "notice_shown").exists()
+    out, err, code = _run_with_pty_stderr(run, endpoint)
+    assert code == 0 and out == local_out
+    assert b"is sent to 127.0.0.1:9" in err and b"autotelemetry disable" in err
+    assert b"pw" not in err and b"autotelemetry" not in out
+    assert (run.home / "notice_shown").exists()
+    _, err2, _ = _run_with_pty_stderr(run, endpoint)
+    assert b"autotelemetry" not in err2
+
+
+def test_no_notice_when_stderr_is_not_a_terminal(run, run_bare):
+    env = {"AUTOTELEMETRY_ENDPOINT": "http://127.0.0.1:9/"}
+    hooked = run("exampleclick", "db", "status", env=env)
+    assert b"autotelemetry" not in hooked.stderr + hooked.stdout
+    assert not (run.home / "notice_shown").exists()
+
+
+# --- bad inputs: the host is unaffected, doctor names the problem ---------------------
+
+
+def _big(path: Path) -> None:
+    path.write_bytes(b"# padding\n" * (1 << 20))  # 10 MiB
+
+
+BAD_INPUTS = {
+    "malformed-toml": (lambda h: (h / "config.toml").write_text("enabled = [\n"), "malformed TOML"),
+    # As root, permissions do not stop reads: a directory in the file's place is the
+    # unreadable file we can make in every environment.
+    "unreadable-config": (lambda h: (h / "config.toml").mkdir(), "not a regular file"),
+    "unreadable-allowlist": (
+        lambda h: ((h / "allowlist").unlink(), (h / "allowlist").mkdir()),
+        "not a regular file",
+    ),
+    "world-writable-allowlist": (lambda h: (h / "allowlist").chmod(0o666), "world-writable"),
+    "path-line": (
+        lambda h: (h / "allowlist").write_text("exampleclick\n/usr/bin/exampleclick\n"),
+        "allowlist:2: '/usr/bin/exampleclick' skipped: looks like a path",
+    ),
+    "empty-allowlist": (lambda h: (h / "allowlist").write_text(""), "nothing is allowlisted"),
+    "empty-config": (lambda h: (h / "config.toml").write_text(""), "config.toml"),
+    "10mb-allowlist": (lambda h: _big(h / "allowlist"), "larger than 1 MiB"),
+    "10mb-config": (lambda h: _big(h / "config.toml"), "larger than 1 MiB"),
+    "bad-value": (
+        lambda h: (h / "config.toml").write_text("sample_rate = 'half'\n"),
+        "sample_rate must be a number",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", list(BAD_INPUTS))
+def test_bad_input_host_unchanged_doctor_names_it(run, run_bare, venv, bare_venv, case):
+    make, needle = BAD_INPUTS[case]
+    make(run.home)
+    for argv in (["db", "status"], ["fail"], ["crash", "x"]):
+        hooked, bare = run("exampleclick", *argv), run_bare("exampleclick", *argv)
+        assert hooked.returncode == bare.returncode
+        assert hooked.stdout == bare.stdout
+        norm = [
+            o.stderr.replace(str(v.path).encode(), b"")
+            for o, v in ((hooked, venv), (bare, bare_venv))
+        ]
+        assert norm[0] == norm[1]
+    doctor = run("autotelemetry", "doctor")
+    text = doctor.stdout.decode()
+    assert needle in text, text
+    if case.startswith("empty"):
+        assert doctor.returncode == 0, text  # a choice, not a fault
+    else:
+        assert doctor.returncode == 1 and "fix:" in text, text
+
+
+def test_doctor_healthy_and_endpoint(run):
+    out = run("autotelemetry", "doctor", "--json")
+    data = json.loads(out.stdout)
+    assert out.returncode == 0 and data["ok"], data
+    names = {c["name"] for c in data["checks"]}
+    assert {"hook", "boot", "enabled", "allowlist", "config", "home", "clock", "endpoint"} <= names
+    import socket
+
+    with socket.socket() as server:
+        server.bind(("127.0.0.1", 0))
+        server.listen()
+        port = server.getsockname()[1]
+        up = run(
+            "autotelemetry", "doctor", env={"AUTOTELEMETRY_ENDPOINT": f"http://127.0.0.1:{port}/"}
+        )
+    assert up.returncode == 0 and b"reachable (TCP connect" in up.stdout
+    down = run(
+        "autotelemetry", "doctor", env={"AUTOTELEMETRY_ENDPOINT": f"http://127.0.0.1:{port}/"}
+    )
+    assert down.returncode == 1 and b"unreachable" in down.stdout
+
+
+def test_doctor_flags_dash_S(run, venv):
+    purelib = subprocess.run(
+        [venv.python, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+        capture_output=True,
+        text=True,
+        env=run.env(AUTOTELEMETRY_DISABLED="1"),
+    ).stdout.strip()
+    out = subprocess.run(
+        [
+            venv.python,
+            "-S",
+            "-c",
+            "import sys; sys.path.append(sys.argv[1]);"
+            "from autotelemetry.cli import main; main(['doctor'])",
+            purelib,
+        ],
+        capture_output=True,
+        env=run.env(),
+    )
+    assert out.returncode == 1 and b"runs with -S" in out.stdout, out.stdout + out.stderr
+
+
+def test_doctor_corrupt_store(run):
+    run("exampleclick", "db", "status")
+    run.stored()
+    (run.home / "store.sqlite").write_bytes(b"this is not sqlite" * 100)
+    out = run("autotelemetry", "doctor")
+    assert out.returncode == 1 and b"corrupt" in out.stdout
+
+
+# --- schema, sitecustomize, help, completion -------------------------------------------
+
+
+def test_recorded_events_validate_against_schema(run):
+    jsonschema = pytest.importorskip("jsonschema")
+    schema = json.loads(run("autotelemetry", "schema").stdout)
+    jsonschema.Draft202012Validator.check_schema(schema)
+    validator = jsonschema.Draft202012Validator(schema)
+    for argv in (
+        ["--verbose", "db", "migrate", "--dry-run", "p"],
+        ["db", "nosuch"],
+        ["fail"],
+        ["crash", "x"],
+    ):
+        run("exampleclick", *argv)
+    run("exampletyper", "users", "create", "bob", "--admin")
+    spooled = run.events()
+    assert len(spooled) >= 5
+    for ev in [*spooled, *run.stored()]:
+        errors = list(validator.iter_errors(ev))
+        assert not errors, (ev, errors[0].message)
+    bad = dict(spooled[0], status="great")
+    assert list(validator.iter_errors(bad))
+
+
+def test_sitecustomize_template_activates_and_chains(run, bare_venv, tmp_path):
+    site_dir, theirs = tmp_path / "site", tmp_path / "theirs"
+    site_dir.mkdir()
+    theirs.mkdir()
+    template = run("autotelemetry", "sitecustomize").stdout
+    assert template == (ROOT / "sitecustomize_template" / "sitecustomize.py").read_bytes()
+    (site_dir / "sitecustomize.py").write_bytes(template)
+    marker = tmp_path / "chained"
+    (theirs / "sitecustomize.py").write_text(f"open({str(marker)!r}, 'w').write(__name__)\n")
+    # The venv without the .pth hook, autotelemetry importable only through PYTHONPATH.
+    env = {"PYTHONPATH": os.pathsep.join([str(site_dir), str(theirs), str(ROOT)])}
+    runner = Runner(bare_venv, run.home, tmp_path)
+    out = runner("exampleclick", "db", "status", env=env)
+    assert out.returncode == 0 and out.stderr == b"", out.stderr
+    assert marker.read_text() == "sitecustomize"
+    assert [e["command"] for e in read_spool(run.home)] == ["exampleclick db status"]
+
+
+COMMANDS = [
+    "run",
+    "status",
+    "enable",
+    "disable",
+    "allow",
+    "deny",
+    "events",
+    "report",
+    "purge",
+    "schema",
+    "doctor",
+    "reset-id",
+    "sitecustomize",
+]
+
+
+def test_every_command_has_help(run):
+    for name in COMMANDS:
+        out = run("autotelemetry", name, "--help")
+        assert out.returncode == 0 and b"Usage:" in out.stdout, name
+        assert len(out.stdout) > 200, name
+
+
+def test_shell_completion_for_autotelemetry(run):
+    out = run("autotelemetry", env={"_AUTOTELEMETRY_COMPLETE": "bash_source"})
+    assert out.returncode == 0 and b"complete -o nosort -F" in out.stdout
+    words = run(
+        "autotelemetry",
+        env={
+            "_AUTOTELEMETRY_COMPLETE": "bash_complete",
+            "COMP_WORDS": "autotelemetry doc",
+            "COMP_CWORD": "1",
+        },
+    )
+    assert b"doctor" in words.stdout
+
+
+def test_hot_path_imports_only_stdlib_already_cheap(run, venv, tmp_path):
+    """Settings add no module to an instrumented run except ours, even with a config file."""
+    script = str(Path(__file__).parent / "scripts" / "modules_at_exit.py")
+    (run.home / "allowlist").write_text("modules_at_exit.py\n")
+
+    def loaded(**env: str) -> set[str]:
+        out = tmp_path / "modules.txt"
+        proc = subprocess.run(
+            [venv.python, script, "click", str(out)], capture_output=True, env=run.env(**env)
+        )
+        assert proc.returncode == 0, proc.stderr
+        return set(out.read_text().split())
+
+    baseline = loaded(AUTOTELEMETRY_DISABLED="1")
+    plain = loaded() - baseline
+    assert plain and all(m.startswith("autotelemetry") for m in plain), plain
+    assert "autotelemetry.notice" not in plain
+    (run.home / "config.toml").write_text('endpoint = "http://127.0.0.1:9/"\n')
+    with_file = loaded() - baseline
+    assert {m for m in with_file if not m.startswith("autotelemetry")} == set()
+    assert len(read_spool(run.home)) == 2
+
+
+def test_events_filters(run):
+    run("exampleclick", "db", "status")
+    run("exampletyper", "users", "delete", "bob", "--force")
+    assert len(run.stored("--since", "2000-01-01")) == 2
+    assert run.stored("--since", "2999-01-01") == []
+    assert [e["cli"]["name"] for e in run.stored("--cli", "exampletyper")] == ["exampletyper"]
+    assert len(run.stored("--limit", "1")) == 1
+    report = json.loads(run("autotelemetry", "report", "--json", "--cli", "exampleclick").stdout)
+    assert [c["cli"] for c in report["clis"]] == ["exampleclick"]
