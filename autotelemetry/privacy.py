@@ -196,14 +196,47 @@ def redact(text: str) -> str:
     return text
 
 
+#: Command-line values shorter than this are not scrubbed from messages (too common).
+ARGV_MIN_LENGTH = 3
+ARGV_PLACEHOLDER = "<arg>"
+
+
+def argv_values(argv: "list[str] | None" = None) -> "list[str]":
+    """What the user typed that is not an option name: positionals and option values.
+
+    ``--token=abc`` contributes ``abc``; ``-x`` and ``--flag`` contribute nothing.
+    Longest first, so a value containing another is replaced whole.
+    """
+    argv = sys.argv[1:] if argv is None else argv
+    values = set()
+    for token in argv:
+        if not isinstance(token, str):
+            continue
+        if token.startswith("-"):
+            token = token.partition("=")[2]
+        if len(token) >= ARGV_MIN_LENGTH:
+            values.add(token)
+    return sorted(values, key=len, reverse=True)
+
+
+def strip_argv(text: str, argv: "list[str] | None" = None) -> str:
+    """Replace every command-line value found in ``text`` with ``<arg>`` (law 3:
+    names, never values: an exception message often echoes what the user typed)."""
+    for value in argv_values(argv):
+        if value in text:
+            text = text.replace(value, ARGV_PLACEHOLDER)
+    return text
+
+
 def scrub(text: str) -> str:
-    """Paths, user name, then secrets: what any captured string goes through.
+    """Command-line values, paths, user name, then secrets: what any captured string
+    goes through.
 
     Secrets are also redacted once before the paths are stripped, so a user
     name that happens to occur inside a token (``sk_live_…`` for a user named
     ``live``) cannot break the token's pattern and let it through.
     """
-    return redact(strip_paths(redact(text)))
+    return redact(strip_paths(redact(strip_argv(text))))
 
 
 # --- truncation ---------------------------------------------------------------------

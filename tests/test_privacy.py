@@ -220,3 +220,13 @@ def test_redaction_holds_at_every_truncation_boundary(msg, data):
     for needle in needles:
         for i in range(0, max(1, len(needle) - 7)):
             assert needle[i : i + 8] not in out, (needle, out)
+
+
+def test_command_line_values_are_scrubbed_from_messages():
+    argv = ["db", "migrate", "--token=hunter2-xyz", "--to", "v42", "prod-eu", "-x", "ab"]
+    text = "cannot reach prod-eu with hunter2-xyz at v42 (ab)"
+    out = privacy.strip_argv(text, argv)
+    assert "prod-eu" not in out and "hunter2-xyz" not in out and "v42" not in out
+    assert out.count("<arg>") == 3
+    assert "(ab)" in out  # values under 3 characters are too common to scrub
+    assert privacy.argv_values(["--flag", "-v", "--opt=", "x"]) == []
