@@ -288,3 +288,16 @@ def distribution_version(candidates: "list[str]") -> "str | None":
             if dist.lower().replace("-", "_").replace(".", "_") in wanted and version:
                 return version
     return None
+
+
+def observe_exit() -> None:
+    """Route ``sys.exit`` through :func:`_exit` now, before any invocation begins.
+
+    A console script evaluates ``sys.exit`` before calling ``main()`` in
+    ``sys.exit(main())``; frameworks that begin their invocation inside ``main``
+    (argparse) call this when they are patched, at import time, so the code
+    ``main`` returns is still observed. :func:`_exit` does nothing extra while
+    no invocation is open.
+    """
+    if sys.exit is _original_exit:
+        sys.exit = _exit
