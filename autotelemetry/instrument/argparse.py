@@ -91,7 +91,7 @@ def patch(module: object) -> None:
     _get_positional_actions.__qualname__ = original.__qualname__
     setattr(_get_positional_actions, _WRAPPED, True)
     parser_class._get_positional_actions = _get_positional_actions
-    recorder.observe_exit()
+    recorder.observe_exit(lambda caller: _late_begin(caller, state))
     instrument.debug("patched argparse")
 
 
@@ -116,7 +116,8 @@ def _from_command_line(frame, outer) -> bool:  # type: ignore[no-untyped-def]
     return all(isinstance(t, str) and t in known for t in tokens)
 
 
-def _note(parser, frame, state) -> None:  # type: ignore[no-untyped-def]
+def _invocation(frame, state):  # type: ignore[no-untyped-def]
+    """The open argparse invocation, opened now if none is; ``None`` if another owns the run."""
     invocation = recorder.current()
     if invocation is None:
         invocation = recorder.begin("argparse", _describe)
@@ -124,13 +125,25 @@ def _note(parser, frame, state) -> None:  # type: ignore[no-untyped-def]
         invocation.data["module"] = _caller_module(frame, state["module"])
         invocation.data["argparse"] = state["module"]
     elif invocation.framework != "argparse":
-        return  # another framework owns this run (e.g. a Click CLI using argparse inside)
+        return None  # another framework owns this run (e.g. a Click CLI using argparse inside)
+    return invocation
+
+
+def _note(parser, frame, state) -> None:  # type: ignore[no-untyped-def]
+    """Remember a ``_parse_known_args`` run that has just scanned its arguments."""
+    invocation = _invocation(frame, state)
+    if invocation is None:
+        return
     parses = invocation.data["parses"]
     seen = None
     if state["detailed"]:
         seen = frame.f_locals.get("seen_actions")
         if not isinstance(seen, set):
             seen = None
+    for known in parses:
+        if known.frame is frame:  # noted late (see _late_begin); now its actions are known
+            known.seen = seen
+            return
     outer = frame.f_back
     parent = None
     mine = {id(p.frame): p for p in parses}
@@ -145,6 +158,32 @@ def _note(parser, frame, state) -> None:  # type: ignore[no-untyped-def]
         up = up.f_back
     cmdline = parent is None and _from_command_line(frame, outer)
     parses.append(_Parse(parser, frame, outer, seen, parent, cmdline))
+
+
+def _late_begin(caller, state):  # type: ignore[no-untyped-def]
+    """At ``sys.exit`` with no invocation open: was it a parse that failed before the hook?
+
+    Ambiguous abbreviations and unreadable ``@file`` arguments end the parse
+    while argparse still scans its arguments, before ``_get_positional_actions``.
+    The running parses are on the stack; note them (outermost first), no flags.
+    """
+    frames = []
+    frame = caller
+    for _ in range(4 * _MAX_DEPTH):
+        if frame is None:
+            break
+        if frame.f_code is state["code"]:
+            frames.append(frame)
+        frame = frame.f_back
+    if not frames:
+        return None
+    invocation = _invocation(frames[-1], state)
+    if invocation is not None:
+        for frame in reversed(frames):
+            parser = frame.f_locals.get("self")
+            if parser is not None:
+                _note(parser, frame, {**state, "detailed": False})
+    return invocation
 
 
 def _caller_module(frame, module) -> "str | None":  # type: ignore[no-untyped-def]
