@@ -49,6 +49,7 @@ CASES = [
     (["db", "nosuchthing"], "db", [], "usage_error", 2),
     (["--bogus"], "", [], "usage_error", 2),
     (["--co", "x"], "", [], "usage_error", 2),  # ambiguous abbreviation
+    (["-v", "greet", "--to", "x", "bob"], "greet", ["--verbose"], "usage_error", 2),
     (["db", "migrate"], "db migrate", [], "usage_error", 2),
     (["fail", "--code", "x"], "fail", ["--code"], "usage_error", 2),
     (["bare", "--help"], "bare", [], "usage_error", 2),  # add_help=False

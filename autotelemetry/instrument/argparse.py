@@ -124,16 +124,18 @@ def _invocation(frame, state):  # type: ignore[no-untyped-def]
         invocation.data["parses"] = []
         invocation.data["module"] = _caller_module(frame, state["module"])
         invocation.data["argparse"] = state["module"]
+        invocation.data["state"] = state
     elif invocation.framework != "argparse":
         return None  # another framework owns this run (e.g. a Click CLI using argparse inside)
     return invocation
 
 
-def _note(parser, frame, state) -> None:  # type: ignore[no-untyped-def]
+def _note(parser, frame, state, nested_in=None, invocation=None):  # type: ignore[no-untyped-def]
     """Remember a ``_parse_known_args`` run that has just scanned its arguments."""
-    invocation = _invocation(frame, state)
     if invocation is None:
-        return
+        invocation = _invocation(frame, state)
+    if invocation is None:
+        return None
     parses = invocation.data["parses"]
     seen = None
     if state["detailed"]:
@@ -141,13 +143,14 @@ def _note(parser, frame, state) -> None:  # type: ignore[no-untyped-def]
         if not isinstance(seen, set):
             seen = None
     for known in parses:
-        if known.frame is frame:  # noted late (see _late_begin); now its actions are known
-            known.seen = seen
-            return
+        if known.frame is frame:  # already noted
+            if seen is not None:
+                known.seen = seen
+            return known
     outer = frame.f_back
-    parent = None
+    parent = nested_in
     mine = {id(p.frame): p for p in parses}
-    up = outer
+    up = outer if parent is None else None
     for _ in range(_MAX_DEPTH):
         if up is None:
             break
@@ -157,15 +160,16 @@ def _note(parser, frame, state) -> None:  # type: ignore[no-untyped-def]
         parent = None
         up = up.f_back
     cmdline = parent is None and _from_command_line(frame, outer)
-    parses.append(_Parse(parser, frame, outer, seen, parent, cmdline))
+    parse = _Parse(parser, frame, outer, seen, parent, cmdline)
+    parses.append(parse)
+    return parse
 
 
-def _late_begin(caller, state):  # type: ignore[no-untyped-def]
-    """At ``sys.exit`` with no invocation open: was it a parse that failed before the hook?
+def _running_frames(caller, state):  # type: ignore[no-untyped-def]
+    """``_parse_known_args`` frames still running at an exit, outermost first.
 
-    Ambiguous abbreviations and unreadable ``@file`` arguments end the parse
-    while argparse still scans its arguments, before ``_get_positional_actions``.
-    The running parses are on the stack; note them (outermost first), no flags.
+    The stack, then the traceback of the exception being handled: from 3.12 a
+    failed scan raises ArgumentError, which parse_known_args turns into error().
     """
     frames = []
     frame = caller
@@ -173,16 +177,38 @@ def _late_begin(caller, state):  # type: ignore[no-untyped-def]
         if frame is None:
             break
         if frame.f_code is state["code"]:
-            frames.append(frame)
+            frames.insert(0, frame)
         frame = frame.f_back
+    tb = getattr(sys.exc_info()[1], "__traceback__", None)
+    while tb is not None:
+        if tb.tb_frame.f_code is state["code"] and tb.tb_frame not in frames:
+            frames.append(tb.tb_frame)
+        tb = tb.tb_next
+    return frames
+
+
+def _note_running(invocation, frames, state) -> None:  # type: ignore[no-untyped-def]
+    """Note parses that ended before the hook saw them (each nested in the one before)."""
+    parent = None
+    for frame in frames:
+        parser = frame.f_locals.get("self")
+        if parser is not None:
+            quiet = {**state, "detailed": False}
+            parent = _note(parser, frame, quiet, parent, invocation) or parent
+
+
+def _late_begin(caller, state):  # type: ignore[no-untyped-def]
+    """At ``sys.exit`` with no invocation open: was it a parse that failed before the hook?
+
+    Ambiguous abbreviations and unreadable ``@file`` arguments end the parse
+    while argparse still scans its arguments, before ``_get_positional_actions``.
+    """
+    frames = _running_frames(caller, state)
     if not frames:
         return None
-    invocation = _invocation(frames[-1], state)
+    invocation = _invocation(frames[0], state)
     if invocation is not None:
-        for frame in reversed(frames):
-            parser = frame.f_locals.get("self")
-            if parser is not None:
-                _note(parser, frame, {**state, "detailed": False})
+        _note_running(invocation, frames, state)
     return invocation
 
 
@@ -329,6 +355,11 @@ def _describe(invocation, code, cause, caller):  # type: ignore[no-untyped-def]
     data = invocation.data
     module = data["argparse"]
     status, error_type = _classify(module, code, cause, caller)
+    if caller is not None:  # a subparser that failed while scanning: note it too
+        try:
+            _note_running(invocation, _running_frames(caller, data["state"]), data["state"])
+        except Exception:
+            pass
     names, flags = _select(data["parses"], _active_frames(caller, cause))
     program = instrument.program() or "unknown"
     return {

@@ -37,6 +37,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     greet = commands.add_parser("greet", help="greet someone")
     greet.add_argument("--token", help="API token")
+    greet.add_argument("--tone", choices=["warm", "cold"])
     greet.add_argument("name")
 
     fail = commands.add_parser("fail", help="fail with an exit code")
