@@ -84,6 +84,8 @@ def _exit(status=None):  # type: ignore[no-untyped-def]
     """``sys.exit`` as seen by instrumented programs: note the outcome, then exit."""
     try:
         invocation = current()
+        if invocation is None and _late_begin:
+            invocation = _late_begin[0](sys._getframe(1))
         if invocation is not None:
             end(invocation, exit_status(status), sys.exc_info()[1], sys._getframe(1))
     except Exception:
@@ -515,3 +517,25 @@ def distribution_version(candidates: "list[str]") -> "str | None":
             if dist.lower().replace("-", "_").replace(".", "_") in wanted and version:
                 return version
     return None
+
+
+#: At most one callable ``(caller_frame) -> Invocation | None`` that may open an
+#: invocation when ``sys.exit`` is reached before any began (see observe_exit).
+_late_begin: "list[object]" = []
+
+
+def observe_exit(late_begin: "object | None" = None) -> None:
+    """Route ``sys.exit`` through :func:`_exit` now, before any invocation begins.
+
+    A console script evaluates ``sys.exit`` before calling ``main()`` in
+    ``sys.exit(main())``; frameworks that begin their invocation inside ``main``
+    (argparse) call this when they are patched, at import time, so the code
+    ``main`` returns is still observed. :func:`_exit` does nothing extra while
+    no invocation is open, unless ``late_begin`` opens one: argparse uses that
+    for usage errors raised before its parse hook ran (ambiguous abbreviations,
+    a missing ``@file``).
+    """
+    if late_begin is not None and not _late_begin:
+        _late_begin.append(late_begin)
+    if sys.exit is _original_exit:
+        sys.exit = _exit

@@ -1,0 +1,377 @@
+"""argparse instrumentation, observed from inside the parse without wrapping it.
+
+Wrapping ``parse_known_args`` would put a frame of ours on the path of every
+exception a ``type=`` callable or a custom ``Action`` raises, and the user's
+traceback would change. Instead exactly one pure leaf is patched:
+``ArgumentParser._get_positional_actions``, which ``_parse_known_args`` calls
+once per parse before it consumes any argument, and which never raises nor
+runs user code. From there the hook notes the running ``_parse_known_args``
+frame and its ``seen_actions`` set: argparse fills that set with every action
+the command line triggered (clustered short flags, ``--opt=value``,
+abbreviations, ``--no-`` forms, custom prefix characters and the contents of
+``@file`` arguments alike). Only the registered option strings of those
+actions are ever read; argv tokens and values never are.
+
+Subparser parses are recognised as nested ``_parse_known_args`` frames and
+named by the first name the parent registered for them (aliases resolved).
+Which parse counts, and how the outcome maps to a status, is decided at the
+end (see :func:`_describe` and docs/frameworks.md, section "argparse").
+
+Feature detection: when this Python's argparse has no ``seen_actions`` local,
+each parse is still noted but yields a top-level-only event (program name,
+outcome, no flags); when the leaf itself is missing nothing is patched.
+"""
+
+import sys
+
+from autotelemetry import instrument, recorder
+
+_WRAPPED = "__autotelemetry_wrapped__"
+#: How far up the stack a subparser's parse looks for its parent's parse.
+_MAX_DEPTH = 24
+#: Functions that call ``_parse_known_args`` with the arguments in a local ``args``.
+_OUTER_NAMES = ("parse_known_args", "_parse_known_args2")
+
+
+class _Parse:
+    """One ``_parse_known_args`` run: its parser, the actions it saw, and its frames."""
+
+    __slots__ = ("cmdline", "frame", "outer", "parent", "parser", "seen")
+
+    def __init__(self, parser, frame, outer, seen, parent, cmdline):  # type: ignore[no-untyped-def]
+        self.parser = parser
+        self.frame = frame
+        self.outer = outer
+        self.seen = seen
+        self.parent = parent
+        self.cmdline = cmdline
+
+    def returned(self) -> bool:
+        """Whether the parse returned normally (its result reached the caller's ``args``)."""
+        outer = self.outer
+        if outer is None or outer.f_code.co_name not in _OUTER_NAMES:
+            return True  # cannot tell: count it
+        try:
+            extras = self.frame.f_locals.get("extras")
+            return extras is not None and outer.f_locals.get("args") is extras
+        except Exception:
+            return True
+
+
+def patch(module: object) -> None:
+    """Instrument the ``argparse`` module, idempotently."""
+    parser_class = module.ArgumentParser  # type: ignore[attr-defined]
+    original = parser_class.__dict__.get("_get_positional_actions")
+    inner = parser_class.__dict__.get("_parse_known_args")
+    if original is None or inner is None or getattr(original, _WRAPPED, False):
+        if original is None or inner is None:
+            instrument.debug("argparse: no hook point on this Python; not instrumented")
+        return
+    code = getattr(inner, "__code__", None)
+    if code is None or "_get_positional_actions" not in code.co_names:
+        instrument.debug("argparse: _parse_known_args changed; not instrumented")
+        return
+    detailed = "seen_actions" in code.co_cellvars + code.co_varnames
+    if not detailed:
+        instrument.debug("argparse: no seen_actions on this Python; top-level events only")
+    state = {"code": code, "detailed": detailed, "module": module}
+
+    def _get_positional_actions(self):  # type: ignore[no-untyped-def]
+        result = original(self)
+        try:
+            frame = sys._getframe(1)
+            if frame.f_code is code:
+                _note(self, frame, state)
+        except Exception:
+            pass
+        return result
+
+    _get_positional_actions.__wrapped__ = original  # type: ignore[attr-defined]
+    _get_positional_actions.__doc__ = original.__doc__
+    _get_positional_actions.__qualname__ = original.__qualname__
+    setattr(_get_positional_actions, _WRAPPED, True)
+    parser_class._get_positional_actions = _get_positional_actions
+    recorder.observe_exit(lambda caller: _late_begin(caller, state))
+    instrument.debug("patched argparse")
+
+
+def _from_command_line(frame, outer) -> bool:  # type: ignore[no-untyped-def]
+    """Whether a parse reads the command line rather than a list the program made up.
+
+    True for ``args=None`` (argparse reads ``sys.argv[1:]``) and for a list whose
+    every token is in ``sys.argv[1:]`` (leftovers of an earlier parse); an empty
+    list only counts when the command line is empty too (``parse_args([])`` is
+    the usual way to get defaults).
+    """
+    if outer is not None and outer.f_code.co_name in _OUTER_NAMES:
+        tokens = outer.f_locals.get("args")
+    else:
+        tokens = frame.f_locals.get("arg_strings")
+    argv = sys.argv[1:]
+    if not isinstance(tokens, list):
+        return False
+    if not tokens:
+        return not argv
+    known = set(argv)
+    return all(isinstance(t, str) and t in known for t in tokens)
+
+
+def _invocation(frame, state):  # type: ignore[no-untyped-def]
+    """The open argparse invocation, opened now if none is; ``None`` if another owns the run."""
+    invocation = recorder.current()
+    if invocation is None:
+        invocation = recorder.begin("argparse", _describe)
+        invocation.data["parses"] = []
+        invocation.data["module"] = _caller_module(frame, state["module"])
+        invocation.data["argparse"] = state["module"]
+        invocation.data["state"] = state
+    elif invocation.framework != "argparse":
+        return None  # another framework owns this run (e.g. a Click CLI using argparse inside)
+    return invocation
+
+
+def _note(parser, frame, state, nested_in=None, invocation=None):  # type: ignore[no-untyped-def]
+    """Remember a ``_parse_known_args`` run that has just scanned its arguments."""
+    if invocation is None:
+        invocation = _invocation(frame, state)
+    if invocation is None:
+        return None
+    parses = invocation.data["parses"]
+    seen = None
+    if state["detailed"]:
+        seen = frame.f_locals.get("seen_actions")
+        if not isinstance(seen, set):
+            seen = None
+    for known in parses:
+        if known.frame is frame:  # already noted
+            if seen is not None:
+                known.seen = seen
+            return known
+    outer = frame.f_back
+    parent = nested_in
+    mine = {id(p.frame): p for p in parses}
+    up = outer if parent is None else None
+    for _ in range(_MAX_DEPTH):
+        if up is None:
+            break
+        parent = mine.get(id(up))
+        if parent is not None and parent.frame is up:
+            break
+        parent = None
+        up = up.f_back
+    cmdline = parent is None and _from_command_line(frame, outer)
+    parse = _Parse(parser, frame, outer, seen, parent, cmdline)
+    parses.append(parse)
+    return parse
+
+
+def _running_frames(caller, state):  # type: ignore[no-untyped-def]
+    """``_parse_known_args`` frames still running at an exit, outermost first.
+
+    The stack, then the traceback of the exception being handled: from 3.12 a
+    failed scan raises ArgumentError, which parse_known_args turns into error().
+    """
+    frames = []
+    frame = caller
+    for _ in range(4 * _MAX_DEPTH):
+        if frame is None:
+            break
+        if frame.f_code is state["code"]:
+            frames.insert(0, frame)
+        frame = frame.f_back
+    tb = getattr(sys.exc_info()[1], "__traceback__", None)
+    while tb is not None:
+        if tb.tb_frame.f_code is state["code"] and tb.tb_frame not in frames:
+            frames.append(tb.tb_frame)
+        tb = tb.tb_next
+    return frames
+
+
+def _note_running(invocation, frames, state) -> None:  # type: ignore[no-untyped-def]
+    """Note parses that ended before the hook saw them (each nested in the one before)."""
+    parent = None
+    for frame in frames:
+        parser = frame.f_locals.get("self")
+        if parser is not None:
+            quiet = {**state, "detailed": False}
+            parent = _note(parser, frame, quiet, parent, invocation) or parent
+
+
+def _late_begin(caller, state):  # type: ignore[no-untyped-def]
+    """At ``sys.exit`` with no invocation open: was it a parse that failed before the hook?
+
+    Ambiguous abbreviations and unreadable ``@file`` arguments end the parse
+    while argparse still scans its arguments, before ``_get_positional_actions``.
+    """
+    frames = _running_frames(caller, state)
+    if not frames:
+        return None
+    invocation = _invocation(frames[0], state)
+    if invocation is not None:
+        _note_running(invocation, frames, state)
+    return invocation
+
+
+def _caller_module(frame, module) -> "str | None":  # type: ignore[no-untyped-def]
+    """The module that asked for the parse (for the CLI's version), argparse skipped."""
+    argparse_file = getattr(module, "__file__", None)
+    up = frame
+    for _ in range(_MAX_DEPTH):
+        if up is None:
+            return None
+        if up.f_code.co_filename != argparse_file:
+            name = up.f_globals.get("__name__")
+            return name if isinstance(name, str) and name != "__main__" else None
+        up = up.f_back
+    return None
+
+
+def _subcommand(parse: _Parse, child: _Parse) -> "str | None":
+    """The first name ``parse``'s parser registered for ``child``'s parser (aliases resolved)."""
+    for action in getattr(parse.parser, "_actions", ()):
+        names = getattr(action, "_name_parser_map", None)
+        if not isinstance(names, dict):
+            continue
+        for name, sub in names.items():
+            if sub is child.parser and isinstance(name, str):
+                return name
+    return None
+
+
+def _chain(parse: _Parse, parses: "list[_Parse]") -> "tuple[list[str], list[str]]":
+    """Subcommand names below ``parse`` and the flags seen along the way."""
+    names: list[str] = []
+    flags = _flags(parse)
+    current = parse
+    while True:
+        picked = None
+        for child in parses:
+            if child.parent is current:
+                name = _subcommand(current, child)
+                if name is not None:
+                    picked = (name, child)
+        if picked is None:
+            return names, flags
+        names.append(picked[0])
+        flags.extend(_flags(picked[1]))
+        current = picked[1]
+
+
+def _flags(parse: _Parse) -> "list[str]":
+    if parse.seen is None:
+        return []
+    prefix = getattr(parse.parser, "prefix_chars", "-") or "-"
+    out = []
+    for action in list(parse.seen):
+        name = _option_name(getattr(action, "option_strings", None), prefix)
+        if name is not None:
+            out.append(name)
+    return out
+
+
+def _option_name(options: object, prefix: str) -> "str | None":
+    """The canonical option string: the first long one (``--x``, ``++x``), else the longest."""
+    if not isinstance(options, (list, tuple)):
+        return None
+    options = [o for o in options if isinstance(o, str) and o]
+    if not options:
+        return None
+    for option in options:
+        if len(option) > 2 and option[0] in prefix and option[1] in prefix:
+            return option
+    return max(options, key=len)
+
+
+def _active_frames(caller, cause) -> "set[int]":  # type: ignore[no-untyped-def]
+    """Ids of frames still running at the outcome (the stack, or the crash's traceback)."""
+    ids = set()
+    frame = caller
+    while frame is not None:
+        ids.add(id(frame))
+        frame = frame.f_back
+    tb = getattr(cause, "__traceback__", None)
+    while tb is not None:
+        ids.add(id(tb.tb_frame))
+        tb = tb.tb_next
+    return ids
+
+
+def _select(parses: "list[_Parse]", active: "set[int]") -> "tuple[list[str], list[str]]":
+    """The command path of the parse that counts, and the flags of every parse that counts."""
+    tops = [p for p in parses if p.parent is None]
+    running = [p for p in tops if p.cmdline and id(p.frame) in active]
+    done = [p for p in tops if p.cmdline and id(p.frame) not in active and p.returned()]
+    flags: list[str] = []
+    chains = {}
+    for p in done:
+        chains[id(p)] = _chain(p, parses)
+        flags.extend(chains[id(p)][1])
+    if running:
+        names, more = _chain(running[-1], parses)
+        return names, flags + more
+    if not done:
+        return [], []
+    with_sub = [p for p in done if chains[id(p)][0]]
+    main = (with_sub or done)[-1]
+    return chains[id(main)][0], flags
+
+
+def _from_error(caller, parser_class) -> bool:  # type: ignore[no-untyped-def]
+    """Whether ``sys.exit`` was reached through ``ArgumentParser.error`` (a usage error)."""
+    frame = caller
+    for _ in range(4):
+        if frame is None:
+            return False
+        if frame.f_code.co_name == "error":
+            try:
+                if isinstance(frame.f_locals.get("self"), parser_class):
+                    return True
+            except Exception:
+                return False
+        frame = frame.f_back
+    return False
+
+
+def _classify(module, code: int, cause: object, caller: object):  # type: ignore[no-untyped-def]
+    """(status, error_type) for how the program ended, given its exit code."""
+    if isinstance(cause, (KeyboardInterrupt, EOFError)):
+        return "interrupted", type(cause).__name__
+    if code == 0:
+        return "success", None
+    last = getattr(sys, "last_value", None)
+    if cause is not None and cause is last and not isinstance(cause, SystemExit):
+        return ("crash" if code == 1 else "failure"), type(cause).__qualname__
+    argument_error = getattr(module, "ArgumentError", None)
+    if isinstance(argument_error, type) and isinstance(cause, argument_error):
+        return "usage_error", "ArgumentError"
+    if _from_error(caller, module.ArgumentParser):
+        return "usage_error", None
+    if cause is None or isinstance(cause, SystemExit):
+        return "failure", None
+    return "failure", type(cause).__qualname__
+
+
+def _describe(invocation, code, cause, caller):  # type: ignore[no-untyped-def]
+    data = invocation.data
+    module = data["argparse"]
+    status, error_type = _classify(module, code, cause, caller)
+    if caller is not None:  # a subparser that failed while scanning: note it too
+        try:
+            _note_running(invocation, _running_frames(caller, data["state"]), data["state"])
+        except Exception:
+            pass
+    names, flags = _select(data["parses"], _active_frames(caller, cause))
+    program = instrument.program() or "unknown"
+    return {
+        "program": program,
+        "command": names,
+        "flags": flags,
+        "exit_code": code,
+        "status": status,
+        "error_type": error_type,
+        "version": recorder.distribution_version([data.get("module"), program]),  # type: ignore[list-item]
+        "framework": "argparse",
+    }
+
+
+__all__ = ["patch"]

@@ -1,0 +1,5 @@
+import sys
+
+from exampleargparse.cli import main
+
+sys.exit(main())
