@@ -34,7 +34,12 @@ def receiver():
 
 def record(run: Runner, n: int = 3) -> None:
     """n events in the spool, recorded in local mode (no sender involved)."""
-    argvs = [["db", "status"], ["db", "m", "--dry-run", "prod"], ["fail"], ["db", "nosuch"]]  # one event each
+    argvs = [
+        ["db", "status"],
+        ["db", "m", "--dry-run", "prod"],
+        ["fail"],
+        ["db", "nosuch"],
+    ]  # one event each
     for i in range(n):
         run("exampleclick", *argvs[i % len(argvs)])
 
