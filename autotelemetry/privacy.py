@@ -229,14 +229,13 @@ def strip_argv(text: str, argv: "list[str] | None" = None) -> str:
 
 
 def scrub(text: str) -> str:
-    """Command-line values, paths, user name, then secrets: what any captured string
-    goes through.
+    """Paths, user name, then secrets: what any captured string goes through.
 
     Secrets are also redacted once before the paths are stripped, so a user
     name that happens to occur inside a token (``sk_live_…`` for a user named
     ``live``) cannot break the token's pattern and let it through.
     """
-    return redact(strip_paths(redact(strip_argv(text))))
+    return redact(strip_paths(redact(text)))
 
 
 # --- truncation ---------------------------------------------------------------------
@@ -273,8 +272,12 @@ def _precut(text: str, scan_limit: int) -> str:
 
 
 def message(text: str, limit: int = MESSAGE_LIMIT, scan_limit: int = SCAN_LIMIT) -> str:
-    """A stored exception message: scrubbed first, truncated last."""
-    return truncate(scrub(_precut(text, scan_limit)), limit)
+    """A stored exception message: command-line values, then :func:`scrub`, truncated last.
+
+    (Names of code, such as frame functions, are only scrubbed: a function may
+    share its name with a typed value without being one.)
+    """
+    return truncate(scrub(strip_argv(_precut(text, scan_limit))), limit)
 
 
 def exception_message(exc: BaseException) -> "str | None":

@@ -78,10 +78,16 @@ def _check(run: Runner, extra: list[str]) -> list[dict]:
 CLICK_KINDS = ["plain", "thread", "chained", "badstr", "big", "recursion"]
 
 
+@pytest.mark.parametrize("source", ["argv", "env"])
 @pytest.mark.parametrize("kind", CLICK_KINDS)
-def test_click_crash_paths_leak_nothing(poisoned, kind):
+def test_click_crash_paths_leak_nothing(poisoned, kind, source):
+    """The poison reaches the message from the command line (scrubbed as a typed value)
+    or from the environment (which only path, user and secret redaction can catch)."""
     run, env = poisoned
-    out = run("exampleclick", "explode", "--kind", kind, POISON, env=env)
+    if source == "argv":
+        out = run("exampleclick", "explode", "--kind", kind, POISON, env=env)
+    else:
+        out = run("exampleclick", "explode", "--kind", kind, env={**env, "EXPLODE_TEXT": POISON})
     if kind != "thread":
         assert out.returncode == 1
     # The host itself prints the secrets (that is its business, not ours)...
@@ -93,8 +99,11 @@ def test_click_crash_paths_leak_nothing(poisoned, kind):
     assert len(crashes) == 1, events
     message = crashes[0]["exception"]["message"]
     if kind in ("plain", "thread", "chained", "big"):
-        assert "~/.config/exampleclick.toml" in message and "<redacted" in message
-        assert "<user>" in message
+        assert "~/.config/exampleclick.toml" in message
+        if source == "argv":
+            assert "<arg>" in message
+        else:
+            assert "<redacted" in message and "<user>" in message
     if kind == "big":
         assert len(message.encode()) <= privacy.MESSAGE_LIMIT
     if kind == "badstr":
@@ -112,8 +121,8 @@ def test_command_event_path_leaks_nothing(poisoned):
 @pytest.mark.parametrize("chained", [False, True])
 def test_typer_crash_leaks_nothing(poisoned, chained):
     run, env = poisoned
-    args = ["explode", POISON] + (["--chained"] if chained else [])
-    out = run("exampletyper", *args, env=env)
+    args = ["explode"] + (["--chained"] if chained else [])
+    out = run("exampletyper", *args, env={**env, "EXPLODE_TEXT": POISON})
     assert out.returncode == 1
     events = _check(run, [env["HOME"]])
     assert [e["type"] for e in events] == ["command", "crash"]

@@ -105,9 +105,9 @@ def _load(path, text):
     type=click.Choice(["plain", "thread", "chained", "badstr", "big", "recursion"]),
     default="plain",
 )
-@click.argument("text", default="")
+@click.argument("text", default="", envvar="EXPLODE_TEXT")
 def explode(kind, text):
-    """Crash in one of several ways, with TEXT (and a home path) in the message."""
+    """Crash in one of several ways, with TEXT (or $EXPLODE_TEXT) and a home path in the message."""
     import os
     import threading
 

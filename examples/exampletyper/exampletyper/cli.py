@@ -42,7 +42,10 @@ def _load(path: str, text: str) -> None:
 
 
 @app.command()
-def explode(text: str = typer.Argument(""), chained: bool = typer.Option(False, "--chained")):
+def explode(
+    text: str = typer.Argument("", envvar="EXPLODE_TEXT"),
+    chained: bool = typer.Option(False, "--chained"),
+):
     """Crash with TEXT (and a home path) in the message."""
     import os
 
