@@ -7,7 +7,7 @@ DEMO := .demo
 TESTENV := .venv
 PYTEST_ARGS ?=
 
-.PHONY: demo test test-all lint format bench clean
+.PHONY: demo test test-all test-versions lint format bench clean
 
 ## demo: fresh venv, install autotelemetry + the example CLI, run it instrumented, print the report
 demo:
@@ -39,8 +39,10 @@ test: $(TESTENV)/ready
 	$(TESTENV)/bin/python -m pytest $(PYTEST_ARGS)
 
 ## test-all: the suite against every supported Python found through pyenv
-test-all: $(TESTENV)/ready
-	for v in 3.9 3.10 3.11 3.12 3.13; do \
+VERSIONS ?= 3.9 3.10 3.11 3.12 3.13
+test-all: test-versions
+test-versions: $(TESTENV)/ready
+	for v in $(VERSIONS); do \
 	  py=$$(pyenv prefix $$v 2>/dev/null)/bin/python; \
 	  [ -x "$$py" ] || { echo "skip $$v (not installed)"; continue; }; \
 	  echo "=== Python $$v ==="; \
