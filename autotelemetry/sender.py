@@ -285,11 +285,16 @@ class Sender:
                 },
                 timeout=(timeout, timeout),
                 allow_redirects=False,
+                # Per request, not only on the session: requests 2.34 ignores a CA-bundle
+                # path set as Session.verify (AUTOTELEMETRY_CA_BUNDLE was silently unused).
+                verify=self.session.verify,
             )
         except self.requests.Timeout:
             raise _Retry("timeout") from None
         except self.requests.RequestException as exc:
             raise _Retry(f"network error ({type(exc).__name__})") from None
+        except OSError as exc:  # e.g. AUTOTELEMETRY_CA_BUNDLE names no usable file
+            raise _Retry(f"TLS setup failed ({exc})") from None
         code = response.status_code
         response.close()
         if self.settings.debug:

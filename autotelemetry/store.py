@@ -89,6 +89,7 @@ def store_path(home: str) -> str:
 
 
 _SQL_INT = 1 << 63
+_NUMBER = (int, float)
 
 
 def _column(value: object) -> object:
@@ -136,6 +137,14 @@ def _rows(events: list[dict]) -> tuple[list[tuple], list[tuple]]:
             exc.get("fingerprint"),
             json.dumps(ev, separators=(",", ":"), sort_keys=True),
         )
+        for i, value in enumerate(row):
+            # Readers (report) rely on each column's type: a number where text belongs
+            # (or the reverse) is a malformed event, not something to store.
+            wanted = _NUMBER if i in (8, 9) else str
+            if value is not None and (not isinstance(value, wanted) or isinstance(value, bool)):
+                raise TypeError(f"column {i}: unexpected {type(value).__name__}")
+        if not isinstance(row[0], str) or not all(isinstance(f, str) for f in flags):
+            raise TypeError("event_id and flags must be strings")
         rows.append(tuple(_column(v) for v in row))
         for flag in flags:
             flag_rows.append(tuple(_column(v) for v in (row[0], row[3], row[6], flag)))
