@@ -103,6 +103,7 @@ def status_data() -> dict:
         )
     settings = config.load_settings()
     problems.extend(settings.problems)
+    problems.extend(_store_problems(home, db))
     quarantined = spool.quarantined(home)
     if quarantined:
         problems.append(
@@ -143,6 +144,35 @@ def status_data() -> dict:
         "delivery": _delivery_status(home),
         "problems": problems,
     }
+
+
+def _store_problems(home: str, path: str) -> list[str]:
+    """A store that cannot be read, or was set aside as corrupt (read-only check)."""
+    import sqlite3
+
+    from autotelemetry.store import corrupt_copies
+
+    problems = [
+        f"the store was corrupt and was set aside as {os.path.join(home, name)}; "
+        "a fresh one was started (delete the copy once inspected)"
+        for name in corrupt_copies(home)
+    ]
+    if os.path.exists(path):
+        try:
+            db = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=5)
+            try:
+                db.execute("SELECT count(*) FROM events").fetchone()
+                if db.execute("PRAGMA quick_check(1)").fetchone()[0] != "ok":
+                    raise sqlite3.DatabaseError("database disk image is malformed")
+            finally:
+                db.close()
+        except sqlite3.DatabaseError as exc:
+            if not isinstance(exc, sqlite3.OperationalError) or "not a database" in str(exc):
+                problems.append(
+                    f"the store {path} is corrupt ({exc}); it will be set aside and "
+                    "rebuilt from the spool at the next `autotelemetry events`/`report`/send"
+                )
+    return problems
 
 
 def _delivery_status(home: str) -> dict:
@@ -358,12 +388,34 @@ def _open_store():  # type: ignore[no-untyped-def]
         click.echo(
             f"autotelemetry: the store was corrupt; set aside as {store.recovered_from}", err=True
         )
-    result = store.ingest()
+    result = _recovering(store, store.ingest)
     if result.quarantined:
         click.echo(
             f"autotelemetry: {len(result.quarantined)} corrupt spool file(s) quarantined", err=True
         )
     return store
+
+
+def _recovering(store, fn):  # type: ignore[no-untyped-def]
+    """Run ``fn()``; if the store proves corrupt mid-use, set it aside and run it once more.
+
+    A damaged page can pass the check at open time and fail only when read.
+    """
+    import sqlite3
+
+    from autotelemetry.store import is_corrupt
+
+    try:
+        return fn()
+    except sqlite3.DatabaseError as exc:
+        if not is_corrupt(exc):
+            raise
+    store.recover()
+    click.echo(
+        f"autotelemetry: the store was corrupt; set aside as {store.recovered_from}", err=True
+    )
+    store.ingest()
+    return fn()
 
 
 _filter_options = [
@@ -392,7 +444,10 @@ def events(as_json: bool, limit: int | None, cli_name: str | None, since: str | 
     spool once stored); writes nothing else.
     """
     with _open_store() as store:
-        for ev in store.events(cli=cli_name, since=since, limit=limit):
+        found = _recovering(
+            store, lambda: list(store.events(cli=cli_name, since=since, limit=limit))
+        )
+        for ev in found:
             if as_json:
                 click.echo(json.dumps(ev, separators=(",", ":")))
             else:
@@ -423,7 +478,9 @@ def report(as_json: bool, top: int, cli_name: str | None, since: str | None) -> 
     from autotelemetry import report as reporting
 
     with _open_store() as store:
-        data = reporting.build(store, cli=cli_name, since=since, top=top)
+        data = _recovering(
+            store, lambda: reporting.build(store, cli=cli_name, since=since, top=top)
+        )
     if as_json:
         click.echo(json.dumps(data, indent=2))
     else:

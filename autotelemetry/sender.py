@@ -288,11 +288,16 @@ class Sender:
                 },
                 timeout=(timeout, timeout),
                 allow_redirects=False,
+                # Per request, not only on the session: requests 2.34 ignores a CA-bundle
+                # path set as Session.verify (AUTOTELEMETRY_CA_BUNDLE was silently unused).
+                verify=self.session.verify,
             )
         except self.requests.Timeout:
             raise _Retry("timeout") from None
         except self.requests.RequestException as exc:
             raise _Retry(f"network error ({type(exc).__name__})") from None
+        except OSError as exc:  # e.g. AUTOTELEMETRY_CA_BUNDLE names no usable file
+            raise _Retry(f"TLS setup failed ({exc})") from None
         code = response.status_code
         response.close()
         if self.settings.debug:
@@ -546,7 +551,8 @@ def main() -> int:
             try:
                 if sender.meta("next_retry") not in (None, "null"):
                     next_retry = float(json.loads(sender.meta("next_retry") or "0"))
-                    if time.time() < next_retry:
+                    # A retry time beyond the longest backoff predates a clock jump back.
+                    if time.time() < next_retry <= time.time() + settings.retry_cap + 60:
                         spawn.touch(home, next_retry - interval)
                         _log_line(home, "backing off; exiting")
                         return 0
@@ -573,7 +579,14 @@ def main() -> int:
     except Exception as exc:
         try:
             _log_line(home, f"error: {type(exc).__name__}: {exc}")
-        except OSError:
+            from autotelemetry.store import is_corrupt
+
+            if is_corrupt(exc):  # damaged mid-use: set aside so the next sender starts afresh
+                store = Store(home)
+                store.recover()
+                store.close()
+                _log_line(home, f"corrupt store set aside as {store.recovered_from}")
+        except Exception:
             pass
         return 0
     finally:

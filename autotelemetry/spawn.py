@@ -25,13 +25,31 @@ def interval(environ: "os._Environ[str] | dict[str, str]" = os.environ) -> float
         return DEFAULT_INTERVAL
 
 
+def max_ahead(environ: "os._Environ[str] | dict[str, str]" = os.environ) -> float:
+    """How far in the future a stamp may legitimately point: the longest backoff.
+
+    A stamp further ahead was written before the clock jumped back; honouring it
+    would stop every spawn until the clock caught up (hours, days).
+    """
+    try:
+        cap = float(environ.get("AUTOTELEMETRY_RETRY_MAX") or 3600.0)
+    except ValueError:
+        cap = 3600.0
+    return interval(environ) + max(cap, 0.0) + 60.0
+
+
+def _window_open(mtime: float, now: float) -> bool:
+    """Whether the stamp still forbids a spawn (its window is running, not a clock artefact)."""
+    return mtime + interval() > now and mtime - now <= max_ahead()
+
+
 def due(home: str, now: float) -> bool:
     """Whether a sender may be started now (stamp missing, or its window over)."""
     try:
         st = os.stat(os.path.join(home, STAMP))
     except OSError:
         return True
-    return now >= st.st_mtime + interval()
+    return not _window_open(st.st_mtime, now)
 
 
 def touch(home: str, when: float) -> None:
@@ -61,7 +79,7 @@ def _claim(home: str, now: float) -> bool:
             return False
         os.close(fd)
         return True
-    if now < st.st_mtime + interval():
+    if _window_open(st.st_mtime, now):
         return False
     mine = "%s.%d" % (path, os.getpid())
     try:
@@ -99,6 +117,45 @@ def _inheritable(fd: int) -> bool:
         return False
 
 
+#: What the sender needs from the host's environment; nothing else is passed on, so
+#: the host's unrelated secrets (cloud keys, tokens) never reach a detached process.
+KEEP_PREFIXES = ("AUTOTELEMETRY_", "LC_", "PYTHON", "XDG_")
+KEEP_NAMES = frozenset(
+    {
+        "DO_NOT_TRACK",
+        "HOME",
+        "PATH",
+        "LANG",
+        "TZ",
+        "TMPDIR",
+        "VIRTUAL_ENV",
+        "LOCALAPPDATA",
+        "SYSTEMROOT",
+        "USER",
+        "LOGNAME",
+        "SSL_CERT_FILE",
+        "SSL_CERT_DIR",
+        "REQUESTS_CA_BUNDLE",
+        "CURL_CA_BUNDLE",
+        "HTTP_PROXY",
+        "HTTPS_PROXY",
+        "ALL_PROXY",
+        "NO_PROXY",
+        "http_proxy",
+        "https_proxy",
+        "all_proxy",
+        "no_proxy",
+    }
+)
+
+
+def sender_env(environ: "os._Environ[str] | dict[str, str]") -> "dict[str, str]":
+    """The sender's environment: our own knobs, locale, paths, proxies and CA settings only."""
+    env = {k: v for k, v in environ.items() if k in KEEP_NAMES or k.startswith(KEEP_PREFIXES)}
+    env.pop("AUTOTELEMETRY_RUN", None)
+    return env
+
+
 def maybe_spawn(home: str) -> "int | None":
     """Start ``python -m autotelemetry.sender`` if one is due; its pid, or ``None``."""
     if os.name != "posix":
@@ -109,8 +166,7 @@ def maybe_spawn(home: str) -> "int | None":
     if not _claim(home, now):
         return None
     argv = [sys.executable, "-m", "autotelemetry.sender"]
-    env = dict(os.environ)
-    env.pop("AUTOTELEMETRY_RUN", None)
+    env = sender_env(os.environ)
     spawn = getattr(os, "posix_spawn", None)
     if spawn is not None:
         actions = [(os.POSIX_SPAWN_OPEN, fd, os.devnull, os.O_RDWR, 0) for fd in (0, 1, 2)]

@@ -193,8 +193,8 @@ def read(path: str) -> "list[dict]":
             continue
         try:
             event = json.loads(line.decode("utf-8", "surrogatepass"))
-        except ValueError as exc:
-            raise CorruptSpoolFile(f"line {number}: {exc}") from None
+        except (ValueError, RecursionError) as exc:  # RecursionError: absurdly deep nesting
+            raise CorruptSpoolFile(f"line {number}: {type(exc).__name__}") from None
         if not isinstance(event, dict) or not isinstance(event.get("event_id"), str):
             raise CorruptSpoolFile(f"line {number}: not an event")
         events.append(event)

@@ -60,8 +60,95 @@ class IngestResult:
     quarantined: list[str] = field(default_factory=list)
 
 
+def is_corrupt(exc: BaseException) -> bool:
+    """Whether an SQLite error means the file is damaged (not merely locked or full).
+
+    ``OperationalError`` (locked, busy, read-only, disk full, I/O) never does:
+    setting a healthy store aside on those would lose events.
+    """
+    if not isinstance(exc, sqlite3.DatabaseError):
+        return False
+    code = getattr(exc, "sqlite_errorcode", None)
+    if code is not None:
+        return code & 0xFF in (11, 26)  # SQLITE_CORRUPT, SQLITE_NOTADB
+    return not isinstance(exc, sqlite3.OperationalError)
+
+
+def corrupt_copies(home: str) -> list[str]:
+    """Stores set aside as corrupt (for `status`)."""
+    try:
+        names = os.listdir(home)
+    except OSError:
+        return []
+    prefix = STORE_FILE + ".corrupt-"
+    return sorted(n for n in names if n.startswith(prefix) and not n.endswith(("-wal", "-shm")))
+
+
 def store_path(home: str) -> str:
     return os.path.join(home, STORE_FILE)
+
+
+_SQL_INT = 1 << 63
+_NUMBER = (int, float)
+
+
+def _column(value: object) -> object:
+    """A value SQLite can bind as-is: ``None``, a UTF-8-encodable str, a 64-bit int, a float.
+
+    Raises ``TypeError``/``ValueError``/``UnicodeError`` for anything else, so a
+    spool file of the wrong shape is quarantined instead of failing a whole batch.
+    """
+    if value is None or isinstance(value, float):
+        return value
+    if isinstance(value, bool):
+        return int(value)
+    if isinstance(value, int):
+        if not -_SQL_INT <= value < _SQL_INT:
+            raise ValueError("integer out of range")
+        return value
+    if isinstance(value, str):
+        value.encode("utf-8")  # lone surrogates cannot be stored
+        return value
+    raise TypeError(f"unexpected {type(value).__name__}")
+
+
+def _rows(events: list[dict]) -> tuple[list[tuple], list[tuple]]:
+    """Event and flag rows for one spool file's events; raises if any event is malformed."""
+    rows = []
+    flag_rows = []
+    for ev in events:
+        cli = ev.get("cli") or {}
+        exc = ev.get("exception") or {}
+        flags = ev.get("flags") or []
+        if not isinstance(cli, dict) or not isinstance(exc, dict) or not isinstance(flags, list):
+            raise TypeError("cli, exception or flags of the wrong type")
+        row = (
+            ev["event_id"],
+            str(ev.get("type")),
+            str(ev.get("timestamp")),
+            cli.get("name"),
+            cli.get("version"),
+            cli.get("framework"),
+            ev.get("command"),
+            ev.get("status"),
+            ev.get("exit_code"),
+            ev.get("duration_ms"),
+            ev.get("error_type") or exc.get("type"),
+            exc.get("fingerprint"),
+            json.dumps(ev, separators=(",", ":"), sort_keys=True),
+        )
+        for i, value in enumerate(row):
+            # Readers (report) rely on each column's type: a number where text belongs
+            # (or the reverse) is a malformed event, not something to store.
+            wanted = _NUMBER if i in (8, 9) else str
+            if value is not None and (not isinstance(value, wanted) or isinstance(value, bool)):
+                raise TypeError(f"column {i}: unexpected {type(value).__name__}")
+        if not isinstance(row[0], str) or not all(isinstance(f, str) for f in flags):
+            raise TypeError("event_id and flags must be strings")
+        rows.append(tuple(_column(v) for v in row))
+        for flag in flags:
+            flag_rows.append(tuple(_column(v) for v in (row[0], row[3], row[6], flag)))
+    return rows, flag_rows
 
 
 class Store:
@@ -74,17 +161,39 @@ class Store:
         self.recovered_from: str | None = None
         try:
             self.db = self._open()
-        except sqlite3.DatabaseError:
-            # Corrupt or not a database: set it aside (kept for inspection) and start over.
-            aside = f"{self.path}.corrupt-{int(time.time())}"
-            os.replace(self.path, aside)
-            for suffix in ("-wal", "-shm"):
-                try:
-                    os.unlink(self.path + suffix)
-                except FileNotFoundError:
-                    pass
-            self.recovered_from = aside
+        except sqlite3.DatabaseError as exc:
+            if not is_corrupt(exc):
+                raise  # locked, read-only, disk full: the store itself is fine
+            self._set_aside()
             self.db = self._open()
+
+    def _set_aside(self) -> None:
+        """Corrupt or not a database: set it aside (kept for inspection) and start over."""
+        aside = f"{self.path}.corrupt-{time.time_ns()}-{os.getpid()}"
+        try:
+            os.replace(self.path, aside)
+        except FileNotFoundError:
+            pass  # a concurrent reader set it aside first
+        else:
+            self.recovered_from = aside
+        for suffix in ("-wal", "-shm"):
+            try:
+                os.replace(self.path + suffix, aside + suffix)
+            except FileNotFoundError:
+                pass
+
+    def recover(self) -> None:
+        """The open database turned out corrupt mid-use: set it aside, open a fresh one.
+
+        Events already moved out of the spool into the corrupt file stay in the
+        file set aside; everything still in the spool is ingested again.
+        """
+        try:
+            self.db.close()
+        except sqlite3.Error:
+            pass
+        self._set_aside()
+        self.db = self._open()
 
     def _open(self) -> sqlite3.Connection:
         fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
@@ -121,15 +230,18 @@ class Store:
         for path in spool.pending(self.home):
             try:
                 events = spool.read(path)
+                rows = _rows(events)
             except FileNotFoundError:
                 continue  # another reader took it
-            except (spool.CorruptSpoolFile, OSError, UnicodeDecodeError):
+            except (spool.CorruptSpoolFile, OSError, UnicodeError, TypeError, ValueError):
+                # Valid JSON of the wrong shape is as corrupt as broken JSON: one bad
+                # file must never block the files behind it (or crash the reader).
                 try:
                     result.quarantined.append(spool.quarantine(self.home, path))
                 except OSError:
                     pass
                 continue
-            batch.append((path, events))
+            batch.append((path, rows))
             size += len(events)
             if size >= BATCH_EVENTS:
                 self._commit(batch, result)
@@ -138,32 +250,13 @@ class Store:
             self._commit(batch, result)
         return result
 
-    def _commit(self, batch: list[tuple[str, list[dict]]], result: IngestResult) -> None:
-        rows = []
-        flag_rows = []
-        for _, events in batch:
-            for ev in events:
-                cli = ev.get("cli") or {}
-                exc = ev.get("exception") or {}
-                rows.append(
-                    (
-                        ev["event_id"],
-                        str(ev.get("type")),
-                        str(ev.get("timestamp")),
-                        cli.get("name"),
-                        cli.get("version"),
-                        cli.get("framework"),
-                        ev.get("command"),
-                        ev.get("status"),
-                        ev.get("exit_code"),
-                        ev.get("duration_ms"),
-                        ev.get("error_type") or exc.get("type"),
-                        exc.get("fingerprint"),
-                        json.dumps(ev, separators=(",", ":"), sort_keys=True),
-                    )
-                )
-                for flag in ev.get("flags") or ():
-                    flag_rows.append((ev["event_id"], cli.get("name"), ev.get("command"), flag))
+    def _commit(
+        self,
+        batch: list[tuple[str, tuple[list[tuple], list[tuple]]]],
+        result: IngestResult,
+    ) -> None:
+        rows = [row for _, (event_rows, _) in batch for row in event_rows]
+        flag_rows = [row for _, (_, f_rows) in batch for row in f_rows]
         db = self.db
         db.execute("BEGIN IMMEDIATE")
         try:
