@@ -56,7 +56,8 @@ def test_boot_adds_exactly_one_module(venv: Venv, bare_venv: Venv):
 @pytest.mark.parametrize("flags", [[], ["-S"]])
 def test_one_boot_module_under_both_names(venv: Venv, first: str, flags: list[str]):
     """No duplicate state, whichever name is imported first (-S: the .pth did not run)."""
-    code = first + "; import autotelemetry; print(a is b is autotelemetry._boot)"
+    code = f"import sys; sys.path.append({str(venv.site_packages)!r}); " + first
+    code += "; import autotelemetry; print(a is b is autotelemetry._boot)"
     out = subprocess.run(
         [venv.python, *flags, "-c", code], capture_output=True, text=True, env=clean_env()
     )
