@@ -15,6 +15,13 @@ file. It only:
 The allowlist decision happens later, in :mod:`autotelemetry.instrument`, when (if
 ever) a framework is imported. A test pins the exact set of modules this
 module adds to ``sys.modules``.
+
+The wheel ships this file twice: as ``autotelemetry/_boot.py`` and, at the root
+of site-packages, as ``_autotelemetry_boot.py``, which the ``.pth`` line imports
+(``import _autotelemetry_boot``: no ``exec``, no package import, about 0.8M fewer
+instructions per interpreter start). Whichever name loads first registers
+itself under the other, so the process has ONE boot module and one ``state``
+(see the end of this file).
 """
 
 import os
@@ -124,9 +131,16 @@ def _patch(name, module):
 
 
 def activate():
-    """Install the import hook once per process; cheap and silent."""
+    """Install the import hook once per process; cheap and silent (never raises)."""
     if state["active"]:
         return
+    try:
+        _activate()
+    except Exception:
+        pass
+
+
+def _activate():
     environ = os.environ
     forced = environ.pop(RUN_VARIABLE, None) is not None
     if disabled_reason(environ) is not None:
@@ -143,3 +157,17 @@ def activate():
         module = sys.modules.get(name)
         if module is not None:
             _patch(name, module)
+
+
+# One module under both names (see the module docstring). When loaded as the
+# site-packages root module by the .pth line, activate right away.
+if __name__ == "_autotelemetry_boot":
+    _first = sys.modules.get("autotelemetry._boot")
+    if _first is not None:  # the package copy loaded first: it owns the state
+        sys.modules[__name__] = _first
+        _first.activate()
+    else:
+        sys.modules["autotelemetry._boot"] = sys.modules[__name__]
+        activate()
+elif "_autotelemetry_boot" not in sys.modules:
+    sys.modules["_autotelemetry_boot"] = sys.modules[__name__]

@@ -21,27 +21,57 @@ def _percentile(sorted_values: list[float], q: float) -> float | None:
     return round(sorted_values[min(rank, len(sorted_values)) - 1], 1)
 
 
+def _percentiles(db: Any, where: str, args: list[object]) -> tuple[float | None, float | None]:
+    """Nearest-rank p50 and p95 of ``duration_ms`` over the rows ``where`` selects.
+
+    Same definition as :func:`_percentile`, computed in SQLite: a count, then the
+    value at each rank by ``ORDER BY duration_ms LIMIT 1 OFFSET rank-1``.
+    """
+    n = db.execute(f"SELECT count(*) FROM events {where}", args).fetchone()[0]
+    if not n:
+        return None, None
+    out = []
+    for q in (50, 95):
+        rank = min(max(1, int(-(-q * n // 100))), n)
+        row = db.execute(
+            f"SELECT duration_ms FROM events {where} ORDER BY duration_ms LIMIT 1 OFFSET ?",
+            [*args, rank - 1],
+        ).fetchone()
+        out.append(round(row[0], 1) if row else None)
+    return out[0], out[1]
+
+
 def build(store: Store, *, cli: str | None = None, since: str | None = None, top: int = 10) -> dict:
     """The report as plain data (what ``report --json`` prints)."""
     where, args = store._filters(cli, since)
     cmd_where = (where + " AND " if where else "WHERE ") + "type = 'command'"
     db = store.db
     clis: dict[str, dict[str, Any]] = {}
-    for name, n in db.execute(
-        f"SELECT cli, count(*) FROM events {cmd_where} GROUP BY cli ORDER BY count(*) DESC", args
+    # One pass over the (type, cli, command, duration_ms, status) index, in its order.
+    status_sums = ", ".join(f"sum(status = '{s}')" for s in STATUSES)
+    outcome: dict[tuple[str, str], dict[str, int]] = {}
+    totals: dict[tuple[str, str], int] = {}
+    for name, command, n, *per_status in db.execute(
+        f"SELECT cli, command, count(*), {status_sums} FROM events {cmd_where} "
+        "GROUP BY cli, command",
+        args,
     ):
-        clis[name] = {
-            "cli": name,
-            "invocations": n,
-            "status": dict.fromkeys(STATUSES, 0),
-            "versions": {},
-            "commands": [],
-            "flags": [],
-        }
-    for name, status, n in db.execute(
-        f"SELECT cli, status, count(*) FROM events {cmd_where} GROUP BY cli, status", args
-    ):
-        clis[name]["status"][status] = n
+        outcome[(name, command)] = dict(zip(STATUSES, per_status))
+        totals[(name, command)] = n
+        data = clis.get(name)
+        if data is None:
+            data = clis[name] = {
+                "cli": name,
+                "invocations": 0,
+                "status": dict.fromkeys(STATUSES, 0),
+                "versions": {},
+                "commands": [],
+                "flags": [],
+            }
+        data["invocations"] += n
+        for status, k in zip(STATUSES, per_status):
+            data["status"][status] += k
+    clis = dict(sorted(clis.items(), key=lambda kv: -kv[1]["invocations"]))
     for name, version, n in db.execute(
         f"SELECT cli, cli_version, count(*) FROM events {cmd_where} "
         "GROUP BY cli, cli_version ORDER BY count(*) DESC",
@@ -49,30 +79,18 @@ def build(store: Store, *, cli: str | None = None, since: str | None = None, top
     ):
         clis[name]["versions"][version or "unknown"] = n
 
-    durations: dict[tuple[str, str], list[float]] = {}
-    outcome: dict[tuple[str, str], dict[str, int]] = {}
-    all_durations: dict[str, list[float]] = {}
-    for name, command, status, duration in db.execute(
-        f"SELECT cli, command, status, duration_ms FROM events {cmd_where} "
-        "ORDER BY cli, command, duration_ms",
-        args,
-    ):
-        key = (name, command)
-        if duration is not None:
-            durations.setdefault(key, []).append(duration)
-            all_durations.setdefault(name, []).append(duration)
-        counts = outcome.setdefault(key, dict.fromkeys(STATUSES, 0))
-        counts[status] = counts.get(status, 0) + 1
+    dur_where = cmd_where + " AND duration_ms IS NOT NULL"
     for (name, command), counts in outcome.items():
-        total = sum(counts.values())
-        values = durations.get((name, command), [])
+        total = totals[(name, command)]
+        where_one = dur_where + " AND cli IS ? AND command IS ?"
+        p50, p95 = _percentiles(db, where_one, [*args, name, command])
         clis[name]["commands"].append(
             {
                 "command": command,
                 "count": total,
                 "failure_rate": _rate(total - counts["success"], total),
-                "p50_ms": _percentile(values, 50),
-                "p95_ms": _percentile(values, 95),
+                "p50_ms": p50,
+                "p95_ms": p95,
             }
         )
     for data in clis.values():
@@ -85,9 +103,9 @@ def build(store: Store, *, cli: str | None = None, since: str | None = None, top
             "crash": _rate(data["status"]["crash"], n),
             "interrupted": _rate(data["status"]["interrupted"], n),
         }
-        values = sorted(all_durations.get(data["cli"], []))
-        data["p50_ms"] = _percentile(values, 50)
-        data["p95_ms"] = _percentile(values, 95)
+        data["p50_ms"], data["p95_ms"] = _percentiles(
+            db, dur_where + " AND cli IS ?", [*args, data["cli"]]
+        )
 
     clauses, flag_args = ["e.type = 'command'"], []
     if cli:
@@ -96,11 +114,21 @@ def build(store: Store, *, cli: str | None = None, since: str | None = None, top
     if since:
         clauses.append("e.ts >= ?")
         flag_args.append(since)
-    for name, flag, n in db.execute(
-        "SELECT f.cli, f.flag, count(*) FROM flags f JOIN events e USING (event_id) "
-        f"WHERE {' AND '.join(clauses)} GROUP BY f.cli, f.flag ORDER BY count(*) DESC, f.flag",
-        flag_args,
-    ):
+    if since:
+        flag_sql = (
+            "SELECT f.cli, f.flag, count(*) FROM flags f JOIN events e USING (event_id) "
+            f"WHERE {' AND '.join(clauses)} GROUP BY f.cli, f.flag "
+            "ORDER BY count(*) DESC, f.flag"
+        )
+    else:
+        # Only command events carry flags: without a time filter the (cli, flag)
+        # index answers alone, with no join over every flag row.
+        flag_sql = (
+            "SELECT cli, flag, count(*) FROM flags "
+            + ("WHERE cli = ? " if cli else "")
+            + "GROUP BY cli, flag ORDER BY count(*) DESC, flag"
+        )
+    for name, flag, n in db.execute(flag_sql, flag_args):
         if name in clis and len(clis[name]["flags"]) < top:
             clis[name]["flags"].append(
                 {"flag": flag, "count": n, "share": _rate(n, clis[name]["invocations"])}

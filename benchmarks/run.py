@@ -1,30 +1,51 @@
-"""Side-by-side start-up benchmarks: the same command with and without the hook.
+"""Side-by-side performance benchmarks: autotelemetry next to no telemetry and the incumbents.
 
-Builds its own environments under ``benchmarks/.envs`` (a venv with
-autotelemetry + the example CLIs, and a twin without autotelemetry), then times
-pairs of commands in ALTERNATING order (A, B, A, B, ...) so drift and noise hit
-both sides alike, and reports the median of each side and their ratio. Results
-go to ``benchmarks/results.json`` and into the table between the markers in
-``docs/performance.md``.
+One command (``make bench``). Builds its own environments under ``benchmarks/.envs``
+(autotelemetry + the example CLIs; the same CLIs bare; with OpenTelemetry's
+``opentelemetry-instrument``; with ``sentry_sdk.init`` in a sitecustomize), then:
 
-    python benchmarks/run.py               # default: 41 runs per side
-    python benchmarks/run.py --runs 101    # tighter medians
+* ``start``: interpreter start with the hook vs without (``-c pass``, ``-I``);
+* ``cli``: Click and argparse CLIs not allowlisted, and allowlisted Click, Typer and
+  argparse CLIs instrumented (success, usage error, crash), local mode and with an
+  endpoint configured but blackholed (a listener that accepts and never answers),
+  with the incumbents as reference columns;
+* ``loop``: 1,000 runs of an instrumented CLI with an endpoint (a local receiver):
+  total time vs uninstrumented, and how many senders were spawned;
+* ``scale``: sender throughput from a 100k-event spool to a local OTLP receiver,
+  store ingest rate, ``report`` over 1M stored events, and the cost of a CLI run
+  with 100k pending spool files vs none (per-invocation cost must not grow).
 
-This is a measurement tool, not a test: nothing here asserts on time.
+Commands in one row run in ALTERNATING order (A, B, C, A, B, C, ...) so drift and
+noise hit every column alike; each column is the median over its runs, ratios are
+against the bare column. Results go to ``benchmarks/results.json`` and between the
+markers in ``docs/performance.md``.
+
+    python benchmarks/run.py                  # everything, 41 runs per side
+    python benchmarks/run.py --quick          # fewer runs, smaller scale (minutes)
+    python benchmarks/run.py --groups start,cli --runs 101
+
+``PYTHONDONTWRITEBYTECODE`` is removed from every measured environment and the
+venvs are byte-compiled at build time (pip compiles at install; a compileall pass
+makes sure), so no run pays for compiling source. This is a measurement tool,
+not a test: nothing here asserts on time.
 """
 
 from __future__ import annotations
 
 import argparse
+import gzip
 import json
 import os
 import platform
+import socket
 import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -32,84 +53,57 @@ ENVS = ROOT / "benchmarks" / ".envs"
 RESULTS = ROOT / "benchmarks" / "results.json"
 DOC = ROOT / "docs" / "performance.md"
 BEGIN, END = "<!-- benchmark:begin -->", "<!-- benchmark:end -->"
+GROUPS = ("start", "cli", "loop", "scale")
+
+#: Column order of the side-by-side table.
+COLUMNS = ("bare", "ours", "endpoint", "otel", "sentry")
+HEADINGS = {
+    "bare": "no telemetry",
+    "ours": "autotelemetry",
+    "endpoint": "autotelemetry, endpoint blackholed",
+    "otel": "opentelemetry-instrument",
+    "sentry": "sentry_sdk.init",
+}
 
 
 @dataclass
-class Case:
+class Row:
+    """One table row: the same command under several set-ups (columns)."""
+
     name: str
-    a: list[str]  # with autotelemetry
-    b: list[str]  # reference
-    env_a: dict[str, str] = field(default_factory=dict)
-    env_b: dict[str, str] = field(default_factory=dict)
+    commands: dict[str, tuple[list[str], dict[str, str]]]
     budget: float | None = None
     note: str = ""
+    extra: dict[str, object] = field(default_factory=dict)
 
 
-def venv(name: str, packages: list[str]) -> Path:
+# --- environments --------------------------------------------------------------
+
+
+def venv(name: str, packages: list[str], ours: bool) -> Path:
+    """A venv with ``packages`` installed (rebuilt when our sources change, if ``ours``)."""
     path = ENVS / name
     marker = path / ".ready"
-    stamp = max(p.stat().st_mtime for p in (ROOT / "autotelemetry").rglob("*.py"))
-    wanted = json.dumps([packages, stamp])
+    stamp = 0.0
+    if ours:
+        stamp = max(p.stat().st_mtime for p in (ROOT / "autotelemetry").rglob("*"))
+        stamp = max(stamp, (ROOT / "hatch_build.py").stat().st_mtime)
+    wanted = json.dumps([packages, stamp, sys.version])
     if marker.exists() and marker.read_text() == wanted:
         return path
     subprocess.run([sys.executable, "-m", "venv", "--clear", str(path)], check=True)
-    pip = [
-        str(path / "bin" / "python"),
-        "-m",
-        "pip",
-        "install",
-        "-q",
-        "--disable-pip-version-check",
-    ]
-    subprocess.run([*pip, *packages], check=True, env={**os.environ, "AUTOTELEMETRY_DISABLED": "1"})
+    python = str(path / "bin" / "python")
+    env = {**os.environ, "AUTOTELEMETRY_DISABLED": "1"}
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
+    pip = [python, "-m", "pip", "install", "-q", "--disable-pip-version-check", "--compile"]
+    subprocess.run([*pip, *packages], check=True, env=env)
+    # pip byte-compiles what it installs; this also covers files force-included at
+    # the site-packages root, so no measured run compiles (PYTHONDONTWRITEBYTECODE
+    # is set on some machines and would make every run recompile).
+    site = next((path / "lib").glob("python3*/site-packages"))
+    subprocess.run([python, "-m", "compileall", "-q", str(site)], env=env, check=False)
     marker.write_text(wanted)
     return path
-
-
-def clean_env(**extra: str) -> dict[str, str]:
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith(("AUTOTELEMETRY_", "OTEL_")) and k not in ("DO_NOT_TRACK", "CI")
-    }
-    env.update(extra)
-    return env
-
-
-def once(cmd: list[str], env: dict[str, str]) -> float:
-    start = time.perf_counter()
-    pid = os.posix_spawn(cmd[0], cmd, env, file_actions=_devnull)
-    os.waitpid(pid, 0)
-    return time.perf_counter() - start
-
-
-_devnull = [
-    (os.POSIX_SPAWN_OPEN, 0, os.devnull, os.O_RDONLY, 0),
-    (os.POSIX_SPAWN_OPEN, 1, os.devnull, os.O_WRONLY, 0),
-    (os.POSIX_SPAWN_OPEN, 2, os.devnull, os.O_WRONLY, 0),
-]
-
-
-def measure(case: Case, runs: int) -> dict[str, object]:
-    for _ in range(3):  # warm the page cache and .pyc files
-        once(case.a, case.env_a)
-        once(case.b, case.env_b)
-    a_times, b_times = [], []
-    for _ in range(runs):
-        a_times.append(once(case.a, case.env_a))
-        b_times.append(once(case.b, case.env_b))
-    a_med, b_med = statistics.median(a_times), statistics.median(b_times)
-    ratio = a_med / b_med
-    return {
-        "case": case.name,
-        "with_ms": round(a_med * 1000, 2),
-        "without_ms": round(b_med * 1000, 2),
-        "ratio": round(ratio, 3),
-        "budget": case.budget,
-        "within_budget": None if case.budget is None else ratio <= case.budget,
-        "runs": runs,
-        "note": case.note,
-    }
 
 
 SENTRY_SITECUSTOMIZE = """\
@@ -118,96 +112,13 @@ sentry_sdk.init(dsn="http://public@127.0.0.1:9/1", traces_sample_rate=1.0)
 """
 
 
-def cases(envs: dict[str, Path], home: str) -> list[Case]:
-    """The comparisons, with their budgets (docs/performance.md explains each)."""
-
-    def exe(env: str, name: str) -> str:
-        return str(envs[env] / "bin" / name)
-
-    plain = clean_env(AUTOTELEMETRY_HOME=home)
-    allowed = clean_env(AUTOTELEMETRY_HOME=home, AUTOTELEMETRY_ALLOW="exampleclick,exampletyper")
-    otel_env = clean_env(
-        OTEL_TRACES_EXPORTER="none", OTEL_METRICS_EXPORTER="none", OTEL_LOGS_EXPORTER="none"
-    )
-    ok = ["db", "migrate", "--dry-run", "prod"]
-    usage = ["db", "nosuch"]
-    crash = ["crash"]
-    typer_ok = ["users", "create", "bob", "--admin"]
-    out = [
-        Case(
-            "python -c pass",
-            [exe("hooked", "python"), "-c", "pass"],
-            [exe("bare", "python"), "-c", "pass"],
-            plain,
-            plain,
-            1.02,
-        ),
-        Case(
-            "python -I -c pass",
-            [exe("hooked", "python"), "-I", "-c", "pass"],
-            [exe("bare", "python"), "-I", "-c", "pass"],
-            plain,
-            plain,
-            1.02,
-        ),
-        Case(
-            "Click CLI, not allowlisted",
-            [exe("hooked", "exampleclick"), *ok],
-            [exe("bare", "exampleclick"), *ok],
-            plain,
-            plain,
-            1.02,
-        ),
-    ]
-    for label, argv in (("success", ok), ("usage error", usage), ("crash", crash)):
-        out.append(
-            Case(
-                f"Click CLI, instrumented ({label})",
-                [exe("hooked", "exampleclick"), *argv],
-                [exe("bare", "exampleclick"), *argv],
-                allowed,
-                plain,
-                1.05,
-            )
-        )
-    out.append(
-        Case(
-            "Typer CLI, instrumented (success)",
-            [exe("hooked", "exampletyper"), *typer_ok],
-            [exe("bare", "exampletyper"), *typer_ok],
-            allowed,
-            plain,
-            1.05,
-        )
-    )
-    if "otel" in envs:
-        out.append(
-            Case(
-                "Click CLI under opentelemetry-instrument (reference)",
-                [exe("otel", "opentelemetry-instrument"), exe("otel", "exampleclick"), *ok],
-                [exe("bare", "exampleclick"), *ok],
-                otel_env,
-                plain,
-                note="incumbent: OpenTelemetry auto-instrumentation, exporters off",
-            )
-        )
-    if "sentry" in envs:
-        out.append(
-            Case(
-                "Click CLI with sentry_sdk.init in sitecustomize (reference)",
-                [exe("sentry", "exampleclick"), *ok],
-                [exe("bare", "exampleclick"), *ok],
-                plain,
-                plain,
-                note="incumbent: Sentry SDK, default integrations",
-            )
-        )
-    return out
-
-
 def build_envs(incumbents: bool) -> dict[str, Path]:
-    examples = [str(ROOT / "examples" / "exampleclick"), str(ROOT / "examples" / "exampletyper")]
-    envs = {"hooked": venv("hooked", [str(ROOT), *examples]), "bare": venv("bare", examples)}
+    examples = [str(ROOT / "examples" / n) for n in ("exampleclick", "exampletyper")]
+    examples.append(str(ROOT / "examples" / "exampleargparse"))
+    envs = {
+        "ours": venv("hooked", [str(ROOT), *examples], True),
+        "bare": venv("bare", examples, False),
+    }
     if incumbents:
         envs["otel"] = venv(
             "otel",
@@ -217,11 +128,494 @@ def build_envs(incumbents: bool) -> dict[str, Path]:
                 "opentelemetry-exporter-otlp-proto-http",
                 "opentelemetry-instrumentation-click",
             ],
+            False,
         )
-        envs["sentry"] = venv("sentry", [*examples, "sentry-sdk"])
+        envs["sentry"] = venv("sentry", [*examples, "sentry-sdk"], False)
         site = next((envs["sentry"] / "lib").glob("python3*/site-packages"))
-        (site / "sitecustomize.py").write_text(SENTRY_SITECUSTOMIZE)
+        custom = site / "sitecustomize.py"
+        if not custom.exists() or custom.read_text() != SENTRY_SITECUSTOMIZE:
+            custom.write_text(SENTRY_SITECUSTOMIZE)
+            subprocess.run(
+                [str(envs["sentry"] / "bin" / "python"), "-m", "compileall", "-q", str(custom)],
+                check=False,
+            )
     return envs
+
+
+def clean_env(**extra: str) -> dict[str, str]:
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("AUTOTELEMETRY_", "OTEL_"))
+        and k not in ("DO_NOT_TRACK", "CI", "PYTHONDONTWRITEBYTECODE")
+    }
+    env.update(extra)
+    return env
+
+
+# --- timing --------------------------------------------------------------------
+
+_devnull = [
+    (os.POSIX_SPAWN_OPEN, 0, os.devnull, os.O_RDONLY, 0),
+    (os.POSIX_SPAWN_OPEN, 1, os.devnull, os.O_WRONLY, 0),
+    (os.POSIX_SPAWN_OPEN, 2, os.devnull, os.O_WRONLY, 0),
+]
+
+
+def once(cmd: list[str], env: dict[str, str]) -> float:
+    start = time.perf_counter()
+    pid = os.posix_spawn(cmd[0], cmd, env, file_actions=_devnull)
+    os.waitpid(pid, 0)
+    return time.perf_counter() - start
+
+
+def measure(row: Row, runs: int) -> dict[str, object]:
+    """Round-robin over the row's columns; medians per column, ratios against ``bare``."""
+    items = list(row.commands.items())
+    for _ in range(3):  # warm the page cache
+        for _, (cmd, env) in items:
+            once(cmd, env)
+    times: dict[str, list[float]] = {k: [] for k, _ in items}
+    for i in range(runs):
+        order = items if i % 2 == 0 else items[::-1]
+        for key, (cmd, env) in order:
+            times[key].append(once(cmd, env))
+    med = {k: statistics.median(v) for k, v in times.items()}
+    base = med["bare"]
+    out: dict[str, object] = {
+        "case": row.name,
+        "ms": {k: round(v * 1000, 2) for k, v in med.items()},
+        "ratio": {k: round(v / base, 3) for k, v in med.items() if k != "bare"},
+        "mean_ms": {k: round(statistics.fmean(v) * 1000, 2) for k, v in times.items()},
+        "budget": row.budget,
+        "runs": runs,
+        "note": row.note,
+    }
+    checked = [out["ratio"][k] for k in ("ours", "endpoint") if k in out["ratio"]]  # type: ignore[index]
+    out["within_budget"] = None if row.budget is None else all(r <= row.budget for r in checked)
+    return out
+
+
+# --- local servers -------------------------------------------------------------
+
+
+class Blackhole:
+    """A TCP listener that accepts connections and never answers (a dead collector)."""
+
+    def __init__(self) -> None:
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(512)
+        self.port = self.sock.getsockname()[1]
+        self.held: list[socket.socket] = []
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            self.held.append(conn)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+
+class Receiver:
+    """A minimal OTLP/HTTP JSON receiver: answers 200 and counts log records."""
+
+    def __init__(self) -> None:
+        self.records = 0
+        self.requests = 0
+        self.lock = threading.Lock()
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                if self.headers.get("Content-Encoding") == "gzip":
+                    body = gzip.decompress(body)
+                n = 0
+                for rl in json.loads(body).get("resourceLogs", []):
+                    for sl in rl.get("scopeLogs", []):
+                        n += len(sl.get("logRecords", []))
+                with receiver.lock:
+                    receiver.records += n
+                    receiver.requests += 1
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", "2")
+                self.end_headers()
+                self.wfile.write(b"{}")
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server.server_port}"
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+# --- the side-by-side rows -------------------------------------------------------
+
+
+CLIS = {
+    "Click": (
+        "exampleclick",
+        {
+            "success": ["db", "migrate", "--dry-run", "prod"],
+            "usage error": ["db", "nosuch"],
+            "crash": ["crash"],
+        },
+    ),
+    "Typer": (
+        "exampletyper",
+        {
+            "success": ["users", "create", "bob", "--admin"],
+            "usage error": ["users", "nosuch"],
+            "crash": ["crash"],
+        },
+    ),
+    "argparse": (
+        "exampleargparse",
+        {
+            "success": ["db", "migrate", "--dry-run", "prod"],
+            "usage error": ["db", "nosuch"],
+            "crash": ["crash"],
+        },
+    ),
+}
+
+
+def rows(envs: dict[str, Path], home: str, blackhole: str, groups: set[str]) -> list[Row]:
+    """The comparisons, with their budgets (docs/performance.md explains each)."""
+
+    def exe(env: str, name: str) -> str:
+        return str(envs[env] / "bin" / name)
+
+    allow = "exampleclick,exampletyper,exampleargparse"
+    plain = clean_env(AUTOTELEMETRY_HOME=home)
+    allowed = clean_env(AUTOTELEMETRY_HOME=home, AUTOTELEMETRY_ALLOW=allow)
+    hole_home = os.path.join(home, "blackholed")
+    blackholed = clean_env(
+        AUTOTELEMETRY_HOME=hole_home, AUTOTELEMETRY_ALLOW=allow, AUTOTELEMETRY_ENDPOINT=blackhole
+    )
+    otel_env = clean_env(
+        OTEL_TRACES_EXPORTER="none", OTEL_METRICS_EXPORTER="none", OTEL_LOGS_EXPORTER="none"
+    )
+
+    def incumbents(prog: str, argv: list[str]) -> dict[str, tuple[list[str], dict[str, str]]]:
+        out = {}
+        if "otel" in envs:
+            out["otel"] = (
+                [exe("otel", "opentelemetry-instrument"), exe("otel", prog), *argv],
+                otel_env,
+            )
+        if "sentry" in envs:
+            out["sentry"] = ([exe("sentry", prog), *argv], plain)
+        return out
+
+    out: list[Row] = []
+    if "start" in groups:
+        for flags in ([], ["-I"]):
+            cmd = ["-c", "pass"]
+            commands = {
+                "bare": ([exe("bare", "python"), *flags, *cmd], plain),
+                "ours": ([exe("ours", "python"), *flags, *cmd], plain),
+            }
+            if "otel" in envs and not flags:  # -I ignores the PYTHONPATH it relies on
+                commands["otel"] = (
+                    [exe("otel", "opentelemetry-instrument"), exe("otel", "python"), *cmd],
+                    otel_env,
+                )
+            if "sentry" in envs:
+                commands["sentry"] = ([exe("sentry", "python"), *flags, *cmd], plain)
+            out.append(Row(" ".join(["python", *flags, *cmd]), commands, 1.02))
+    if "cli" in groups:
+        for framework in ("Click", "argparse"):
+            prog, argv = CLIS[framework][0], CLIS[framework][1]["success"]
+            out.append(
+                Row(
+                    f"{framework} CLI, not allowlisted",
+                    {
+                        "bare": ([exe("bare", prog), *argv], plain),
+                        "ours": ([exe("ours", prog), *argv], plain),
+                        **incumbents(prog, argv),
+                    },
+                    1.02,
+                )
+            )
+        for framework, (prog, outcomes) in CLIS.items():
+            for label, argv in outcomes.items():
+                out.append(
+                    Row(
+                        f"{framework} CLI, instrumented ({label})",
+                        {
+                            "bare": ([exe("bare", prog), *argv], plain),
+                            "ours": ([exe("ours", prog), *argv], allowed),
+                            "endpoint": ([exe("ours", prog), *argv], blackholed),
+                            **incumbents(prog, argv),
+                        },
+                        1.05,
+                    )
+                )
+    return out
+
+
+# --- loop, scale -----------------------------------------------------------------
+
+
+def sender_starts(home: str) -> int:
+    n = 0
+    for name in ("sender.log", "sender.log.1"):
+        try:
+            n += Path(home, name).read_text().count(" start\n")
+        except OSError:
+            pass
+    return n
+
+
+def loop(envs: dict[str, Path], n: int) -> dict[str, object]:
+    """``n`` runs of an instrumented CLI with an endpoint vs ``n`` bare runs, alternating."""
+    receiver = Receiver()
+    prog, argv = CLIS["Click"][0], CLIS["Click"][1]["success"]
+    with tempfile.TemporaryDirectory() as home:
+        env = clean_env(
+            AUTOTELEMETRY_HOME=home,
+            AUTOTELEMETRY_ALLOW=prog,
+            AUTOTELEMETRY_ENDPOINT=receiver.url,
+        )
+        plain = clean_env(AUTOTELEMETRY_HOME=home)
+        ours_cmd = [str(envs["ours"] / "bin" / prog), *argv]
+        bare_cmd = [str(envs["bare"] / "bin" / prog), *argv]
+        ours = bare = 0.0
+        started = time.perf_counter()
+        for i in range(n):
+            if i % 2:
+                bare += once(bare_cmd, plain)
+                ours += once(ours_cmd, env)
+            else:
+                ours += once(ours_cmd, env)
+                bare += once(bare_cmd, plain)
+        elapsed = time.perf_counter() - started
+        # Let the last sender finish (it lingers one send interval), then count.
+        deadline = time.time() + 60
+        while receiver.records < n and time.time() < deadline:
+            time.sleep(0.5)
+        time.sleep(1)
+        spawns = sender_starts(home)
+    receiver.close()
+    return {
+        "runs": n,
+        "instrumented_s": round(ours, 2),
+        "bare_s": round(bare, 2),
+        "ratio": round(ours / bare, 3),
+        "senders_spawned": spawns,
+        "events_delivered": receiver.records,
+        "requests": receiver.requests,
+        "wall_s": round(elapsed, 1),
+    }
+
+
+#: Runs inside the hooked venv: writes N one-event spool files quickly (one event
+#: recorded for real, copied with fresh ids and timestamps).
+MAKE_SPOOL = r"""
+import json, os, sys, time, uuid
+home, n, per_file = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+template = json.loads(sys.argv[4])
+directory = os.path.join(home, "spool")
+os.makedirs(directory, mode=0o700, exist_ok=True)
+commands = ["db migrate", "db status", "greet", "fail", "pipeline resize"]
+t0 = time.time_ns() - 1000 * n  # recent: the age limit must not evict them
+lines = []
+for i in range(n):
+    ev = dict(template)
+    ev["event_id"] = str(uuid.uuid4())
+    ev["timestamp"] = "2026-11-%02dT%02d:%02d:%02dZ" % (1 + i % 28, i % 24, i % 60, i % 59)
+    ev["command"] = "exampleclick " + commands[i % 5]
+    ev["duration_ms"] = float(20 + (i * 7919) % 300)
+    ev["status"] = "success" if i % 10 else "failure"
+    ev["flags"] = ["--dry-run"] if i % 3 else ["--dry-run", "--verbose"]
+    lines.append(json.dumps(ev, separators=(",", ":")))
+    if len(lines) == per_file or i == n - 1:
+        # spool.write's own naming, without its amortised limit check (O(n) each).
+        name = "%020d-%d-%08x.jsonl" % (t0 + 1000 * i, os.getpid(), i)
+        with open(os.path.join(directory, name), "w") as f:
+            f.write("\n".join(lines) + "\n")
+        lines = []
+"""
+
+#: Times the store's ingest of the whole spool (events/s), inside the hooked venv.
+INGEST = r"""
+import sys, time
+from autotelemetry.store import Store
+start = time.perf_counter()
+with Store(sys.argv[1]) as s:
+    r = s.ingest()
+print(r.events, time.perf_counter() - start)
+"""
+
+#: Inserts N command events straight into the store (fast setup for `report`).
+FILL_STORE = r"""
+import json, sys, uuid
+from autotelemetry.store import Store
+home, n = sys.argv[1], int(sys.argv[2])
+commands = ["db migrate", "db status", "greet", "fail", "pipeline resize", "crash"]
+statuses = ["success"] * 8 + ["failure", "usage_error"]
+with Store(home) as s:
+    db = s.db
+    db.execute("BEGIN")
+    rows, flags = [], []
+    for i in range(n):
+        eid = str(uuid.UUID(int=i + 1))
+        cmd = "exampleclick " + commands[i % 6]
+        status = statuses[i % 10]
+        ts = "2026-11-%02dT%02d:%02d:%02dZ" % (1 + i % 28, i % 24, i % 60, i % 59)
+        body = json.dumps({"event_id": eid, "type": "command", "command": cmd})
+        rows.append((eid, "command", ts, "exampleclick", "1.%d" % (i % 3), "click", cmd,
+                     status, 0, float(20 + (i * 7919) % 300), None, None, body))
+        flags.append((eid, "exampleclick", cmd, "--dry-run"))
+        if i % 3 == 0:
+            flags.append((eid, "exampleclick", cmd, "--verbose"))
+        if len(rows) >= 50000:
+            db.executemany("INSERT INTO events VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)", rows)
+            db.executemany("INSERT INTO flags VALUES (?,?,?,?)", flags)
+            rows, flags = [], []
+    db.executemany("INSERT INTO events VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)", rows)
+    db.executemany("INSERT INTO flags VALUES (?,?,?,?)", flags)
+    db.execute("COMMIT")
+    print(s.count())
+"""
+
+#: The per-write cost of the spool's limit check at a given spool size.
+LIMIT_CHECK = r"""
+import sys, time
+from autotelemetry import spool
+home = sys.argv[1]
+start = time.perf_counter()
+spool.enforce_limits(home)
+print(time.perf_counter() - start)
+"""
+
+
+def template_event(envs: dict[str, Path]) -> dict[str, object]:
+    """One real event, recorded by an instrumented run (so the shape is the product's)."""
+    with tempfile.TemporaryDirectory() as home:
+        prog, argv = CLIS["Click"][0], CLIS["Click"][1]["success"]
+        subprocess.run(
+            [str(envs["ours"] / "bin" / prog), *argv],
+            env=clean_env(AUTOTELEMETRY_HOME=home, AUTOTELEMETRY_ALLOW=prog),
+            capture_output=True,
+            check=False,
+        )
+        path = next(Path(home, "spool").glob("*.jsonl"))
+        return json.loads(path.read_text().splitlines()[0])
+
+
+def py(envs: dict[str, Path], code: str, *args: str, env: dict[str, str] | None = None) -> str:
+    out = subprocess.run(
+        [str(envs["ours"] / "bin" / "python"), "-c", code, *args],
+        env=env or clean_env(),
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return out.stdout.strip()
+
+
+def scale(envs: dict[str, Path], events: int, stored: int, pending: int, runs: int):
+    template = json.dumps(template_event(envs))
+    big = clean_env(
+        AUTOTELEMETRY_SPOOL_MAX_FILES=str(10 * pending),
+        AUTOTELEMETRY_SPOOL_MAX_BYTES=str(1 << 40),
+    )
+    out: dict[str, object] = {}
+    # Store ingest: `events` one-event spool files (what host CLIs write).
+    with tempfile.TemporaryDirectory() as home:
+        py(envs, MAKE_SPOOL, home, str(events), "1", template, env=big)
+        n, secs = py(envs, INGEST, home).split()
+        out["ingest"] = {
+            "events": int(n),
+            "seconds": round(float(secs), 2),
+            "events_per_s": round(int(n) / float(secs)),
+        }
+        print(f"ingest: {out['ingest']}", flush=True)
+    # Sender: the same spool, spool -> store -> local OTLP receiver.
+    with tempfile.TemporaryDirectory() as home:
+        py(envs, MAKE_SPOOL, home, str(events), "1", template, env=big)
+        receiver = Receiver()
+        env = clean_env(
+            AUTOTELEMETRY_HOME=home,
+            AUTOTELEMETRY_ENDPOINT=receiver.url,
+            AUTOTELEMETRY_SEND_BUDGET="3600",
+            AUTOTELEMETRY_SEND_INTERVAL="0",
+            AUTOTELEMETRY_STORE_MAX_EVENTS=str(2 * events),
+        )
+        start = time.perf_counter()
+        subprocess.run(
+            [str(envs["ours"] / "bin" / "python"), "-m", "autotelemetry.sender"],
+            env=env,
+            check=False,
+        )
+        secs = time.perf_counter() - start
+        receiver.close()
+        out["sender"] = {
+            "events": receiver.records,
+            "requests": receiver.requests,
+            "seconds": round(secs, 2),
+            "events_per_s": round(receiver.records / secs),
+        }
+        print(f"sender: {out['sender']}", flush=True)
+    # report over `stored` events.
+    with tempfile.TemporaryDirectory() as home:
+        py(envs, FILL_STORE, home, str(stored))
+        cmd = [str(envs["ours"] / "bin" / "autotelemetry"), "report"]
+        env = clean_env(AUTOTELEMETRY_HOME=home)
+        once(cmd, env)
+        times = [once(cmd, env) for _ in range(5)]
+        times_json = [once([*cmd, "--json"], env) for _ in range(3)]
+        out["report"] = {
+            "events": stored,
+            "seconds": round(statistics.median(times), 3),
+            "json_seconds": round(statistics.median(times_json), 3),
+        }
+        print(f"report: {out['report']}", flush=True)
+    # Growth: an instrumented run with `pending` spool files waiting vs none.
+    with tempfile.TemporaryDirectory() as full, tempfile.TemporaryDirectory() as empty:
+        py(envs, MAKE_SPOOL, full, str(pending), "1", template, env=big)
+        prog, argv = CLIS["Click"][0], CLIS["Click"][1]["success"]
+        cmd = [str(envs["ours"] / "bin" / prog), *argv]
+        common = {
+            "AUTOTELEMETRY_ALLOW": prog,
+            "AUTOTELEMETRY_SPOOL_MAX_FILES": str(10 * pending),
+            "AUTOTELEMETRY_SPOOL_MAX_BYTES": str(1 << 40),
+        }
+        row = Row(
+            f"Click CLI, instrumented, {pending:,} spool files pending vs none",
+            {
+                "bare": (cmd, clean_env(AUTOTELEMETRY_HOME=empty, **common)),
+                "ours": (cmd, clean_env(AUTOTELEMETRY_HOME=full, **common)),
+            },
+            1.05,
+            note="'no telemetry' column here = same instrumented CLI with an empty spool",
+        )
+        out["growth"] = measure(row, runs)
+        check = [float(py(envs, LIMIT_CHECK, full, env=big)) for _ in range(3)]
+        out["growth"]["limit_check_ms"] = round(statistics.median(check) * 1000, 1)  # type: ignore[index]
+        print(f"growth: {out['growth']}", flush=True)
+    return out
+
+
+# --- output --------------------------------------------------------------------
 
 
 def machine() -> str:
@@ -233,59 +627,150 @@ def machine() -> str:
                 break
     except OSError:
         pass
+    try:
+        load = "load average %.1f at start" % os.getloadavg()[0]
+    except OSError:
+        load = ""
     return (
         f"{platform.system()} {platform.release()}, {cpu}, {os.cpu_count()} cores, "
-        f"Python {platform.python_version()}"
+        f"Python {platform.python_version()}, {load}"
     )
 
 
-def render(results: list[dict[str, object]], meta: dict[str, object]) -> str:
+def render(data: dict[str, object]) -> str:
+    meta = data["meta"]
     lines = [
-        f"Measured {meta['date']} on {meta['machine']}; {meta['runs']} alternating runs per side,",
-        "median wall time of the whole process (spawn to exit).",
+        f"Measured {meta['date']} on {meta['machine']} (a shared machine: other jobs ran "  # type: ignore[index]
+        f"alongside); {meta['runs']} runs per column in alternating order, median wall "  # type: ignore[index]
+        "time of the whole process (spawn to exit); ratio = column / no telemetry.",
         "",
-        "| case | with hook | without | ratio | budget |",
-        "|---|---:|---:|---:|---:|",
     ]
-    for r in results:
-        budget = "" if r["budget"] is None else f"≤ {r['budget']}"
-        mark = "" if r["within_budget"] in (None, True) else " ✗"
-        lines.append(
-            f"| {r['case']} | {r['with_ms']} ms | {r['without_ms']} ms | "
-            f"{r['ratio']:.3f}{mark} | {budget} |"
-        )
-    return "\n".join(lines)
+    results = data.get("results") or []
+    if results:
+        cols = [c for c in COLUMNS if any(c in r["ms"] for r in results)]  # type: ignore[index]
+        lines.append("| case | " + " | ".join(HEADINGS[c] for c in cols) + " | budget |")
+        lines.append("|---|" + "---:|" * len(cols) + "---:|")
+        for r in results:
+            cells = []
+            for c in cols:
+                ms = r["ms"].get(c)  # type: ignore[index]
+                if ms is None:
+                    cells.append("")
+                elif c == "bare":
+                    cells.append(f"{ms:.1f} ms")
+                else:
+                    ratio = r["ratio"][c]  # type: ignore[index]
+                    over = (
+                        r["budget"] is not None
+                        and c in ("ours", "endpoint")
+                        and ratio > r["budget"]
+                    )
+                    cells.append(f"{ms:.1f} ms (**{ratio:.3f}**{' ✗' if over else ''})")
+            budget = "" if r["budget"] is None else f"≤ {r['budget']}"
+            lines.append(f"| {r['case']} | " + " | ".join(cells) + f" | {budget} |")
+        lines.append("")
+    lp = data.get("loop")
+    if lp:
+        lines += [
+            f"**{lp['runs']:,}-run loop** (instrumented Click CLI with an endpoint, a local "
+            f"receiver answering 200): {lp['instrumented_s']} s vs {lp['bare_s']} s bare "
+            f"(ratio **{lp['ratio']}**); **{lp['senders_spawned']}** sender processes spawned, "
+            f"{lp['events_delivered']:,} events delivered in {lp['requests']} requests.",
+            "",
+        ]
+    sc = data.get("scale")
+    if sc:
+        ing, snd, rep, gr = sc["ingest"], sc["sender"], sc["report"], sc["growth"]  # type: ignore[index]
+        lines += [
+            "| at scale | measured | budget |",
+            "|---|---:|---:|",
+            f"| store ingest, {ing['events']:,} one-event spool files | "
+            f"{ing['events_per_s']:,} events/s ({ing['seconds']} s) | ≥ 50,000 events/s |",
+            f"| sender, {snd['events']:,}-event spool → local OTLP receiver (ingest + send) | "
+            f"{snd['events_per_s']:,} events/s ({snd['seconds']} s, "
+            f"{snd['requests']} requests) | |",
+            f"| `autotelemetry report` over {rep['events']:,} stored events | "
+            f"{rep['seconds']} s (`--json` {rep['json_seconds']} s) | ≤ 2 s |",
+            f"| instrumented Click run with {gr['case'].split(', ')[2].split(' spool')[0]} "
+            f"spool files pending vs none | {gr['ms']['ours']} ms vs {gr['ms']['bare']} ms "
+            f"(ratio **{gr['ratio']['ours']}**; means {gr['mean_ms']['ours']} vs "
+            f"{gr['mean_ms']['bare']} ms) | ≤ 1.05 |",
+            f"| one spool limit check at that size (when a writer's turn comes) | "
+            f"{gr['limit_check_ms']} ms | |",
+        ]
+    return "\n".join(lines).rstrip()
+
+
+def write_doc(data: dict[str, object]) -> None:
+    if not DOC.exists():
+        return
+    text = DOC.read_text()
+    if BEGIN in text and END in text:
+        head, rest = text.split(BEGIN, 1)
+        _, tail = rest.split(END, 1)
+        DOC.write_text(head + BEGIN + "\n" + render(data) + "\n" + END + tail)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--runs", type=int, default=41, help="runs per side (default 41)")
+    parser.add_argument("--runs", type=int, default=None, help="runs per column (default 41)")
+    parser.add_argument(
+        "--groups", default=",".join(GROUPS), help=f"comma-separated subset of {','.join(GROUPS)}"
+    )
+    parser.add_argument(
+        "--quick", action="store_true", help="11 runs, 200-run loop, 10k/100k/10k scale"
+    )
     parser.add_argument("--no-doc", action="store_true", help="do not update docs/performance.md")
     parser.add_argument(
         "--no-incumbents", action="store_true", help="skip the OpenTelemetry and Sentry columns"
     )
     args = parser.parse_args()
+    groups = {g.strip() for g in args.groups.split(",") if g.strip()}
+    unknown = groups - set(GROUPS)
+    if unknown:
+        parser.error(f"unknown group(s): {', '.join(sorted(unknown))}")
+    runs = args.runs or (11 if args.quick else 41)
+    loop_n = 200 if args.quick else 1000
+    events, stored, pending = (
+        (10_000, 100_000, 10_000) if args.quick else (100_000, 1_000_000, 100_000)
+    )
 
     ENVS.mkdir(parents=True, exist_ok=True)
-    envs = build_envs(not args.no_incumbents)
+    envs = build_envs(not args.no_incumbents and bool(groups & {"start", "cli"}))
+    meta = {
+        "date": time.strftime("%Y-%m-%d"),
+        "machine": machine(),
+        "runs": runs,
+        "groups": sorted(groups),
+        "quick": args.quick,
+    }
+    data: dict[str, object] = {"meta": meta}
+    if RESULTS.exists():  # keep the groups not re-run this time
+        try:
+            previous = json.loads(RESULTS.read_text())
+            for key in ("results", "loop", "scale"):
+                if key in previous:
+                    data[key] = previous[key]
+        except ValueError:
+            pass
+    blackhole = Blackhole()
     with tempfile.TemporaryDirectory() as home:
-        results = []
-        for case in cases(envs, home):
-            r = measure(case, args.runs)
-            results.append(r)
-            print(
-                f"{r['case']:<42} {r['with_ms']:>8} ms {r['without_ms']:>8} ms  "
-                f"ratio {r['ratio']:.3f}",
-                flush=True,
-            )
-    meta = {"date": time.strftime("%Y-%m-%d"), "machine": machine(), "runs": args.runs}
-    RESULTS.write_text(json.dumps({"meta": meta, "results": results}, indent=2) + "\n")
-    if not args.no_doc and DOC.exists():
-        text = DOC.read_text()
-        if BEGIN in text and END in text:
-            head, rest = text.split(BEGIN, 1)
-            _, tail = rest.split(END, 1)
-            DOC.write_text(head + BEGIN + "\n" + render(results, meta) + "\n" + END + tail)
+        todo = rows(envs, home, blackhole.url, groups)
+        if todo:
+            results = []
+            for row in todo:
+                r = measure(row, runs)
+                results.append(r)
+                print(r["case"], r["ms"], r["ratio"], flush=True)
+            data["results"] = results
+    if "loop" in groups:
+        data["loop"] = loop(envs, loop_n)
+        print("loop:", data["loop"], flush=True)
+    if "scale" in groups:
+        data["scale"] = scale(envs, events, stored, pending, runs)
+    RESULTS.write_text(json.dumps(data, indent=2) + "\n")
+    if not args.no_doc:
+        write_doc(data)
 
 
 if __name__ == "__main__":

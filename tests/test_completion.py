@@ -117,7 +117,7 @@ def test_argcomplete_imports_nothing_beyond_the_boot(run, tmp_path):
     )
     assert result.returncode == 0, result.stderr
     assert b"deploy" in fd8 and b"destroy" in fd8
-    assert out.read_text().split() == ["autotelemetry", "autotelemetry._boot"]
+    assert out.read_text().split() == ["_autotelemetry_boot", "autotelemetry._boot"]
     _home_untouched(run)
     # Control: the same program run normally is instrumented (the probe can see it).
     normal = subprocess.run(
@@ -146,7 +146,7 @@ def test_click_completion_imports_nothing_beyond_the_boot(run, tmp_path):
     )
     assert completing.returncode == 0, completing.stderr
     assert b"deploy" in completing.stdout
-    assert out.read_text().split() == ["autotelemetry", "autotelemetry._boot"]
+    assert out.read_text().split() == ["_autotelemetry_boot", "autotelemetry._boot"]
     _home_untouched(run)
     normal = run("python", str(probe), "deploy", env=env)
     assert normal.returncode == 0, normal.stderr

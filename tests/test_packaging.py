@@ -9,6 +9,9 @@ import pytest
 from conftest import ROOT, SCRIPTS, Venv, build_wheel, clean_env, make_venv
 
 MODULES = "import sys; print('\\n'.join(sorted(sys.modules)))"
+#: The boot, shipped at the site-packages root; one module under two names.
+BOOT = "_autotelemetry_boot.py"
+BOOT_MODULES = {"_autotelemetry_boot", "autotelemetry._boot"}
 
 
 def _modules(venv: Venv, *args: str, env: dict[str, str] | None = None) -> set[str]:
@@ -22,22 +25,43 @@ def _modules(venv: Venv, *args: str, env: dict[str, str] | None = None) -> set[s
 def test_wheel_ships_pth_and_start(venv: Venv):
     site = venv.site_packages
     pth = (site / "autotelemetry.pth").read_text()
-    assert pth.startswith("import ") and pth.count("\n") == 1
-    assert (site / "autotelemetry.start").read_text().strip() == "autotelemetry._boot:activate"
+    assert pth == "import _autotelemetry_boot\n"  # no exec, no package import
+    assert (site / "autotelemetry.start").read_text().strip() == "_autotelemetry_boot:activate"
+    # The root module is a byte copy of the package's boot.
+    assert (site / BOOT).read_bytes() == (site / "autotelemetry" / "_boot.py").read_bytes()
+    assert list((site / "__pycache__").glob("_autotelemetry_boot.*.pyc"))
 
 
 #: Python 3.13's site.py decodes every .pth file as utf-8-sig first; any .pth costs that codec.
 SITE_PTH_CODEC = {"encodings.utf_8_sig"}
 
 
-def test_boot_adds_exactly_two_modules(venv: Venv, bare_venv: Venv):
-    """The structural guard on interpreter start: the boot imports nothing else."""
+def test_boot_adds_exactly_one_module(venv: Venv, bare_venv: Venv):
+    """The structural guard on interpreter start: one small root module, not the package."""
     added = _modules(venv) - _modules(bare_venv) - SITE_PTH_CODEC
-    assert added == {"autotelemetry", "autotelemetry._boot"}
+    assert added == BOOT_MODULES
     # -I still processes .pth files; -S skips them.
     added_isolated = _modules(venv, "-I") - _modules(bare_venv, "-I") - SITE_PTH_CODEC
-    assert added_isolated == {"autotelemetry", "autotelemetry._boot"}
-    assert "autotelemetry" not in _modules(venv, "-S")
+    assert added_isolated == BOOT_MODULES
+    assert not BOOT_MODULES & _modules(venv, "-S")
+
+
+@pytest.mark.parametrize(
+    "first",
+    [
+        "import _autotelemetry_boot as a, autotelemetry._boot as b",
+        "import autotelemetry._boot as b, _autotelemetry_boot as a",
+    ],
+)
+@pytest.mark.parametrize("flags", [[], ["-S"]])
+def test_one_boot_module_under_both_names(venv: Venv, first: str, flags: list[str]):
+    """No duplicate state, whichever name is imported first (-S: the .pth did not run)."""
+    code = f"import sys; sys.path.append({str(venv.site_packages)!r}); " + first
+    code += "; import autotelemetry; print(a is b is autotelemetry._boot)"
+    out = subprocess.run(
+        [venv.python, *flags, "-c", code], capture_output=True, text=True, env=clean_env()
+    )
+    assert out.stdout.strip() == "True", out.stderr
 
 
 def test_boot_is_idempotent(venv: Venv):
@@ -58,9 +82,11 @@ def test_disabled_boot_installs_nothing(venv: Venv, var: str):
     assert out.stdout.strip() == "0"
 
 
-def _guard_run(venv: Venv, home: Path, framework: str, allow: str, tmp_path: Path) -> set[str]:
+def _guard_run(
+    venv: Venv, home: Path, framework: str, allow: str, tmp_path: Path, **extra: str
+) -> set[str]:
     out_file = tmp_path / f"modules-{framework}-{allow or 'none'}.txt"
-    env = clean_env(AUTOTELEMETRY_HOME=str(home), AUTOTELEMETRY_ALLOW=allow)
+    env = clean_env(AUTOTELEMETRY_HOME=str(home), AUTOTELEMETRY_ALLOW=allow, **extra)
     proc = subprocess.run(
         [venv.python, str(SCRIPTS / "modules_at_exit.py"), framework, str(out_file)],
         capture_output=True,
@@ -73,7 +99,7 @@ def _guard_run(venv: Venv, home: Path, framework: str, allow: str, tmp_path: Pat
 #: What an instrumented run may add to the host's modules, beyond what it loads itself.
 ALLOWED_IN_HOST = {
     "autotelemetry",
-    "autotelemetry._boot",
+    *BOOT_MODULES,
     "autotelemetry.config",
     "autotelemetry.instrument",
     "autotelemetry.instrument.click",
@@ -102,23 +128,49 @@ FORBIDDEN = {
 }
 
 
-@pytest.mark.parametrize("framework", ["click", "argparse"])
+#: Only with an endpoint configured: the notice and the sender spawner (``os``/``sys``).
+ALLOWED_WITH_ENDPOINT = {"autotelemetry.notice", "autotelemetry.spawn"}
+
+
+@pytest.mark.parametrize("framework", ["click", "typer", "argparse"])
 @pytest.mark.parametrize("allow", ["", "modules_at_exit"])
+@pytest.mark.parametrize("endpoint", [False, True], ids=["local", "endpoint"])
 def test_host_process_imports_only_the_allowed_modules(
-    venv: Venv, bare_venv: Venv, home: Path, tmp_path: Path, framework: str, allow: str
+    venv: Venv,
+    bare_venv: Venv,
+    home: Path,
+    tmp_path: Path,
+    framework: str,
+    allow: str,
+    endpoint: bool,
 ):
-    """Structural guard for the recording path (allowlisted) and the bystander path (not)."""
-    hooked = _guard_run(venv, home, framework, allow, tmp_path)
+    """Structural guard for the recording path (allowlisted) and the bystander path (not),
+    in local mode and with an endpoint configured (a closed local port: the detached
+    sender gets "connection refused"; the host never talks to it)."""
+    extra = {}
+    if endpoint:
+        extra = {
+            "AUTOTELEMETRY_ENDPOINT": "http://127.0.0.1:9",
+            "AUTOTELEMETRY_TIMEOUT": "1",
+            "AUTOTELEMETRY_SEND_BUDGET": "2",
+        }
+    hooked = _guard_run(venv, home, framework, allow, tmp_path, **extra)
     bare = _guard_run(bare_venv, home, framework, "", tmp_path)
     added = hooked - bare
-    assert added <= ALLOWED_IN_HOST, added - ALLOWED_IN_HOST
+    allowed = ALLOWED_IN_HOST | (ALLOWED_WITH_ENDPOINT if endpoint else set())
+    assert added <= allowed, added - allowed
     assert not (added & FORBIDDEN)
     if framework == "argparse":
         assert "click" not in hooked
+    if allow:
+        recorded = list((home / "spool").glob("*.jsonl"))
+        assert recorded or (home / "store.sqlite").exists(), "the guard run recorded nothing"
+        if endpoint:
+            assert added >= ALLOWED_WITH_ENDPOINT
     if not allow:
         assert added <= {
             "autotelemetry",
-            "autotelemetry._boot",
+            *BOOT_MODULES,
             "autotelemetry.config",
             "autotelemetry.instrument",
             *SITE_PTH_CODEC,

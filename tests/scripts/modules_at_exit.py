@@ -22,6 +22,16 @@ if FRAMEWORK == "click":
         click.echo("ok")
 
     main(sys.argv[3:])
+elif FRAMEWORK == "typer":
+    import typer
+
+    app = typer.Typer()
+
+    @app.command()
+    def main(flag: bool = typer.Option(False, "--flag")):
+        print("ok")
+
+    app(sys.argv[3:])
 elif FRAMEWORK == "argparse":
     import argparse
 
