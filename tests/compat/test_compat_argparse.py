@@ -154,7 +154,15 @@ CASES = [
         xfail=HTTPIE_EXIT,
     ),
     # yamllint (https://yamllint.readthedocs.io/en/stable/quickstart.html)
-    A("yamllint", "-f parsable lintbadQ.yaml", "yamllint", ["--format"], "failure", 1, ["bad"]),
+    A(
+        "yamllint",
+        "-f parsable lintbadQ.yaml",
+        "yamllint",
+        ["--format"],
+        "failure",
+        1,
+        ["lintbadQ"],
+    ),
     A("yamllint", "-f parsable lintokQ.yaml", "yamllint", ["--format"], "success", 0),
     A(
         "yamllint",
