@@ -281,8 +281,10 @@ def exit_status(code: object) -> int:
     """The process exit status ``sys.exit(code)`` produces (POSIX semantics)."""
     if code is None:
         return 0
-    if isinstance(code, bool) or not isinstance(code, int):
+    if not isinstance(code, int):
         return 1  # the interpreter prints the object and exits 1
+    # bool is an int: sys.exit(False) exits 0, sys.exit(True) 1 (twine's `check`
+    # returns a "failed" bool that its console script passes to sys.exit)
     return code & 0xFF if os.name != "nt" else code
 
 

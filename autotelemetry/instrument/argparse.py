@@ -101,7 +101,9 @@ def _from_command_line(frame, outer) -> bool:  # type: ignore[no-untyped-def]
     True for ``args=None`` (argparse reads ``sys.argv[1:]``) and for a list whose
     every token is in ``sys.argv[1:]`` (leftovers of an earlier parse); an empty
     list only counts when the command line is empty too (``parse_args([])`` is
-    the usual way to get defaults).
+    the usual way to get defaults); otherwise it gives ``None``, which still
+    counts for a parse the program ends in (twine parses an empty remainder
+    with its ``twine check`` parser, which then reports a usage error).
     """
     if outer is not None and outer.f_code.co_name in _OUTER_NAMES:
         tokens = outer.f_locals.get("args")
@@ -111,7 +113,7 @@ def _from_command_line(frame, outer) -> bool:  # type: ignore[no-untyped-def]
     if not isinstance(tokens, list):
         return False
     if not tokens:
-        return not argv
+        return None if argv else True
     known = set(argv)
     return all(isinstance(t, str) and t in known for t in tokens)
 
@@ -299,7 +301,7 @@ def _active_frames(caller, cause) -> "set[int]":  # type: ignore[no-untyped-def]
 def _select(parses: "list[_Parse]", active: "set[int]") -> "tuple[list[str], list[str]]":
     """The command path of the parse that counts, and the flags of every parse that counts."""
     tops = [p for p in parses if p.parent is None]
-    running = [p for p in tops if p.cmdline and id(p.frame) in active]
+    running = [p for p in tops if p.cmdline is not False and id(p.frame) in active]
     done = [p for p in tops if p.cmdline and id(p.frame) not in active and p.returned()]
     flags: list[str] = []
     chains = {}
@@ -308,12 +310,39 @@ def _select(parses: "list[_Parse]", active: "set[int]") -> "tuple[list[str], lis
         flags.extend(chains[id(p)][1])
     if running:
         names, more = _chain(running[-1], parses)
-        return names, flags + more
+        return names or _dispatched(running[-1], done), flags + more
     if not done:
         return [], []
     with_sub = [p for p in done if chains[id(p)][0]]
     main = (with_sub or done)[-1]
-    return chains[id(main)][0], flags
+    return chains[id(main)][0] or _dispatched(main, done), flags
+
+
+def _dispatched(parse: _Parse, counted: "list[_Parse]") -> "list[str]":
+    """The command words of a parser a program made for a word an earlier parse accepted.
+
+    Dispatchers without subparsers (twine) take the command as a positional with
+    ``choices``, then parse the remaining tokens with a parser whose ``prog`` is
+    ``"twine check"``. The words of ``prog`` after the program name count only
+    when each is a choice (or subparser name) that another counted parse's
+    parser registered, so nothing the user typed can get in unchecked.
+    """
+    prog = getattr(parse.parser, "prog", None)
+    words = prog.split()[1:] if isinstance(prog, str) else []
+    if not words:
+        return []
+    registered = set()
+    for other in counted:
+        if other is parse:
+            continue
+        for action in getattr(other.parser, "_actions", ()):
+            choices = getattr(action, "choices", None)
+            if not getattr(action, "option_strings", True) and choices is not None:
+                try:
+                    registered.update(c for c in choices if isinstance(c, str))
+                except TypeError:
+                    continue
+    return words if all(w in registered for w in words) else []
 
 
 def _from_error(caller, parser_class) -> bool:  # type: ignore[no-untyped-def]

@@ -87,7 +87,10 @@ def _note(ctx, framework: _Framework) -> None:  # type: ignore[no-untyped-def]
         return
     invocation = recorder.current()
     if ctx.parent is None:
-        if invocation is None:
+        # An open argparse invocation means a library parsed sys.argv with argparse
+        # before Click's main ran: the Click command is what the user ran, so it
+        # takes over (begin replaces the open invocation).
+        if invocation is None or invocation.framework == "argparse":
             invocation = recorder.begin("click", _describe)
             invocation.data["framework"] = framework
             invocation.contexts.append(ctx)
