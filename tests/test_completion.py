@@ -23,7 +23,7 @@ OUT = os.environ["PROBE_OUT"]
 
 def dump():
     with open(OUT, "w") as f:
-        f.write("\\n".join(sorted(m for m in sys.modules if m.startswith("autotelemetry"))))
+        f.write("\\n".join(sorted(m for m in sys.modules if "autotelemetry" in m)))
 
 if os.environ["PROBE"] == "argcomplete":
     import argparse, argcomplete
