@@ -5,7 +5,7 @@
 PYTHON ?= python3
 DEMO := .demo
 TESTENV := .venv
-PYTEST_ARGS ?=
+PYTEST_ARGS ?= -q
 
 .PHONY: demo test test-all test-versions lint format bench clean
 
@@ -46,7 +46,7 @@ test-versions: $(TESTENV)/ready
 	  py=$$(pyenv prefix $$v 2>/dev/null)/bin/python; \
 	  [ -x "$$py" ] || { echo "skip $$v (not installed)"; continue; }; \
 	  echo "=== Python $$v ==="; \
-	  AUTOTELEMETRY_TEST_PYTHON=$$py $(TESTENV)/bin/python -m pytest -q $(PYTEST_ARGS) || exit 1; \
+	  AUTOTELEMETRY_TEST_PYTHON=$$py $(TESTENV)/bin/python -m pytest $(PYTEST_ARGS) || exit 1; \
 	done
 
 lint: $(TESTENV)/ready
