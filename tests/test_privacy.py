@@ -165,6 +165,8 @@ def test_every_secret_class_is_redacted(name):
 def test_paths_and_user(monkeypatch):
     monkeypatch.setenv("HOME", f"/srv/people/{USERNAME}")
     monkeypatch.setenv("USER", USERNAME)
+    # prefixes and user names are computed once per process; this test changes them
+    monkeypatch.setattr(privacy, "_cache", {})
     site = next(p for p in sys.path if p.endswith("site-packages"))
     text = f"/srv/people/{USERNAME}/a.txt {site}/pkg/x.py {sys.prefix}/bin/tool"
     text += f" by {USERNAME.upper()}"
