@@ -64,22 +64,6 @@ def run(program_and_args: tuple[str, ...]) -> None:
 # --- status -------------------------------------------------------------------
 
 
-def _hook_files() -> list[str]:
-    import site
-
-    dirs = list(site.getsitepackages()) if hasattr(site, "getsitepackages") else []
-    user = site.getusersitepackages() if hasattr(site, "getusersitepackages") else None
-    if user:
-        dirs.append(user)
-    found = []
-    for directory in dirs:
-        for name in ("autotelemetry.pth", "autotelemetry.start"):
-            path = os.path.join(directory, name)
-            if os.path.exists(path):
-                found.append(path)
-    return found
-
-
 def status_data() -> dict:
     """Everything `status` shows, as data."""
     from autotelemetry.store import store_path
@@ -96,7 +80,9 @@ def status_data() -> dict:
                 problems.append(f"home {home} is not writable: nothing can be recorded")
     except OSError as exc:
         problems.append(f"home {home}: {exc}")
-    hook_files = _hook_files()
+    from autotelemetry.doctor import hook_files as find_hook_files
+
+    hook_files = find_hook_files()
     if not hook_files:
         problems.append(
             "the start-up hook (autotelemetry.pth) is not installed in this environment"
