@@ -1,12 +1,14 @@
 """Turns a finished invocation into an event and gets it onto disk before exit.
 
-The framework integrations (:mod:`autotelemetry.instrument`) call
-:func:`start` when a command begins and :func:`finish` with what they observed;
-this module owns everything framework-independent: timing, exit-status
-normalisation, identity, the environment fingerprint, and writing the spool.
-Events are flushed as soon as the command ends (before ``SystemExit`` leaves
-the framework) and again from ``atexit`` for anything still pending. Nothing
-here touches the network or spawns a process.
+The framework integrations (:mod:`autotelemetry.instrument`) call :func:`begin`
+when a command starts, with a ``describe`` callback; the outcome is observed
+here, at ``sys.exit`` (:func:`_exit`) or at interpreter exit (:func:`_at_exit`,
+which also finds an uncaught exception in ``sys.last_value``), and :func:`end`
+turns it into the event(s). This module owns everything framework-independent:
+timing, exit-status normalisation, identity, the environment fingerprint,
+crash events, and writing the spool. Events are flushed as soon as the outcome
+is known and again from ``atexit`` for anything still pending. In local mode
+nothing here touches the network or spawns a process.
 """
 
 import os
