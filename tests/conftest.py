@@ -212,6 +212,23 @@ class Runner:
         return [json.loads(line) for line in out.stdout.splitlines()]
 
 
+def assert_same_output(
+    a: subprocess.CompletedProcess[bytes],
+    b: subprocess.CompletedProcess[bytes],
+    venvs: tuple[Venv, ...] = (),
+) -> None:
+    """Exit code, stdout and stderr identical (venv paths in tracebacks normalised)."""
+
+    def norm(data: bytes) -> bytes:
+        for v in venvs:
+            data = data.replace(str(v.path).encode(), b"<venv>")
+        return data
+
+    assert a.returncode == b.returncode
+    assert norm(a.stdout) == norm(b.stdout)
+    assert norm(a.stderr) == norm(b.stderr)
+
+
 def read_spool(home: Path) -> list[dict]:
     spool = home / "spool"
     events: list[dict] = []

@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 from conftest import Runner, assert_nowhere
-from test_click import _one, _same
+from conftest import assert_same_output as _same
+from test_click import _one
 
 SCRIPTS = Path(__file__).parent / "scripts"
 PATTERNS = str(SCRIPTS / "argparse_patterns.py")

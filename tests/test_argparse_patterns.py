@@ -10,8 +10,9 @@ from pathlib import Path
 
 import pytest
 from conftest import assert_nowhere
+from conftest import assert_same_output as _same
 from test_argparse import _script
-from test_click import _one, _same
+from test_click import _one
 
 SCRIPT = str(Path(__file__).parent / "scripts" / "argparse_compat_patterns.py")
 PROG = "argparse_compat_patterns.py"

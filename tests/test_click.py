@@ -9,20 +9,9 @@ import subprocess
 import time
 
 import pytest
-from conftest import SCRIPTS, Runner, assert_nowhere
+from conftest import SCRIPTS, Runner, assert_nowhere, assert_same_output
 
-
-def _same(a: subprocess.CompletedProcess[bytes], b: subprocess.CompletedProcess[bytes], venvs=()):
-    """Exit code, stdout and stderr identical (venv paths in tracebacks normalised)."""
-
-    def norm(data: bytes) -> bytes:
-        for v in venvs:
-            data = data.replace(str(v.path).encode(), b"<venv>")
-        return data
-
-    assert a.returncode == b.returncode
-    assert norm(a.stdout) == norm(b.stdout)
-    assert norm(a.stderr) == norm(b.stderr)
+_same = assert_same_output
 
 
 def _one(run: Runner) -> dict:

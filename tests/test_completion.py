@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 from conftest import Runner
-from test_click import _same
+from conftest import assert_same_output as _same
 
 #: A CLI of each kind that dumps the autotelemetry modules loaded, then exits as its
 #: framework does (argcomplete: through its exit_method; Click: sys.exit, then atexit).

@@ -7,23 +7,13 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from conftest import Runner
+from conftest import Runner, assert_same_output
 
 SCRIPTS = Path(__file__).parent / "scripts"
 TYPER_ENV = {"COLUMNS": "100", "TERM": "dumb", "NO_COLOR": "1"}
 
 
-def _same(a, b, venvs=()) -> None:  # type: ignore[no-untyped-def]
-    """Exit code, stdout and stderr identical (venv paths in tracebacks normalised)."""
-
-    def norm(data: bytes) -> bytes:
-        for v in venvs:
-            data = data.replace(str(v.path).encode(), b"<venv>")
-        return data
-
-    assert a.returncode == b.returncode
-    assert norm(a.stdout) == norm(b.stdout)
-    assert norm(a.stderr) == norm(b.stderr)
+_same = assert_same_output
 
 
 def _split(run: Runner) -> tuple[list[dict], list[dict]]:

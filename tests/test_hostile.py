@@ -11,10 +11,10 @@ import os
 import subprocess
 
 import pytest
+from conftest import assert_same_output as _same
 from conftest import read_spool
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from test_click import _same
 
 #: Everything exampleclick registered (commands, aliases resolved, options).
 COMMANDS = {"exampleclick", "db", "migrate", "status", "greet", "fail", "crash", "pipeline"}

@@ -25,8 +25,8 @@ from pathlib import Path
 
 import pytest
 from conftest import Runner, read_spool
+from conftest import assert_same_output as _same
 from receiver import Receiver
-from test_click import _same
 
 FAST = {"AUTOTELEMETRY_RETRY_BASE": "0.1", "AUTOTELEMETRY_SEND_BUDGET": "8"}
 
