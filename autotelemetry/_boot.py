@@ -9,12 +9,14 @@ file. It only:
 1. returns at once when telemetry is switched off or the process is a
    shell-completion run;
 2. notes the start time (the start of every event's ``duration_ms``);
-3. puts a tiny finder on ``sys.meta_path`` that reacts to the framework modules
-   (and nothing else) by patching them right after they load.
+3. puts itself on ``sys.meta_path`` as a finder that hands the framework
+   modules (and nothing else) to :mod:`autotelemetry.instrument` when, if
+   ever, they are imported.
 
-The allowlist decision happens later, in :mod:`autotelemetry.instrument`, when (if
-ever) a framework is imported. A test pins the exact set of modules this
-module adds to ``sys.modules``.
+Every byte of code here is paid by every interpreter start (unmarshalling
+costs about 18 instructions per byte of bytecode), so the loader wrapping and
+the allowlist decision live in :mod:`autotelemetry.instrument`. A test pins the
+exact set of modules this module adds to ``sys.modules``.
 
 The wheel ships this file twice: as ``autotelemetry/_boot.py`` and, at the root
 of site-packages, as ``_autotelemetry_boot.py``, which the ``.pth`` line imports
@@ -33,16 +35,13 @@ WATCHED = ("click.core", "typer._click.core", "argparse")
 #: Environment variable `autotelemetry run` sets for the one process it starts.
 RUN_VARIABLE = "AUTOTELEMETRY_RUN"
 
-_FALSE = ("", "0", "false", "no", "off")
-
 #: Filled by activate(): perf_counter and wall-clock time at start, whether the
 #: process was started by `autotelemetry run`.
 state = {"active": False, "forced": False, "t0": 0.0, "wall0": 0.0}
 
 
-def is_true(value):
-    """Shared reading of boolean environment variables (``1``, ``true``, ``yes``, ``on``)."""
-    return value is not None and value.strip().lower() not in _FALSE
+#: Values of a boolean environment variable that mean "no" (anything else is "yes").
+FALSE = ("", "0", "false", "no", "off")
 
 
 def disabled_reason(environ=os.environ):
@@ -51,10 +50,10 @@ def disabled_reason(environ=os.environ):
     Kept here (not in config) because the boot needs it before anything else
     is imported; config and `autotelemetry status` reuse it.
     """
-    if is_true(environ.get("AUTOTELEMETRY_DISABLED")):
-        return "AUTOTELEMETRY_DISABLED is set"
-    if is_true(environ.get("DO_NOT_TRACK")):
-        return "DO_NOT_TRACK is set"
+    for name in ("AUTOTELEMETRY_DISABLED", "DO_NOT_TRACK"):
+        value = environ.get(name)
+        if value is not None and value.strip().lower() not in FALSE:
+            return name + " is set"
     if "_ARGCOMPLETE" in environ or ("COMP_LINE" in environ and "COMP_POINT" in environ):
         return "shell completion run (argcomplete)"
     for key in environ:
@@ -64,70 +63,20 @@ def disabled_reason(environ=os.environ):
     return None
 
 
-class _Finder:
-    """Meta-path finder that only ever answers for :data:`WATCHED` modules.
+def find_spec(name, path=None, target=None):
+    """Meta-path finder protocol: only the :data:`WATCHED` modules are looked at.
 
-    It asks the remaining finders for the real spec and wraps that spec's
-    loader so the module is patched as soon as it has executed. It never
-    creates modules itself, so import semantics stay the interpreter's own.
+    This module is itself the finder (``sys.meta_path`` holds the module): a
+    class and an instance would cost more at every start than all the rest.
+    (``invalidate_caches`` is optional in the protocol; there is no cache.)
     """
-
-    def find_spec(self, name, path=None, target=None):
-        if name not in WATCHED:
-            return None
-        for finder in sys.meta_path:
-            if finder is self:
-                continue
-            find_spec = getattr(finder, "find_spec", None)
-            if find_spec is None:
-                continue
-            spec = find_spec(name, path, target)
-            if spec is not None:
-                break
-        else:
-            return None
-        _wrap_loader(spec)
-        return spec
-
-    def invalidate_caches(self):
-        pass
-
-
-def _wrap_loader(spec):
-    loader = spec.loader
-    original = getattr(loader, "exec_module", None)
-    if original is None:
-        return
-
-    def exec_module(module):
-        # Remove ourselves first: a loader instance may be shared (zipimport), and
-        # modules the framework imports while executing must load untouched.
+    if name in WATCHED:
         try:
-            del loader.exec_module
-        except AttributeError:
-            pass
-        original(module)
-        if getattr(module, "__name__", None) == spec.name:
-            _patch(spec.name, module)
-
-    try:
-        loader.exec_module = exec_module
-    except (AttributeError, TypeError):
-        pass
-
-
-def _patch(name, module):
-    try:
-        from autotelemetry import instrument
-
-        instrument.on_import(name, module)
-    except Exception:
-        # Never break the host. Debug mode explains what went wrong.
-        if is_true(os.environ.get("AUTOTELEMETRY_DEBUG")):
-            import traceback
-
-            sys.stderr.write("autotelemetry: failed to instrument %s\n" % name)
-            traceback.print_exc()
+            from autotelemetry.instrument import find_spec as instrumented
+        except Exception:
+            return None
+        return instrumented(name, path, target)
+    return None
 
 
 def activate():
@@ -135,28 +84,40 @@ def activate():
     if state["active"]:
         return
     try:
-        _activate()
+        environ = os.environ
+        # POSIX keeps the environment as a dict of bytes: looking names up there
+        # avoids decoding every variable at every interpreter start.
+        raw = getattr(environ, "_data", None) if os.name == "posix" else None
+        if raw is None:
+            forced = environ.pop(RUN_VARIABLE, None) is not None
+            if disabled_reason(environ) is not None:
+                return
+        else:
+            forced = b"AUTOTELEMETRY_RUN" in raw
+            if forced:
+                del environ[RUN_VARIABLE]  # this process only, not its children
+            if (
+                b"AUTOTELEMETRY_DISABLED" in raw
+                or b"DO_NOT_TRACK" in raw
+                or b"_ARGCOMPLETE" in raw
+                or b"COMP_LINE" in raw
+                or b"_COMPLETE\0" in b"\0".join(raw) + b"\0"
+            ) and disabled_reason(environ) is not None:
+                return
+        from time import perf_counter, time
+
+        state["active"] = True
+        state["forced"] = forced
+        state["t0"] = perf_counter()
+        state["wall0"] = time()
+        sys.meta_path.insert(0, sys.modules[__name__])
+        for name in WATCHED:
+            if name in sys.modules:  # imported before the hook: patch in place
+                from autotelemetry.instrument import on_import
+
+                on_import(name, sys.modules[name])
     except Exception:
         pass
-
-
-def _activate():
-    environ = os.environ
-    forced = environ.pop(RUN_VARIABLE, None) is not None
-    if disabled_reason(environ) is not None:
-        return
-    from time import perf_counter, time
-
-    state["active"] = True
-    state["forced"] = forced
-    state["t0"] = perf_counter()
-    state["wall0"] = time()
-    finder = _Finder()
-    sys.meta_path.insert(0, finder)
-    for name in WATCHED:
-        module = sys.modules.get(name)
-        if module is not None:
-            _patch(name, module)
 
 
 # One module under both names (see the module docstring). When loaded as the

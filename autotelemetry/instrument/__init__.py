@@ -1,15 +1,17 @@
 """Framework integrations, one module per framework (as sentry-python keeps them).
 
-:func:`on_import` is called by the boot's finder right after a watched module
-has executed. It decides, once per process, whether this program is
-instrumented at all (allowlist, or `autotelemetry run`), and only then hands
-the module to its integration. A program that is not allowlisted pays one
+The boot's finder hands every import of a watched framework module to
+:func:`find_spec`. That decides, once per process, whether this program is
+instrumented at all (allowlist, or `autotelemetry run`); only then does it
+arrange for :func:`on_import` to give the module to its integration right
+after the module has executed. A program that is not allowlisted pays one
 small file read and nothing else: its framework is never touched.
 """
 
 import sys
 
 from autotelemetry import config
+from autotelemetry._boot import find_spec as boot_find_spec
 from autotelemetry._boot import state as boot_state
 
 _decision: "dict[str, object]" = {}
@@ -103,9 +105,62 @@ def on_import(name: str, module: object) -> None:
         argparse.patch(module)
 
 
+def find_spec(name: str, path: object = None, target: object = None) -> object:
+    """The boot finder's work for a watched module: its real spec, loader wrapped.
+
+    The spec comes from the finders after ours, so import semantics stay the
+    interpreter's own; we never create modules. Never raises: any problem means
+    the module loads untouched.
+    """
+    try:
+        if not should_instrument():
+            return None
+        for finder in sys.meta_path:
+            finder_find_spec = getattr(finder, "find_spec", None)
+            if finder_find_spec is None or finder_find_spec is boot_find_spec:
+                continue  # ourselves
+            spec = finder_find_spec(name, path, target)
+            if spec is not None:
+                _wrap_loader(spec)
+                return spec
+    except Exception as exc:
+        debug(f"cannot instrument {name} ({type(exc).__name__}: {exc})")
+    return None
+
+
+def _wrap_loader(spec: object) -> None:
+    loader = spec.loader  # type: ignore[attr-defined]
+    original = getattr(loader, "exec_module", None)
+    if original is None:
+        return
+
+    def exec_module(module: object) -> None:
+        # Remove ourselves first: a loader instance may be shared (zipimport), and
+        # modules the framework imports while executing must load untouched.
+        try:
+            del loader.exec_module
+        except AttributeError:
+            pass
+        original(module)
+        if getattr(module, "__name__", None) == spec.name:  # type: ignore[attr-defined]
+            try:
+                on_import(spec.name, module)  # type: ignore[attr-defined]
+            except Exception as exc:  # never break the host
+                if config.debug_enabled():
+                    import traceback
+
+                    sys.stderr.write(f"autotelemetry: failed to instrument {module!r} ({exc})\n")
+                    traceback.print_exc()
+
+    try:
+        loader.exec_module = exec_module
+    except (AttributeError, TypeError):
+        pass
+
+
 def debug(message: str) -> None:
     if config.debug_enabled():
         sys.stderr.write("autotelemetry: " + message + "\n")
 
 
-__all__ = ["debug", "on_import", "program", "should_instrument"]
+__all__ = ["debug", "find_spec", "on_import", "program", "should_instrument"]
