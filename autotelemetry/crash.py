@@ -51,43 +51,48 @@ def _dist_top_levels(dist_info: str) -> "set[str]":
     """Top-level import names a distribution installs (from top_level.txt or RECORD)."""
     names: set[str] = set()
     try:
-        with open(os.path.join(dist_info, "top_level.txt"), encoding="utf-8") as f:
-            names.update(line.strip() for line in f if line.strip())
+        with open(os.path.join(dist_info, "top_level.txt"), "rb") as f:
+            text = f.read(1 << 16).decode("utf-8", "replace")
+        names.update(line.strip() for line in text.splitlines() if line.strip())
     except OSError:
         pass
     try:
-        with open(os.path.join(dist_info, "RECORD"), encoding="utf-8") as f:
-            for line in f:
-                path = line.split(",", 1)[0]
-                first = path.split("/", 1)[0]
-                if not first or first.startswith("..") or first.endswith((".dist-info", ".pth")):
-                    continue
-                if first == "__pycache__" or first.endswith(".data"):
-                    continue
-                if "/" not in path:
-                    if not first.endswith(".py"):
-                        continue
-                    first = first[:-3]
-                names.add(first)
+        with open(os.path.join(dist_info, "RECORD"), "rb") as f:
+            record = f.read(1 << 22).decode("utf-8", "replace")
     except OSError:
-        pass
+        return names
+    for line in record.splitlines():
+        path = line.split(",", 1)[0]
+        first = path.split("/", 1)[0]
+        if not first or first.startswith("..") or first.endswith((".dist-info", ".pth")):
+            continue
+        if first == "__pycache__" or first.endswith(".data"):
+            continue
+        if "/" not in path:
+            if not first.endswith(".py"):
+                continue
+            first = first[:-3]
+        names.add(first)
     return names
 
 
 def _entry_point_owner(program: str) -> "set[str]":
     """Top-level packages of the distribution whose console script is ``program``."""
+    normal = program.lower().replace("-", "_").replace(".", "_") + "-"
     for directory in _site_dirs():
         try:
-            entries = os.listdir(directory)
+            entries = [e for e in os.listdir(directory) if e.endswith(".dist-info")]
         except OSError:
             continue
+        # The distribution named like the program first: usually the owner, found
+        # after one file read instead of one per installed distribution.
+        entries.sort(key=lambda e: not e.lower().replace("-", "_").startswith(normal))
         for entry in entries:
-            if not entry.endswith(".dist-info"):
-                continue
             dist_info = os.path.join(directory, entry)
             try:
-                with open(os.path.join(dist_info, "entry_points.txt"), encoding="utf-8") as f:
-                    text = f.read(1 << 16)
+                # Binary: a text-mode open per distribution costs more than the scan.
+                with open(os.path.join(dist_info, "entry_points.txt"), "rb") as f:
+                    text = f.read(1 << 16).decode("utf-8", "replace")
             except OSError:
                 continue
             section = ""
@@ -287,8 +292,8 @@ def admit(home: str, fp: str, now: float) -> "int | None":
     path = os.path.join(home, STATE_FILE)
     entries: dict[str, list[float]] = {}
     try:
-        with open(path, encoding="ascii") as f:
-            for line in f.read(1 << 16).splitlines():
+        with open(path, "rb") as f:  # text mode would import encodings.ascii
+            for line in f.read(1 << 16).decode("ascii", "replace").splitlines():
                 parts = line.split()
                 if len(parts) == 4:
                     try:

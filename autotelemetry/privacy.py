@@ -84,7 +84,11 @@ def _compute_prefixes() -> "list[tuple[str, str]]":
     for home in _homes():
         pairs.append((home, "~"))
     seen = {}
+    resolved = set()
     for path, placeholder in pairs:
+        if path in resolved:
+            continue  # realpath walks every component: once per distinct path
+        resolved.add(path)
         for variant in {path, os.path.realpath(path)}:
             variant = variant.rstrip("/\\")
             if len(variant) > 1 and variant not in seen:
@@ -135,18 +139,32 @@ def strip_paths(text: str) -> str:
     for path, placeholder in _prefixes():
         if path in text:
             text = text.replace(path, placeholder)
-    pattern = _cache.get("user_pattern", False)
-    if pattern is False:
-        names = usernames()
-        pattern = None
-        if names:
-            import re
-
-            pattern = re.compile("|".join(re.escape(n) for n in names), re.IGNORECASE)
-        _cache["user_pattern"] = pattern
-    if pattern is not None:
-        text = pattern.sub(USER, text)  # type: ignore[attr-defined]
+    lowered = _cache.get("user_names")
+    if lowered is None:
+        lowered = _cache["user_names"] = [n.lower() for n in usernames()]
+    if not lowered:
+        return text
+    if not text.isascii():  # exotic case mappings: let the regex decide
+        return _user_pattern().sub(USER, text)  # type: ignore[attr-defined]
+    lower = text.lower()
+    for name in lowered:  # type: ignore[union-attr]
+        if name in lower:
+            # Compiled only when a name occurs: most strings hold none, and the
+            # case-insensitive pattern costs more to compile than a crash to build.
+            return _user_pattern().sub(USER, text)  # type: ignore[attr-defined]
     return text
+
+
+def _user_pattern() -> object:
+    pattern = _cache.get("user_pattern")
+    if pattern is None:
+        import re
+
+        names = usernames()
+        pattern = _cache["user_pattern"] = re.compile(
+            "|".join(re.escape(n) for n in names), re.IGNORECASE
+        )
+    return pattern
 
 
 # --- secrets ------------------------------------------------------------------------
@@ -239,10 +257,15 @@ def _rule(index: int) -> object:
 
 def redact(text: str) -> str:
     """Replace every secret-looking substring with a ``<redacted…>`` placeholder."""
-    for index, (_, replacement) in enumerate(_RULES):
-        lower = text.lower()
-        if any(trigger in lower for trigger in _TRIGGERS[index]):
-            text = _rule(index).sub(replacement, text)  # type: ignore[attr-defined]
+    lower = text.lower()
+    for index, triggers in enumerate(_TRIGGERS):
+        # Plain loops, no any(<generator>): a crash event redacts dozens of
+        # strings, and the generators alone cost several million instructions.
+        for trigger in triggers:
+            if trigger in lower:
+                text = _rule(index).sub(_RULES[index][1], text)  # type: ignore[attr-defined]
+                lower = text.lower()
+                break
     return text
 
 
