@@ -204,6 +204,14 @@ def pending(home: str) -> "list[str]":
 
 def read(path: str) -> "list[dict]":
     """Parse one spool file; raises :class:`CorruptSpoolFile` if any line is bad."""
+    return [event for event, _ in read_lines(path)]
+
+
+def read_lines(path: str) -> "list[tuple[dict, str]]":
+    """Each event of one spool file with its line of JSON (stored as the event's body).
+
+    Raises :class:`CorruptSpoolFile` if any line is bad.
+    """
     import json
 
     # os.read of the file's size: f.read(16 MiB) allocated (and faulted in) a
@@ -222,16 +230,17 @@ def read(path: str) -> "list[dict]":
     finally:
         os.close(fd)
     events = []
-    for number, line in enumerate(data.splitlines(), 1):
-        if not line.strip():
+    for number, raw in enumerate(data.splitlines(), 1):
+        if not raw.strip():
             continue
         try:
-            event = json.loads(line.decode("utf-8", "surrogatepass"))
+            line = raw.decode("utf-8", "surrogatepass")
+            event = json.loads(line)
         except (ValueError, RecursionError) as exc:  # RecursionError: absurdly deep nesting
             raise CorruptSpoolFile(f"line {number}: {type(exc).__name__}") from None
         if not isinstance(event, dict) or not isinstance(event.get("event_id"), str):
             raise CorruptSpoolFile(f"line {number}: not an event")
-        events.append(event)
+        events.append((event, line.strip()))
     return events
 
 
