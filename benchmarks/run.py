@@ -11,6 +11,10 @@ One command (``make bench``). Builds its own environments under ``benchmarks/.en
   with the incumbents as reference columns;
 * ``loop``: 1,000 runs of an instrumented CLI with an endpoint (a local receiver):
   total time vs uninstrumented, and how many senders were spawned;
+* ``instructions``: the ``start`` and ``cli`` rows again, once each under valgrind's
+  callgrind: CPU instructions executed, with vs without the hook. Deterministic (the
+  same count on a busy or a quiet machine), so it shows differences far below the
+  wall-clock noise of a shared VM; it does not see I/O waits or page-cache misses.
 * ``scale``: sender throughput from a 100k-event spool to a local OTLP receiver,
   store ingest rate, ``report`` over 1M stored events, and the cost of a CLI run
   with 100k pending spool files vs none (per-invocation cost must not grow).
@@ -53,7 +57,7 @@ ENVS = ROOT / "benchmarks" / ".envs"
 RESULTS = ROOT / "benchmarks" / "results.json"
 DOC = ROOT / "docs" / "performance.md"
 BEGIN, END = "<!-- benchmark:begin -->", "<!-- benchmark:end -->"
-GROUPS = ("start", "cli", "loop", "scale")
+GROUPS = ("start", "cli", "loop", "scale", "instructions")
 
 #: Column order of the side-by-side table.
 COLUMNS = ("bare", "ours", "endpoint", "otel", "sentry")
@@ -162,9 +166,18 @@ _devnull = [
 ]
 
 
+#: argcomplete writes completions to fd 8 and debug output to fd 9, which its bash
+#: hook opens; a completion run without them fails differently.
+_completion_fds = [
+    (os.POSIX_SPAWN_OPEN, 8, os.devnull, os.O_WRONLY, 0),
+    (os.POSIX_SPAWN_OPEN, 9, os.devnull, os.O_WRONLY, 0),
+]
+
+
 def once(cmd: list[str], env: dict[str, str]) -> float:
+    actions = _devnull + _completion_fds if "_ARGCOMPLETE" in env else _devnull
     start = time.perf_counter()
-    pid = os.posix_spawn(cmd[0], cmd, env, file_actions=_devnull)
+    pid = os.posix_spawn(cmd[0], cmd, env, file_actions=actions)
     os.waitpid(pid, 0)
     return time.perf_counter() - start
 
@@ -194,6 +207,39 @@ def measure(row: Row, runs: int) -> dict[str, object]:
     checked = [out["ratio"][k] for k in ("ours", "endpoint") if k in out["ratio"]]  # type: ignore[index]
     out["within_budget"] = None if row.budget is None else all(r <= row.budget for r in checked)
     return out
+
+
+def instructions(cmd: list[str], env: dict[str, str]) -> int:
+    """CPU instructions executed by ``cmd`` (callgrind; children not followed)."""
+    out = subprocess.run(
+        ["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null", *cmd],
+        env={**env, "PYTHONHASHSEED": "0"},
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        check=False,
+    )
+    for line in out.stderr.splitlines():
+        if "Collected :" in line:
+            return int(line.rsplit(":", 1)[1])
+    raise RuntimeError(f"callgrind gave no count for {cmd}: {out.stderr[-500:]}")
+
+
+def count(row: Row) -> dict[str, object]:
+    """Instruction counts of the row's bare/ours/endpoint columns, ratios against bare."""
+    counts = {
+        key: instructions(cmd, env)
+        for key, (cmd, env) in row.commands.items()
+        if key in ("bare", "ours", "endpoint")
+    }
+    base = counts["bare"]
+    return {
+        "case": row.name,
+        "instructions": counts,
+        "ratio": {k: round(v / base, 4) for k, v in counts.items() if k != "bare"},
+        "budget": row.budget,
+    }
 
 
 # --- local servers -------------------------------------------------------------
@@ -302,7 +348,7 @@ def rows(envs: dict[str, Path], home: str, blackhole: str, groups: set[str]) -> 
     def exe(env: str, name: str) -> str:
         return str(envs[env] / "bin" / name)
 
-    allow = "exampleclick,exampletyper,exampleargparse"
+    allow = "exampleclick,exampletyper,exampleargparse,exampleargparse-complete"
     plain = clean_env(AUTOTELEMETRY_HOME=home)
     allowed = clean_env(AUTOTELEMETRY_HOME=home, AUTOTELEMETRY_ALLOW=allow)
     hole_home = os.path.join(home, "blackholed")
@@ -350,6 +396,38 @@ def rows(envs: dict[str, Path], home: str, blackhole: str, groups: set[str]) -> 
                         "bare": ([exe("bare", prog), *argv], plain),
                         "ours": ([exe("ours", prog), *argv], plain),
                         **incumbents(prog, argv),
+                    },
+                    1.02,
+                )
+            )
+        # A TAB press: the shell runs the CLI in completion mode (argcomplete through
+        # _ARGCOMPLETE/COMP_LINE with fds 8 and 9; Click through _<PROG>_COMPLETE).
+        # The hook must return at once; the CLI is allowlisted, so only the boot
+        # stands between it and instrumentation.
+        line = "exampleargparse-complete db m"
+        tab_argcomplete = {
+            "_ARGCOMPLETE": "1",
+            "_ARGCOMPLETE_SHELL": "bash",
+            "_ARGCOMPLETE_SUPPRESS_SPACE": "1",
+            "COMP_LINE": line,
+            "COMP_POINT": str(len(line)),
+            "COMP_TYPE": "9",
+        }
+        tab_click = {
+            "_EXAMPLECLICK_COMPLETE": "bash_complete",
+            "COMP_WORDS": "exampleclick db m",
+            "COMP_CWORD": "2",
+        }
+        for name, prog, extra in (
+            ("argcomplete", "exampleargparse-complete", tab_argcomplete),
+            ("Click", "exampleclick", tab_click),
+        ):
+            out.append(
+                Row(
+                    f"TAB completion ({name}), allowlisted CLI",
+                    {
+                        "bare": ([exe("bare", prog)], {**plain, **extra}),
+                        "ours": ([exe("ours", prog)], {**allowed, **extra}),
                     },
                     1.02,
                 )
@@ -559,6 +637,10 @@ def scale(envs: dict[str, Path], events: int, stored: int, pending: int, runs: i
             AUTOTELEMETRY_SEND_BUDGET="3600",
             AUTOTELEMETRY_SEND_INTERVAL="0",
             AUTOTELEMETRY_STORE_MAX_EVENTS=str(2 * events),
+            # The spool caps of the writer: with the defaults (10,000 files) the
+            # sender would first evict most of the spool it is meant to measure.
+            AUTOTELEMETRY_SPOOL_MAX_FILES=str(10 * events),
+            AUTOTELEMETRY_SPOOL_MAX_BYTES=str(1 << 40),
         )
         start = time.perf_counter()
         subprocess.run(
@@ -669,6 +751,22 @@ def render(data: dict[str, object]) -> str:
             budget = "" if r["budget"] is None else f"≤ {r['budget']}"
             lines.append(f"| {r['case']} | " + " | ".join(cells) + f" | {budget} |")
         lines.append("")
+    counted = data.get("instructions") or []
+    if counted:
+        lines += [
+            "Instructions executed (callgrind, one run each: deterministic, blind to I/O):",
+            "",
+            "| case | no telemetry | autotelemetry | endpoint blackholed | budget |",
+            "|---|---:|---:|---:|---:|",
+        ]
+        for c in counted:
+            n, r = c["instructions"], c["ratio"]  # type: ignore[index]
+            cells = [f"{n['bare'] / 1e6:.1f}M"]
+            for k in ("ours", "endpoint"):
+                cells.append(f"{n[k] / 1e6:.1f}M (**{r[k]:.3f}**)" if k in n else "")
+            budget = "" if c["budget"] is None else f"≤ {c['budget']}"
+            lines.append(f"| {c['case']} | " + " | ".join(cells) + f" | {budget} |")
+        lines.append("")
     lp = data.get("loop")
     if lp:
         lines += [
@@ -748,14 +846,14 @@ def main() -> None:
     if RESULTS.exists():  # keep the groups not re-run this time
         try:
             previous = json.loads(RESULTS.read_text())
-            for key in ("results", "loop", "scale"):
+            for key in ("results", "instructions", "loop", "scale"):
                 if key in previous:
                     data[key] = previous[key]
         except ValueError:
             pass
     blackhole = Blackhole()
     with tempfile.TemporaryDirectory() as home:
-        todo = rows(envs, home, blackhole.url, groups)
+        todo = rows(envs, home, blackhole.url, groups - {"instructions"})
         if todo:
             results = []
             for row in todo:
@@ -763,6 +861,13 @@ def main() -> None:
                 results.append(r)
                 print(r["case"], r["ms"], r["ratio"], flush=True)
             data["results"] = results
+        if "instructions" in groups:
+            counted = []
+            for row in rows(envs, home, blackhole.url, {"start", "cli"}):
+                c = count(row)
+                counted.append(c)
+                print(c["case"], c["instructions"], c["ratio"], flush=True)
+            data["instructions"] = counted
     if "loop" in groups:
         data["loop"] = loop(envs, loop_n)
         print("loop:", data["loop"], flush=True)
