@@ -422,7 +422,7 @@ def skip_reason(
     if forced:
         return None
     if settings.values["ci"] == "skip":
-        from autotelemetry.event import ci_provider
+        from autotelemetry.recorder import ci_provider
 
         provider = ci_provider(environ)
         if provider is not None:

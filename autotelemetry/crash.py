@@ -1,10 +1,10 @@
 """Crash events: an uncaught exception turned into a sanitised, grouped record.
 
-Imported only when a crash has happened (by :mod:`autotelemetry.recorder` at
-exit, or from the ``threading.excepthook`` it installs), so a run that does not
-crash pays nothing for it. Every string goes through :mod:`autotelemetry.privacy`
-before it is put into the event. Nothing here raises to its caller's caller:
-the recorder wraps every call.
+Imported only when a crash has happened (the recorder calls :func:`record` at
+exit and :func:`record_thread` from the ``threading.excepthook`` it installs),
+so a run that does not crash pays nothing for it. Every string goes through
+:mod:`autotelemetry.privacy` before it is put into the event. Nothing here
+raises to the host: :func:`record` catches everything.
 
 Grouping: the fingerprint is a hash of the exception's qualified type and the
 module/function of its *in-app* frames (consecutive repeats collapsed, so a
@@ -22,7 +22,7 @@ next stored event of the fingerprint (``count``). State lives in
 import os
 import sys
 
-from autotelemetry import privacy
+from autotelemetry import config, privacy, recorder
 
 #: One crash event per fingerprint per window; repeats inside it are counted.
 WINDOW_SECONDS = 3600
@@ -286,9 +286,7 @@ def admit(home: str, fp: str, now: float) -> "int | None":
     Read-modify-write of a small file, replaced atomically: concurrent crashes
     can at worst lose a count or store one extra event, never corrupt the file.
     """
-    from autotelemetry.config import ensure_private_dir
-
-    ensure_private_dir(home)
+    config.ensure_private_dir(home)
     path = os.path.join(home, STATE_FILE)
     entries: dict[str, list[float]] = {}
     try:
@@ -328,3 +326,90 @@ def admit(home: str, fp: str, now: float) -> "int | None":
             pass
         raise
     return result
+
+
+# --- recording (called by the recorder) ------------------------------------------------
+
+
+_crashes_seen: "list[int]" = []
+
+
+def record(
+    invocation: "recorder.Invocation | None",
+    exc: BaseException,
+    command_event: "dict | None",
+    tb: "object | None" = None,
+    thread: "str | None" = None,
+) -> None:
+    """Queue a sanitised ``crash`` event for ``exc`` (sharing the session id). Never raises."""
+    try:
+        if id(exc) in _crashes_seen:
+            return  # one event per exception object
+        _crashes_seen.append(id(exc))
+        from time import time
+
+        from autotelemetry import instrument
+
+        if command_event is not None:
+            cli = command_event["cli"]
+            program, version, framework = cli["name"], cli["version"], cli["framework"]
+            command = command_event["command"]
+        else:
+            program = instrument.program() or "unknown"
+            version = recorder.distribution_version([program])
+            framework = invocation.framework if invocation is not None else None
+            command = program
+        event = build(
+            exc,
+            tb if tb is not None else exc.__traceback__,
+            program=program,
+            command=command,
+            version=version,
+            framework=framework,
+            session_id=recorder.session_id(),
+            event_id=recorder.new_id(),
+            timestamp=recorder.rfc3339(time()),
+            thread=thread,
+        )
+        home = config.home_dir()
+        count = admit(home, event["exception"]["fingerprint"], time())  # type: ignore[index]
+        if count is None:
+            if config.debug_enabled():
+                sys.stderr.write("autotelemetry: crash already recorded this window; counted\n")
+            return
+        event["count"] = count
+        recorder._pending.append({"pid": os.getpid(), "event": event})
+    except BaseException as exc2:  # a failure here must never reach the host
+        if config.debug_enabled():
+            try:
+                sys.stderr.write(
+                    "autotelemetry: could not build the crash event (%s)\n" % type(exc2).__name__
+                )
+            except BaseException:
+                pass
+
+
+def record_thread(exc: BaseException, tb: "object") -> None:
+    """A thread died of ``exc``: record it now (the process may live on for long)."""
+    opened = recorder._open
+    invocation = opened[0] if opened and opened[0].pid == os.getpid() else None
+    command_event = None
+    if invocation is not None:
+        command_event = invocation.data.get("command_event")
+        if command_event is None and not invocation.done:
+            try:  # the command as far as known while it still runs
+                fields = invocation.describe(invocation, 1, None, None)  # type: ignore[operator]
+                program = fields["program"]
+                command_event = {
+                    "cli": {
+                        "name": program,
+                        "version": fields.get("version"),
+                        "framework": fields.get("framework") or invocation.framework,
+                    },
+                    "command": " ".join([program, *fields["command"]]),
+                }
+            except Exception:
+                command_event = None
+    # "thread", never the thread's name: names are the program's data, not ours.
+    record(invocation, exc, command_event, tb, "thread")
+    recorder.flush()

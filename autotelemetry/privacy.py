@@ -141,10 +141,13 @@ def strip_paths(text: str) -> str:
             text = text.replace(path, placeholder)
     lowered = _cache.get("user_names")
     if lowered is None:
-        lowered = _cache["user_names"] = [n.lower() for n in usernames()]
-    if not lowered:
+        names = usernames()
+        # None: some name is not ASCII, so only the regex knows its case variants.
+        lowered = [n.lower() for n in names] if all(n.isascii() for n in names) else None
+        _cache["user_names"] = lowered if names else []
+    if lowered == []:
         return text
-    if not text.isascii():  # exotic case mappings: let the regex decide
+    if lowered is None or not text.isascii():  # Unicode case mappings: the regex decides
         return _user_pattern().sub(USER, text)  # type: ignore[attr-defined]
     lower = text.lower()
     for name in lowered:  # type: ignore[union-attr]

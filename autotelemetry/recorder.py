@@ -5,8 +5,9 @@ when a command starts, with a ``describe`` callback; the outcome is observed
 here, at ``sys.exit`` (:func:`_exit`) or at interpreter exit (:func:`_at_exit`,
 which also finds an uncaught exception in ``sys.last_value``), and :func:`end`
 turns it into the event(s). This module owns everything framework-independent:
-timing, exit-status normalisation, identity, the environment fingerprint,
-crash events, and writing the spool. Events are flushed as soon as the outcome
+timing, exit-status normalisation, identity, the event itself (ids, environment
+fingerprint, JSON encoding) and writing the spool; crash events are built by
+:mod:`autotelemetry.crash`, imported only when a crash happened. Events are flushed as soon as the outcome
 is known and again from ``atexit`` for anything still pending. In local mode
 nothing here touches the network or spawns a process.
 """
@@ -14,7 +15,7 @@ nothing here touches the network or spawns a process.
 import os
 import sys
 
-from autotelemetry import config, event, spool
+from autotelemetry import config, spool
 from autotelemetry._boot import state as boot_state
 
 STATUSES = ("success", "failure", "usage_error", "interrupted", "crash")
@@ -137,7 +138,9 @@ def end(
         record = finish(invocation, **fields)
         invocation.data["command_event"] = record
         if crashed:
-            crash_event(invocation, cause, record)  # type: ignore[arg-type]
+            from autotelemetry import crash
+
+            crash.record(invocation, cause, record)  # type: ignore[arg-type]
     except Exception as exc:
         if config.debug_enabled():
             sys.stderr.write(
@@ -158,72 +161,16 @@ def _is_crash(cause: "object") -> bool:
     )
 
 
-_crashes_seen: "list[int]" = []
-
-
-def crash_event(
-    invocation: "Invocation | None",
-    exc: BaseException,
-    command_event: "dict | None",
-    tb: "object | None" = None,
-    thread: "str | None" = None,
-) -> None:
-    """Queue a sanitised ``crash`` event for ``exc`` (sharing the session id). Never raises."""
-    try:
-        if id(exc) in _crashes_seen:
-            return  # one event per exception object
-        _crashes_seen.append(id(exc))
-        from time import time
-
-        from autotelemetry import crash, instrument
-
-        if command_event is not None:
-            cli = command_event["cli"]
-            program, version, framework = cli["name"], cli["version"], cli["framework"]
-            command = command_event["command"]
-        else:
-            program = instrument.program() or "unknown"
-            version = distribution_version([program])
-            framework = invocation.framework if invocation is not None else None
-            command = program
-        record = crash.build(
-            exc,
-            tb if tb is not None else exc.__traceback__,
-            program=program,
-            command=command,
-            version=version,
-            framework=framework,
-            session_id=session_id(),
-            event_id=event.new_id(),
-            timestamp=event.rfc3339(time()),
-            thread=thread,
-        )
-        home = config.home_dir()
-        count = crash.admit(home, record["exception"]["fingerprint"], time())  # type: ignore[index]
-        if count is None:
-            if config.debug_enabled():
-                sys.stderr.write("autotelemetry: crash already recorded this window; counted\n")
-            return
-        record["count"] = count
-        _pending.append({"pid": os.getpid(), "event": record})
-    except BaseException as exc2:  # a failure here must never reach the host
-        if config.debug_enabled():
-            try:
-                sys.stderr.write(
-                    "autotelemetry: could not build the crash event (%s)\n" % type(exc2).__name__
-                )
-            except BaseException:
-                pass
-
-
 def _late_crash() -> None:
     """An uncaught exception after the invocation was already closed (still a crash)."""
     if not _open or _open[0].pid != os.getpid():
         return
     last = getattr(sys, "last_value", None)
     if _is_crash(last):
+        from autotelemetry import crash
+
         invocation = _open[0]
-        crash_event(invocation, last, invocation.data.get("command_event"))  # type: ignore[arg-type]
+        crash.record(invocation, last, invocation.data.get("command_event"))  # type: ignore[arg-type]
 
 
 _previous_thread_hook: "list[object]" = []
@@ -245,38 +192,15 @@ def _install_thread_hook() -> None:
             if isinstance(exc, BaseException) and not isinstance(
                 exc, (SystemExit, KeyboardInterrupt)
             ):
-                _thread_crash(exc, args.exc_traceback)
+                from autotelemetry import crash
+
+                crash.record_thread(exc, args.exc_traceback)
         except BaseException:
             pass
         previous(args)
 
     excepthook.__doc__ = getattr(previous, "__doc__", None)
     threading.excepthook = excepthook
-
-
-def _thread_crash(exc: BaseException, tb: "object") -> None:
-    """A thread died of ``exc``: record it now (the process may live on for long)."""
-    invocation = _open[0] if _open and _open[0].pid == os.getpid() else None
-    command_event = None
-    if invocation is not None:
-        command_event = invocation.data.get("command_event")
-        if command_event is None and not invocation.done:
-            try:  # the command as far as known while it still runs
-                fields = invocation.describe(invocation, 1, None, None)  # type: ignore[operator]
-                program = fields["program"]
-                command_event = {
-                    "cli": {
-                        "name": program,
-                        "version": fields.get("version"),
-                        "framework": fields.get("framework") or invocation.framework,
-                    },
-                    "command": " ".join([program, *fields["command"]]),
-                }
-            except Exception:
-                command_event = None
-    # "thread", never the thread's name: names are the program's data, not ours.
-    crash_event(invocation, exc, command_event, tb, "thread")
-    flush()
 
 
 def exit_status(code: object) -> int:
@@ -309,10 +233,10 @@ def finish(
     duration_ms = round((now - invocation.t0) * 1000.0, 3)
     started = time() - (now - invocation.t0)
     record = {
-        "schema_version": event.SCHEMA_VERSION,
-        "event_id": event.new_id(),
+        "schema_version": SCHEMA_VERSION,
+        "event_id": new_id(),
         "type": "command",
-        "timestamp": event.rfc3339(started),
+        "timestamp": rfc3339(started),
         "session_id": session_id(),
         "install_id": None,  # filled at flush time, when the home is known to work
         "cli": {
@@ -338,7 +262,7 @@ _session_id: "str | None" = None
 def session_id() -> str:
     global _session_id
     if _session_id is None:
-        _session_id = event.new_id()
+        _session_id = new_id()
     return _session_id
 
 
@@ -377,7 +301,7 @@ def install_id(home: str) -> str:
         except FileNotFoundError:
             value = ""
         if len(value) != 36:
-            value = event.new_id()
+            value = new_id()
             fd = os.open(
                 path + ".tmp%d" % os.getpid(), os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600
             )
@@ -411,12 +335,12 @@ def flush() -> None:
         home = config.home_dir()
         config.ensure_private_dir(home)
         ident = install_id(home)
-        env = event.environment()
+        env = environment()
         lines = []
         for record in mine:
             record["install_id"] = ident
             record["env"] = env
-            lines.append(event.dumps(record))
+            lines.append(dumps(record))
         path = spool.write(home, lines)
         if debug:
             for line in lines:
@@ -473,6 +397,135 @@ def _apply_settings(records: "list[dict]", debug: bool) -> "list[dict]":
                     cause["message"] = None
         kept.append(record)
     return kept
+
+
+# --- the event (schema version 1): ids, timestamps, environment fingerprint, encoding ---
+#
+# Runs inside the host CLI at exit, so it imports nothing the host has not already
+# loaded: ids come from ``os.urandom`` (no ``uuid``), time from ``time``, and events
+# are encoded by a small JSON writer (no ``json``: importing it measurably slowed a
+# minimal argparse CLI; see docs/performance.md). Readers (store, sender) use the
+# real ``json`` module. (This was ``event.py``; one module fewer on the hot path
+# saves every instrumented run ~0.4M instructions of import machinery.)
+
+SCHEMA_VERSION = 1
+
+#: Well-known CI variables, checked in order: (variable, provider).
+CI_PROVIDERS = (
+    ("GITHUB_ACTIONS", "github_actions"),
+    ("GITLAB_CI", "gitlab"),
+    ("CIRCLECI", "circleci"),
+    ("TRAVIS", "travis"),
+    ("BUILDKITE", "buildkite"),
+    ("JENKINS_URL", "jenkins"),
+    ("TEAMCITY_VERSION", "teamcity"),
+    ("TF_BUILD", "azure_pipelines"),
+    ("BITBUCKET_BUILD_NUMBER", "bitbucket"),
+    ("CODEBUILD_BUILD_ID", "aws_codebuild"),
+    ("DRONE", "drone"),
+    ("APPVEYOR", "appveyor"),
+    ("SEMAPHORE", "semaphore"),
+    ("BUILD_ID", "generic"),
+)
+
+
+def new_id() -> str:
+    """A random (version 4) UUID string, without importing ``uuid``."""
+    b = bytearray(os.urandom(16))
+    b[6] = (b[6] & 0x0F) | 0x40
+    b[8] = (b[8] & 0x3F) | 0x80
+    h = b.hex()
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+
+
+def rfc3339(epoch: float) -> str:
+    """UTC timestamp with millisecond precision: ``2026-11-22T10:00:00.123Z``."""
+    from time import gmtime, strftime
+
+    millis = int(epoch * 1000) % 1000
+    return strftime("%Y-%m-%dT%H:%M:%S", gmtime(epoch)) + ".%03dZ" % millis
+
+
+def ci_provider(environ: "dict[str, str] | os._Environ[str]" = os.environ) -> "str | None":
+    """The CI system this runs under, or ``None`` outside CI."""
+    for variable, provider in CI_PROVIDERS:
+        if environ.get(variable):
+            return provider
+    ci = environ.get("CI", "").strip().lower()
+    if ci and ci not in ("0", "false", "no"):
+        return "generic"
+    return None
+
+
+def _safe_token(value: str, limit: int = 32) -> str:
+    return "".join(ch for ch in value if ch.isalnum() or ch in "._-+")[:limit]
+
+
+def environment() -> "dict[str, object]":
+    """The fingerprint every event carries. Nothing user-specific: no host or user names."""
+    environ = os.environ
+    if sys.platform == "win32":
+        v = sys.getwindowsversion()
+        os_name, os_version = "Windows", f"{v.major}.{v.minor}.{v.build}"
+        arch = environ.get("PROCESSOR_ARCHITECTURE", "")
+        shell = os.path.basename(environ.get("COMSPEC", ""))
+    else:
+        u = os.uname()
+        os_name, os_version, arch = u.sysname, u.release, u.machine
+        shell = os.path.basename(environ.get("SHELL", ""))
+    provider = ci_provider(environ)
+    try:
+        tty = os.isatty(0) and os.isatty(1)
+    except OSError:
+        tty = False
+    return {
+        "os": _safe_token(os_name),
+        "os_version": _safe_token(os_version, 64),
+        "arch": _safe_token(arch),
+        "python": "%d.%d.%d" % sys.version_info[:3],
+        "ci": provider is not None,
+        "ci_provider": provider,
+        "shell": _safe_token(shell) or None,
+        "tty": tty,
+    }
+
+
+def _escape_table() -> "dict[int, str]":
+    table = {i: "\\u%04x" % i for i in range(0x20)}
+    table.update({0x22: '\\"', 0x5C: "\\\\", 0x0A: "\\n", 0x0D: "\\r", 0x09: "\\t"})
+    # Lone surrogates (surrogate-escaped argv bytes) cannot be UTF-8 encoded.
+    table.update({i: "\\u%04x" % i for i in range(0xD800, 0xE000)})
+    return table
+
+
+_ESCAPES: "dict[int, str]" = {}
+
+
+def dumps(value: object) -> str:
+    """Compact JSON for the event's plain types (dict, list, str, int, float, bool, None)."""
+    if value is None:
+        return "null"
+    if value is True:
+        return "true"
+    if value is False:
+        return "false"
+    if isinstance(value, str):
+        if value.isascii() and value.isprintable() and '"' not in value and "\\" not in value:
+            return '"' + value + '"'
+        if not _ESCAPES:
+            _ESCAPES.update(_escape_table())
+        return '"' + value.translate(_ESCAPES) + '"'
+    if isinstance(value, int):
+        return str(int(value))
+    if isinstance(value, float):
+        if value != value or value in (float("inf"), float("-inf")):
+            return "null"
+        return repr(value)
+    if isinstance(value, dict):
+        return "{" + ",".join(dumps(str(k)) + ":" + dumps(v) for k, v in value.items()) + "}"
+    if isinstance(value, (list, tuple)):
+        return "[" + ",".join(dumps(v) for v in value) + "]"
+    return dumps(str(value))
 
 
 def distribution_version(candidates: "list[str]") -> "str | None":

@@ -108,7 +108,6 @@ ALLOWED_IN_HOST = {
     "autotelemetry.instrument.click",
     "autotelemetry.instrument.argparse",
     "autotelemetry.recorder",
-    "autotelemetry.event",
     "autotelemetry.spool",
     "atexit",
     "fnmatch",

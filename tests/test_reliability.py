@@ -49,10 +49,10 @@ def synthetic_spool(run: Runner, n: int, per_file: int = 1) -> None:
     """n spool files written by the real spool.write of the hooked venv (fast: one process)."""
     code = (
         "import sys, uuid\n"
-        "from autotelemetry import spool, event\n"
+        "from autotelemetry import spool, recorder\n"
         "n, k = int(sys.argv[1]), int(sys.argv[2])\n"
         "for i in range(n):\n"
-        "    lines = [event.dumps({'schema_version': 1, 'event_id': str(uuid.uuid4()),\n"
+        "    lines = [recorder.dumps({'schema_version': 1, 'event_id': str(uuid.uuid4()),\n"
         "        'type': 'command', 'timestamp': '2026-01-01T00:00:00.000Z', 'session_id': 's',\n"
         "        'install_id': 'i', 'cli': {'name': 'synthetic', 'version': '1',\n"
         "        'framework': 'click'}, 'env': {}, 'command': 'synthetic run',\n"
