@@ -7,9 +7,9 @@ which also finds an uncaught exception in ``sys.last_value``), and :func:`end`
 turns it into the event(s). This module owns everything framework-independent:
 timing, exit-status normalisation, identity, the event itself (ids, environment
 fingerprint, JSON encoding) and writing the spool; crash events are built by
-:mod:`autotelemetry.crash`, imported only when a crash happened. Events are flushed as soon as the outcome
-is known and again from ``atexit`` for anything still pending. In local mode
-nothing here touches the network or spawns a process.
+:mod:`autotelemetry.crash`, imported only when a crash happened. Events are
+flushed as soon as the outcome is known and again from ``atexit`` for anything
+still pending. In local mode nothing here touches the network or spawns a process.
 """
 
 import os
