@@ -722,8 +722,8 @@ def machine() -> str:
 def render(data: dict[str, object]) -> str:
     meta = data["meta"]
     lines = [
-        f"Measured {meta['date']} on {meta['machine']} (a shared machine: other jobs ran "  # type: ignore[index]
-        f"alongside); {meta['runs']} runs per column in alternating order, median wall "  # type: ignore[index]
+        f"Measured {meta['date']} on {meta['machine']}; "  # type: ignore[index]
+        f"{meta['runs']} runs per column in alternating order, median wall "  # type: ignore[index]
         "time of the whole process (spawn to exit); ratio = column / no telemetry.",
         "",
     ]
