@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import signal
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -227,6 +228,17 @@ def assert_same_output(
     assert a.returncode == b.returncode
     assert norm(a.stdout) == norm(b.stdout)
     assert norm(a.stderr) == norm(b.stderr)
+
+
+def default_sigint() -> None:
+    """``preexec_fn`` for a child that a test interrupts with SIGINT.
+
+    A job started in the background by a non-interactive shell inherits SIGINT
+    *ignored*, and Python then leaves it ignored: the CLI would sleep through
+    the test's Ctrl-C and exit 0. Restore the default so the child behaves as
+    at a terminal, wherever the suite itself was started from.
+    """
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def read_spool(home: Path) -> list[dict]:

@@ -10,7 +10,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import Runner, assert_nowhere
+from conftest import Runner, assert_nowhere, default_sigint
 from conftest import assert_same_output as _same
 from test_click import _one
 
@@ -156,6 +156,7 @@ def test_sigint_is_interrupted(run, run_bare):
             stderr=subprocess.PIPE,
             stdout=subprocess.PIPE,
             env=runner.env(),
+            preexec_fn=default_sigint,
         )
         assert proc.stderr.readline() == b"waiting\n"
         time.sleep(0.2)

@@ -9,7 +9,7 @@ import subprocess
 import time
 
 import pytest
-from conftest import SCRIPTS, Runner, assert_nowhere, assert_same_output
+from conftest import SCRIPTS, Runner, assert_nowhere, assert_same_output, default_sigint
 
 _same = assert_same_output
 
@@ -200,6 +200,7 @@ def test_sigint_is_interrupted(run, run_bare):
             stderr=subprocess.PIPE,
             stdout=subprocess.PIPE,
             env=runner.env(),
+            preexec_fn=default_sigint,
         )
         assert proc.stderr.readline() == b"waiting\n"
         time.sleep(0.2)
