@@ -339,42 +339,106 @@ class Settings:
         return value, source
 
 
+def coerce(key: str, value: object) -> "tuple[object, str | None]":
+    """(value, None) when ``value`` is valid for ``key``, else (None, why)."""
+    if key in ("enabled", "crash_messages"):
+        if isinstance(value, bool):
+            return value, None
+        if isinstance(value, str):
+            text = value.strip().lower()
+            if text in ("1", "true", "yes", "on"):
+                return True, None
+            if text in ("0", "false", "no", "off"):
+                return False, None
+        return None, "must be true or false"
+    if key == "sample_rate":
+        if isinstance(value, str):
+            try:
+                value = float(value.strip())
+            except ValueError:
+                return None, "must be a number from 0 to 1"
+        if isinstance(value, (int, float)) and not isinstance(value, bool) and 0 <= value <= 1:
+            return float(value), None
+        return None, "must be a number from 0 to 1"
+    if key == "protocol":
+        if isinstance(value, str) and value.strip().lower() in ("otlp", "json"):
+            return value.strip().lower(), None
+        return None, "must be 'otlp' or 'json'"
+    if key == "ci":
+        if isinstance(value, str) and value.strip().lower() in ("record", "skip"):
+            return value.strip().lower(), None
+        return None, "must be 'record' or 'skip'"
+    if key == "endpoint":
+        if isinstance(value, str):
+            text = value.strip()
+            if not text:
+                return None, None  # empty: local only
+            if text.startswith(("http://", "https://")):
+                return text, None
+        return None, "must be an http:// or https:// URL"
+    return None, "unknown setting"
+
+
+def apply_environment(
+    settings: Settings, environ: "dict[str, str] | os._Environ[str]" = os.environ
+) -> None:
+    """The top of the precedence: setting variables, then the kill switches."""
+    for key, variable in ENV_VARIABLES.items():
+        raw = environ.get(variable)
+        if raw is None:
+            continue
+        value, why = coerce(key, raw)
+        if why:
+            settings.problems.append(f"{variable}: {why}, ignored")
+            continue
+        settings.values[key] = value
+        settings.sources[key] = variable
+    # Only the kill switches count here (a completion run is not "disabled"), and
+    # disabled_reason() scans every variable name: ask it only when one is set.
+    if "AUTOTELEMETRY_DISABLED" in environ or "DO_NOT_TRACK" in environ:
+        reason = disabled_reason(environ)
+        if reason is not None and not reason.startswith("shell"):
+            settings.values["enabled"] = False
+            settings.sources["enabled"] = reason.split()[0]
+
+
 _cached: "list[Settings]" = []
 
 
 def current_settings() -> Settings:
     """The settings of this process, read once.
 
-    Hot path: when no config file exists and no setting variable is set (the
-    common case), the defaults apply and :mod:`autotelemetry.settings` (the
-    TOML reader and the precedence rules) is never imported: one ``stat`` per
-    missing file.
+    Hot path: when no config file exists (the common case, one ``stat`` per
+    missing file) the defaults and the environment apply here and
+    :mod:`autotelemetry.settings` (the TOML reader) is never imported, also
+    when the endpoint comes from ``AUTOTELEMETRY_ENDPOINT``.
     """
     if not _cached:
-        if _defaults_apply():
-            settings = Settings()
-            settings.files = config_files()
-            _cached.append(settings)
-        else:
+        files = config_files()
+        if _any_exists(files):
             from autotelemetry.settings import load_settings
 
-            _cached.append(load_settings())
+            _cached.append(load_settings(files=files))
+        else:
+            settings = Settings()
+            settings.files = files
+            for rank, path in zip((2, 1), files):
+                settings.ranks[path] = rank
+            apply_environment(settings)
+            _cached.append(settings)
     return _cached[0]
 
 
-def _defaults_apply(environ: "dict[str, str] | os._Environ[str]" = os.environ) -> bool:
-    for variable in (*ENV_VARIABLES.values(), "AUTOTELEMETRY_DISABLED", "DO_NOT_TRACK"):
-        if variable in environ:
-            return False
-    for path in config_files(environ):
+def _any_exists(paths: "list[str]") -> bool:
+    for path in paths:
         try:
             os.stat(path)
         except FileNotFoundError:
             continue
         except OSError:
             pass
-        return False  # exists (or cannot tell): read it properly
-    return True
+        return True  # exists (or cannot tell): read it properly
+    return False
 
 
 #: Names that moved to :mod:`autotelemetry.settings`; still reachable as ``config.X``.

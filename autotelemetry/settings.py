@@ -15,53 +15,12 @@ from any source wins over ``true`` from any other. See docs/configuration.md.
 import os
 import sys
 
-from autotelemetry._boot import disabled_reason
-from autotelemetry.config import DEFAULTS, ENV_VARIABLES, Settings, config_files
+from autotelemetry.config import DEFAULTS, Settings, apply_environment, coerce, config_files
 
 #: Keys allowed in a ``[cli.NAME]`` table.
 PER_CLI_KEYS = ("enabled", "sample_rate")
 
 _MAX_CONFIG_BYTES = 1 << 20
-
-
-def _coerce(key: str, value: object) -> "tuple[object, str | None]":
-    """(value, None) when ``value`` is valid for ``key``, else (None, why)."""
-    if key in ("enabled", "crash_messages"):
-        if isinstance(value, bool):
-            return value, None
-        if isinstance(value, str):
-            text = value.strip().lower()
-            if text in ("1", "true", "yes", "on"):
-                return True, None
-            if text in ("0", "false", "no", "off"):
-                return False, None
-        return None, "must be true or false"
-    if key == "sample_rate":
-        if isinstance(value, str):
-            try:
-                value = float(value.strip())
-            except ValueError:
-                return None, "must be a number from 0 to 1"
-        if isinstance(value, (int, float)) and not isinstance(value, bool) and 0 <= value <= 1:
-            return float(value), None
-        return None, "must be a number from 0 to 1"
-    if key == "protocol":
-        if isinstance(value, str) and value.strip().lower() in ("otlp", "json"):
-            return value.strip().lower(), None
-        return None, "must be 'otlp' or 'json'"
-    if key == "ci":
-        if isinstance(value, str) and value.strip().lower() in ("record", "skip"):
-            return value.strip().lower(), None
-        return None, "must be 'record' or 'skip'"
-    if key == "endpoint":
-        if isinstance(value, str):
-            text = value.strip()
-            if not text:
-                return None, None  # empty: local only
-            if text.startswith(("http://", "https://")):
-                return text, None
-        return None, "must be an http:// or https:// URL"
-    return None, "unknown setting"
 
 
 def _parse_toml(text: str) -> "dict[str, object]":
@@ -264,7 +223,7 @@ def load_settings(
                                 + " can be set per CLI"
                             )
                             continue
-                        v, why = _coerce(k, v)
+                        v, why = coerce(k, v)
                         if why:
                             settings.problems.append(f"{path}: [cli.{pattern}] {k} {why}, ignored")
                         else:
@@ -273,7 +232,7 @@ def load_settings(
             if key not in DEFAULTS:
                 settings.problems.append(f"{path}: unknown setting {key!r} ignored")
                 continue
-            value, why = _coerce(key, value)
+            value, why = coerce(key, value)
             if why:
                 settings.problems.append(f"{path}: {key} {why}, ignored")
                 continue
@@ -281,18 +240,5 @@ def load_settings(
                 continue  # false wins
             settings.values[key] = value
             settings.sources[key] = path
-    for key, variable in ENV_VARIABLES.items():
-        raw = environ.get(variable)
-        if raw is None:
-            continue
-        value, why = _coerce(key, raw)
-        if why:
-            settings.problems.append(f"{variable}: {why}, ignored")
-            continue
-        settings.values[key] = value
-        settings.sources[key] = variable
-    reason = disabled_reason(environ)
-    if reason is not None and not reason.startswith("shell"):
-        settings.values["enabled"] = False
-        settings.sources["enabled"] = reason.split()[0]
+    apply_environment(settings, environ)
     return settings
