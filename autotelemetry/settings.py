@@ -1,9 +1,10 @@
-"""Settings from config files and the environment, with their precedence.
+"""Settings from config files, with their precedence over each other and the environment.
 
-Imported only when a config file exists or a setting variable is set
-(:func:`autotelemetry.config.current_settings` otherwise uses the defaults
-without importing this module), so host CLIs in the common case never pay for
-the TOML reader. The API stays reachable as ``config.load_settings`` etc.
+Imported only when a config file exists (otherwise
+:func:`autotelemetry.config.current_settings` applies the defaults and the
+environment without importing this module), so host CLIs in the common case,
+and with an endpoint set in the environment, never pay for the TOML reader. The
+API stays reachable as ``config.load_settings`` etc.
 
 Precedence, highest first: kill switches (DO_NOT_TRACK, AUTOTELEMETRY_DISABLED)
 > other AUTOTELEMETRY_* variables > the per-environment file
