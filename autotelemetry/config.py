@@ -304,15 +304,16 @@ class Settings:
 
     __slots__ = ("clis", "files", "problems", "ranks", "sources", "values")
 
-    def __init__(self) -> None:
+    def __init__(self, files: "list[str] | tuple[str, ...]" = ()) -> None:
         self.values: dict[str, object] = dict(DEFAULTS)
         self.sources: dict[str, str] = {key: "default" for key in DEFAULTS}
         #: (pattern, key, value, source), highest precedence first.
         self.clis: list[tuple[str, str, object, str]] = []
         self.problems: list[str] = []
-        self.files: list[str] = []
+        #: The config files consulted, highest precedence first.
+        self.files: list[str] = list(files)
         #: Precedence of each config file (higher wins); variables rank 3, defaults 0.
-        self.ranks: dict[str, int] = {}
+        self.ranks: dict[str, int] = dict(zip(self.files, (2, 1)))
 
     def rank(self, source: str) -> int:
         return self.ranks.get(source, 3 if source.startswith("AUTOTELEMETRY_") else 0)
@@ -420,10 +421,7 @@ def current_settings() -> Settings:
 
             _cached.append(load_settings(files=files))
         else:
-            settings = Settings()
-            settings.files = files
-            for rank, path in zip((2, 1), files):
-                settings.ranks[path] = rank
+            settings = Settings(files)
             apply_environment(settings)
             _cached.append(settings)
     return _cached[0]

@@ -197,13 +197,9 @@ def load_settings(
     files: "list[str] | None" = None,
 ) -> Settings:
     """Read every source and apply the documented precedence. Never raises."""
-    settings = Settings()
-    files = config_files(environ) if files is None else files
-    settings.files = list(files)
-    for rank, path in zip((2, 1), files):
-        settings.ranks[path] = rank
+    settings = Settings(config_files(environ) if files is None else files)
     # Lowest precedence first, so each later source overrides.
-    for path in reversed(files):
+    for path in reversed(settings.files):
         data = read_config_file(path, settings.problems)
         if not data:
             continue
