@@ -21,6 +21,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from receiver import Receiver
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"
@@ -228,6 +229,14 @@ def assert_same_output(
     assert a.returncode == b.returncode
     assert norm(a.stdout) == norm(b.stdout)
     assert norm(a.stderr) == norm(b.stderr)
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    """A real HTTP receiver on 127.0.0.1 (tests/receiver.py), closed after the test."""
+    r = Receiver()
+    yield r
+    r.close()
 
 
 def default_sigint() -> None:

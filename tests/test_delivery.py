@@ -25,13 +25,6 @@ SCRIPTS = Path(__file__).parent / "scripts"
 FAST = {"AUTOTELEMETRY_RETRY_BASE": "0.1", "AUTOTELEMETRY_SEND_BUDGET": "8"}
 
 
-@pytest.fixture
-def receiver():
-    r = Receiver()
-    yield r
-    r.close()
-
-
 def record(run: Runner, n: int = 3) -> None:
     """n events in the spool, recorded in local mode (no sender involved)."""
     argvs = [

@@ -26,16 +26,8 @@ from pathlib import Path
 import pytest
 from conftest import Runner, read_spool
 from conftest import assert_same_output as _same
-from receiver import Receiver
 
 FAST = {"AUTOTELEMETRY_RETRY_BASE": "0.1", "AUTOTELEMETRY_SEND_BUDGET": "8"}
-
-
-@pytest.fixture
-def receiver():
-    r = Receiver()
-    yield r
-    r.close()
 
 
 def stored(run: Runner) -> list[dict]:
@@ -167,20 +159,23 @@ def test_sigkill_during_the_exit_write_leaves_no_half_event(run, tmp_path):
     assert [e["command"] for e in stored(run)] == ["killer_ok.py db status"]
 
 
-def test_sigkill_cli_at_random_instants(run):
-    """Bounded loop: whatever instant the kill hits, events are whole or absent."""
-    rng = random.Random(9)
-    kills = 25
-    for _ in range(kills):
-        proc = subprocess.Popen(
-            [run.venv.script("exampleclick"), "db", "status"],
-            env=run.env(),
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        time.sleep(rng.uniform(0.0, 0.35))
+def kill_at_random(
+    argv: list[str], env: dict[str, str], times: int, seed: int, low: float, high: float
+) -> None:
+    """Start ``argv`` ``times`` times, SIGKILL each after a random delay in [low, high)."""
+    rng = random.Random(seed)
+    for _ in range(times):
+        proc = subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        time.sleep(rng.uniform(low, high))
         proc.kill()
         proc.wait()
+
+
+def test_sigkill_cli_at_random_instants(run):
+    """Bounded loop: whatever instant the kill hits, events are whole or absent."""
+    kills = 25
+    cli = [run.venv.script("exampleclick"), "db", "status"]
+    kill_at_random(cli, run.env(), kills, seed=9, low=0.0, high=0.35)
     events = stored(run)  # every spool file parses: nothing quarantined
     assert len(events) <= kills
     assert not (run.home / "quarantine").exists()
@@ -189,34 +184,16 @@ def test_sigkill_cli_at_random_instants(run):
 
 def test_sigkill_ingest_at_random_points_loses_and_duplicates_nothing(run):
     synthetic_spool(run, 300, per_file=3)
-    rng = random.Random(7)
-    for _ in range(8):
-        proc = subprocess.Popen(
-            [run.venv.script("autotelemetry"), "events", "--json"],
-            env=run.env(),
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        time.sleep(rng.uniform(0.05, 0.6))
-        proc.kill()
-        proc.wait()
+    ingest = [run.venv.script("autotelemetry"), "events", "--json"]
+    kill_at_random(ingest, run.env(), 8, seed=7, low=0.05, high=0.6)
     assert len(stored(run)) == 900
 
 
 def test_sigkill_sender_at_random_points_loses_nothing(run, receiver):
     synthetic_spool(run, 40)
     env = {"AUTOTELEMETRY_ENDPOINT": receiver.url, "AUTOTELEMETRY_BATCH_EVENTS": "2", **FAST}
-    rng = random.Random(3)
-    for _ in range(6):
-        proc = subprocess.Popen(
-            [run.venv.script("autotelemetry"), "flush"],
-            env=run.env(**env),
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        time.sleep(rng.uniform(0.3, 0.9))
-        proc.kill()
-        proc.wait()
+    flush = [run.venv.script("autotelemetry"), "flush"]
+    kill_at_random(flush, run.env(**env), 6, seed=3, low=0.3, high=0.9)
     out = run("autotelemetry", "flush", env=env)
     assert out.returncode == 0, out.stderr
     ids = {e["event_id"] for e in stored(run)}

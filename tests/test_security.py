@@ -18,17 +18,9 @@ from pathlib import Path
 import pytest
 from conftest import assert_same_output as _same
 from conftest import read_spool
-from receiver import Receiver
 
 FAST = {"AUTOTELEMETRY_RETRY_BASE": "0.1", "AUTOTELEMETRY_SEND_BUDGET": "5"}
 root_only = pytest.mark.skipif(os.geteuid() != 0, reason="chown to another user needs root")
-
-
-@pytest.fixture
-def receiver():
-    r = Receiver()
-    yield r
-    r.close()
 
 
 def test_state_is_private(run, receiver):
