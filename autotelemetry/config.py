@@ -113,7 +113,7 @@ class Allowlist:
         self.files: list[str] = []
 
 
-def _pattern_problem(text: str) -> "str | None":
+def pattern_problem(text: str) -> "str | None":
     """Why a pattern is unusable, or ``None``."""
     if "/" in text or "\\" in text:
         return "looks like a path; use the program name (the file's basename)"
@@ -152,7 +152,7 @@ def _read_allowlist_file(path: str, allowlist: Allowlist) -> None:
         if not line:
             continue
         pattern, *rest = line.split()
-        why = _pattern_problem(pattern)
+        why = pattern_problem(pattern)
         if why:
             allowlist.problems.append(f"{path}:{number}: {pattern!r} skipped: {why}")
             continue
@@ -191,7 +191,7 @@ def load_allowlist(environ: "dict[str, str] | os._Environ[str]" = os.environ) ->
         item = item.strip()
         if not item:
             continue
-        why = _pattern_problem(item)
+        why = pattern_problem(item)
         if why:
             allowlist.problems.append(f"AUTOTELEMETRY_ALLOW: {item!r} skipped: {why}")
         else:

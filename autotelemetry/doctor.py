@@ -15,8 +15,11 @@ import sys
 import time
 from dataclasses import asdict, dataclass
 
-from autotelemetry import config, spool
+from autotelemetry import config
 from autotelemetry._boot import disabled_reason
+from autotelemetry.status import hook_files
+from autotelemetry.store import corrupt_copies, health
+from autotelemetry.store.ingest import pending, quarantined
 
 
 @dataclass
@@ -28,23 +31,6 @@ class Check:
 
     def as_dict(self) -> dict[str, str]:
         return asdict(self)
-
-
-def hook_files() -> list[str]:
-    """The `.pth`/`.start` hook files in this interpreter's site directories."""
-    import site
-
-    dirs = list(site.getsitepackages()) if hasattr(site, "getsitepackages") else []
-    user = site.getusersitepackages() if hasattr(site, "getusersitepackages") else None
-    if user:
-        dirs.append(user)
-    found = []
-    for directory in dirs:
-        for name in ("autotelemetry.pth", "autotelemetry.start"):
-            path = os.path.join(directory, name)
-            if os.path.exists(path):
-                found.append(path)
-    return found
 
 
 def _sitecustomize() -> tuple[str | None, bool]:
@@ -307,7 +293,7 @@ def check_clock() -> list[Check]:
                 "set the clock (NTP); event timestamps are wrong until then",
             )
         ]
-    newest = spool.pending(config.home_dir())[-1:]
+    newest = pending(config.home_dir())[-1:]
     if newest:
         try:
             written = int(os.path.basename(newest[0]).split("-", 1)[0]) / 1e9
@@ -369,44 +355,28 @@ def check_endpoint(settings: config.Settings, timeout: float = 2.0) -> list[Chec
 def check_storage() -> list[Check]:
     home = config.home_dir()
     checks = []
-    bad = spool.quarantined(home)
+    bad = quarantined(home)
     if bad:
         checks.append(
             Check(
                 "spool",
                 "warn",
-                f"{len(bad)} corrupt spool file(s) set aside in "
-                f"{os.path.join(home, spool.QUARANTINE_DIR)}",
+                f"{len(bad)} corrupt spool file(s) set aside in {os.path.join(home, 'quarantine')}",
                 "inspect them, then delete that directory",
             )
         )
-    from autotelemetry.store import store_path
-
-    db = store_path(home)
-    if os.path.exists(db):
-        import sqlite3
-
-        try:
-            con = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
-            try:
-                row = con.execute("PRAGMA quick_check").fetchone()
-            finally:
-                con.close()
-            if row and row[0] != "ok":
-                raise sqlite3.DatabaseError(str(row[0]))
-        except sqlite3.Error as exc:
-            checks.append(
-                Check(
-                    "store",
-                    "fail",
-                    f"{db} is corrupt ({exc})",
-                    "`autotelemetry events` sets it aside and starts a new store",
-                )
+    aside = corrupt_copies(home)
+    for problem in health(home):
+        if any(name in problem for name in aside):
+            continue  # reported below, as a leftover
+        checks.append(
+            Check(
+                "store",
+                "fail",
+                problem,
+                "`autotelemetry events` sets it aside and starts a new store",
             )
-    try:
-        aside = [n for n in os.listdir(home) if ".corrupt-" in n]
-    except OSError:
-        aside = []
+        )
     if aside:
         checks.append(
             Check(
@@ -441,4 +411,4 @@ def run_checks(timeout: float = 2.0) -> list[Check]:
     return checks
 
 
-__all__ = ["Check", "hook_files", "run_checks"]
+__all__ = ["Check", "run_checks"]

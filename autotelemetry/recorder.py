@@ -314,6 +314,17 @@ def install_id(home: str) -> str:
     return _install_id
 
 
+def reset_install_id(home: str) -> str:
+    """Forget this user's install id and create a new one (`autotelemetry reset-id`)."""
+    global _install_id
+    try:
+        os.unlink(os.path.join(home, "install_id"))
+    except FileNotFoundError:
+        pass
+    _install_id = None
+    return install_id(home)
+
+
 def flush() -> None:
     """Write every pending event of this process to the spool. Never raises."""
     pid = os.getpid()

@@ -1,61 +1,26 @@
 """Usage summary over the store: what `autotelemetry report` prints.
 
-Aggregation runs in SQLite where it can (counts, grouping); durations are
-streamed in sorted order per command so percentiles need no full load.
+The numbers come from :mod:`autotelemetry.store.queries` (aggregation in
+SQLite); this module shapes them into the report's data and renders it.
 """
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
-from autotelemetry.store import Store
+from autotelemetry.store import Filters, Store, queries
 
-STATUSES = ("success", "failure", "usage_error", "interrupted", "crash")
-
-
-def _percentile(sorted_values: list[float], q: float) -> float | None:
-    """Nearest-rank percentile of an ascending list."""
-    if not sorted_values:
-        return None
-    rank = max(1, int(-(-q * len(sorted_values) // 100)))  # ceil(q/100 * n)
-    return round(sorted_values[min(rank, len(sorted_values)) - 1], 1)
+STATUSES = queries.STATUSES
 
 
-def _percentiles(db: Any, where: str, args: list[object]) -> tuple[float | None, float | None]:
-    """Nearest-rank p50 and p95 of ``duration_ms`` over the rows ``where`` selects.
-
-    Same definition as :func:`_percentile`, computed in SQLite: a count, then the
-    value at each rank by ``ORDER BY duration_ms LIMIT 1 OFFSET rank-1``.
-    """
-    n = db.execute(f"SELECT count(*) FROM events {where}", args).fetchone()[0]
-    if not n:
-        return None, None
-    out = []
-    for q in (50, 95):
-        rank = min(max(1, int(-(-q * n // 100))), n)
-        row = db.execute(
-            f"SELECT duration_ms FROM events {where} ORDER BY duration_ms LIMIT 1 OFFSET ?",
-            [*args, rank - 1],
-        ).fetchone()
-        out.append(round(row[0], 1) if row else None)
-    return out[0], out[1]
-
-
-def build(store: Store, *, cli: str | None = None, since: str | None = None, top: int = 10) -> dict:
+def build(store: Store, filters: Filters | None = None, *, top: int = 10) -> dict:
     """The report as plain data (what ``report --json`` prints)."""
-    where, args = store._filters(cli, since)
-    cmd_where = (where + " AND " if where else "WHERE ") + "type = 'command'"
-    db = store.db
+    filters = filters or Filters()
     clis: dict[str, dict[str, Any]] = {}
-    # One pass over the (type, cli, command, duration_ms, status) index, in its order.
-    status_sums = ", ".join(f"sum(status = '{s}')" for s in STATUSES)
     outcome: dict[tuple[str, str], dict[str, int]] = {}
     totals: dict[tuple[str, str], int] = {}
-    for name, command, n, *per_status in db.execute(
-        f"SELECT cli, command, count(*), {status_sums} FROM events {cmd_where} "
-        "GROUP BY cli, command",
-        args,
-    ):
+    for name, command, n, *per_status in queries.command_outcomes(store, filters):
         outcome[(name, command)] = dict(zip(STATUSES, per_status))
         totals[(name, command)] = n
         data = clis.get(name)
@@ -72,18 +37,12 @@ def build(store: Store, *, cli: str | None = None, since: str | None = None, top
         for status, k in zip(STATUSES, per_status):
             data["status"][status] += k
     clis = dict(sorted(clis.items(), key=lambda kv: -kv[1]["invocations"]))
-    for name, version, n in db.execute(
-        f"SELECT cli, cli_version, count(*) FROM events {cmd_where} "
-        "GROUP BY cli, cli_version ORDER BY count(*) DESC",
-        args,
-    ):
+    for name, version, n in queries.versions(store, filters):
         clis[name]["versions"][version or "unknown"] = n
 
-    dur_where = cmd_where + " AND duration_ms IS NOT NULL"
     for (name, command), counts in outcome.items():
         total = totals[(name, command)]
-        where_one = dur_where + " AND cli IS ? AND command IS ?"
-        p50, p95 = _percentiles(db, where_one, [*args, name, command])
+        p50, p95 = queries.duration_percentiles(store, filters, (50, 95), name, command)
         clis[name]["commands"].append(
             {
                 "command": command,
@@ -103,66 +62,30 @@ def build(store: Store, *, cli: str | None = None, since: str | None = None, top
             "crash": _rate(data["status"]["crash"], n),
             "interrupted": _rate(data["status"]["interrupted"], n),
         }
-        data["p50_ms"], data["p95_ms"] = _percentiles(
-            db, dur_where + " AND cli IS ?", [*args, data["cli"]]
+        data["p50_ms"], data["p95_ms"] = queries.duration_percentiles(
+            store, filters, (50, 95), data["cli"], any_command=True
         )
-
-    clauses, flag_args = ["e.type = 'command'"], []
-    if cli:
-        clauses.append("f.cli = ?")
-        flag_args.append(cli)
-    if since:
-        clauses.append("e.ts >= ?")
-        flag_args.append(since)
-    if since:
-        flag_sql = (
-            "SELECT f.cli, f.flag, count(*) FROM flags f JOIN events e USING (event_id) "
-            f"WHERE {' AND '.join(clauses)} GROUP BY f.cli, f.flag "
-            "ORDER BY count(*) DESC, f.flag"
-        )
-    else:
-        # Only command events carry flags: without a time filter the (cli, flag)
-        # index answers alone, with no join over every flag row.
-        flag_sql = (
-            "SELECT cli, flag, count(*) FROM flags "
-            + ("WHERE cli = ? " if cli else "")
-            + "GROUP BY cli, flag ORDER BY count(*) DESC, flag"
-        )
-    for name, flag, n in db.execute(flag_sql, flag_args):
+    for name, flag, n in queries.flag_counts(store, filters):
         if name in clis and len(clis[name]["flags"]) < top:
             clis[name]["flags"].append(
                 {"flag": flag, "count": n, "share": _rate(n, clis[name]["invocations"])}
             )
-    crashes = db.execute(
-        "SELECT count(*) FROM events " + (where + " AND " if where else "WHERE ") + "type='crash'",
-        args,
-    ).fetchone()[0]
     return {
         "clis": list(clis.values()),
-        "crash_events": crashes,
-        "crash_groups": crash_groups(store, cli=cli, since=since, top=top),
+        "crash_events": queries.crash_count(store, filters),
+        "crash_groups": crash_groups(store, filters, top=top),
     }
 
 
-def crash_groups(
-    store: Store, *, cli: str | None = None, since: str | None = None, top: int = 10
-) -> list[dict]:
+def crash_groups(store: Store, filters: Filters | None = None, *, top: int = 10) -> list[dict]:
     """Crash events grouped by fingerprint, most frequent first.
 
     ``count`` sums the events' own counts (a stored crash stands for the
     repeats the rate limit suppressed before it); versions are the CLI versions
     the group was seen in.
     """
-    import json
-
-    where, args = store._filters(cli, since)
-    sql = (
-        "SELECT cli, cli_version, ts, body FROM events "
-        + (where + " AND " if where else "WHERE ")
-        + "type = 'crash' ORDER BY ts"
-    )
     groups: dict[tuple[str, str], dict[str, Any]] = {}
-    for name, version, ts, body in store.db.execute(sql, args):
+    for name, version, ts, body in queries.crashes(store, filters or Filters()):
         try:
             ev = json.loads(body)
             exc = ev.get("exception") or {}

@@ -1,10 +1,10 @@
 """The detached sender: spool → store → endpoint. The only module that imports ``requests``.
 
 One data path: the sender first moves the spool into the local SQLite store
-(:meth:`Store.ingest` is idempotent and crash-safe), then sends stored events
+(:func:`autotelemetry.store.ingest.ingest` is idempotent and crash-safe), then sends stored events
 the endpoint has not yet acknowledged, in order of their store rowid, and
-advances a watermark (``meta['delivery.watermark']``) only after a 2xx or a
-counted drop. A sender killed at any instant therefore loses nothing: what
+advances the delivery ledger's watermark (:mod:`autotelemetry.store.ledger`)
+only after a 2xx or a counted drop. A sender killed at any instant therefore loses nothing: what
 was in flight is still above the watermark and is sent again (at least once;
 the receiver may see a duplicate, the store never holds one).
 
@@ -28,7 +28,9 @@ from typing import Callable
 
 from autotelemetry import config, spawn, spool
 from autotelemetry.exporters import get as get_exporter
-from autotelemetry.store import Store
+from autotelemetry.store import Store, is_corrupt
+from autotelemetry.store.ingest import eviction_marks, ingest, pending
+from autotelemetry.store.ledger import Ledger, Row
 
 LOCK = "sender.lock"
 LOG = "sender.log"
@@ -36,7 +38,6 @@ LOG = "sender.log"
 PERMANENT = frozenset({400, 401, 403, 404, 405, 410, 411, 413, 415, 422})
 #: Permanent codes that concern the request as a whole (auth, address): no split.
 WHOLE = frozenset({401, 403, 404, 405, 410})
-META = "delivery."
 
 
 @dataclass
@@ -176,98 +177,38 @@ class Sender:
         self.session.headers.update(settings.headers)
         self.requests = requests
         self.store = Store(home)
+        self.ledger = Ledger(self.store)
         self.result = Result()
         self.deadline = time.monotonic() + settings.budget
 
-    # --- store bookkeeping ------------------------------------------------------
-
-    def meta(self, key: str, default: str | None = None) -> str | None:
-        row = self.store.db.execute("SELECT value FROM meta WHERE key=?", (META + key,)).fetchone()
-        return row[0] if row else default
-
-    def _set(self, key: str, value: object) -> None:
-        self.store.db.execute(
-            "INSERT OR REPLACE INTO meta VALUES (?, ?)", (META + key, json.dumps(value))
-        )
-
-    def counters(self, name: str) -> dict[str, int]:
-        return json.loads(self.meta(name) or "{}")
-
-    def _count(self, name: str, reason: str, n: int) -> None:
-        counts = self.counters(name)
-        counts[reason] = counts.get(reason, 0) + n
-        self._set(name, counts)
-
-    def watermark(self) -> int:
-        return int(self.meta("watermark") or 0)
+    # --- the store -----------------------------------------------------------------
 
     def prepare(self) -> None:
         """Fold eviction marks, cap and ingest the spool, cap the store."""
-        db = self.store.db
         evicted = spool.enforce_limits(self.home)
-        marks = spool.eviction_marks(self.home)
+        marks = eviction_marks(self.home)
         total = sum(n for _, n in marks)
         if total:
-            db.execute("BEGIN IMMEDIATE")
-            self._count("dropped", "spool_evicted", total)
-            db.execute("COMMIT")
+            self.ledger.count_drops("spool_evicted", total)
             for path, _ in marks:
                 try:
                     os.unlink(path)
                 except OSError:
                     pass
         self.result.evicted += evicted
-        ingested = self.store.ingest()
+        ingested = ingest(self.store)
         if ingested.quarantined:
             self.log(f"{len(ingested.quarantined)} corrupt spool file(s) quarantined")
-        self.cap_store()
-
-    def cap_store(self) -> None:
-        """Keep at most ``store_max_events`` events; unsent ones evicted are counted."""
-        db = self.store.db
-        row = db.execute(
-            "SELECT rowid FROM events ORDER BY rowid DESC LIMIT 1 OFFSET ?",
-            (self.settings.store_max_events,),
-        ).fetchone()
-        if row is None:
-            return
-        cut = row[0]
-        db.execute("BEGIN IMMEDIATE")
-        try:
-            unsent = db.execute(
-                "SELECT count(*) FROM events WHERE rowid > ? AND rowid <= ?",
-                (self.watermark(), cut),
-            ).fetchone()[0]
-            db.execute(
-                "DELETE FROM flags WHERE event_id IN "
-                "(SELECT event_id FROM events WHERE rowid <= ?)",
-                (cut,),
-            )
-            db.execute("DELETE FROM events WHERE rowid <= ?", (cut,))
-            if unsent:
-                self._count("dropped", "store_cap", unsent)
-                self.result.dropped["store_cap"] = self.result.dropped.get("store_cap", 0) + unsent
-            db.execute("COMMIT")
-        except BaseException:
-            db.execute("ROLLBACK")
-            raise
-
-    def backlog(self) -> int:
-        return self.store.db.execute(
-            "SELECT count(*) FROM events WHERE rowid > ?", (self.watermark(),)
-        ).fetchone()[0]
+        unsent = self.ledger.cap(self.settings.store_max_events)
+        if unsent:
+            self.result.dropped["store_cap"] = self.result.dropped.get("store_cap", 0) + unsent
 
     # --- sending -----------------------------------------------------------------
-
-    def unreported(self) -> dict[str, int]:
-        """Drop counts not yet carried by a delivered batch."""
-        dropped, reported = self.counters("dropped"), self.counters("reported")
-        return {k: v - reported.get(k, 0) for k, v in dropped.items() if v > reported.get(k, 0)}
 
     def post(self, rows: list[tuple[int, str]]) -> dict[str, int]:
         """POST one batch; returns the drop counts it carried, raises on failure."""
         events = [json.loads(body) for _, body in rows]
-        carried = self.unreported()
+        carried = self.ledger.unreported()
         payload = self.exporter.encode(events, carried)
         if self.settings.debug:
             self.log(
@@ -308,24 +249,13 @@ class Sender:
             raise _Permanent(code)
         raise _Retry(f"HTTP {code}", retry_after_seconds(response.headers.get("Retry-After")))
 
-    def _advance(self, rows: list[tuple[int, str]], sent: bool, reason: str | None, carried):
-        db = self.store.db
-        db.execute("BEGIN IMMEDIATE")
-        try:
-            self._set("watermark", max(r[0] for r in rows))
-            if sent:
-                if carried:
-                    reported = self.counters("reported")
-                    for k, v in carried.items():
-                        reported[k] = reported.get(k, 0) + v
-                    self._set("reported", reported)
-                self._set("failures", 0)
-            else:
-                self._count("dropped", str(reason), len(rows))
-            db.execute("COMMIT")
-        except BaseException:
-            db.execute("ROLLBACK")
-            raise
+    def _advance(
+        self, rows: list[Row], sent: bool, reason: str | None, carried: dict[str, int] | None
+    ) -> None:
+        if sent:
+            self.ledger.delivered(rows, carried or {})
+        else:
+            self.ledger.dropped(rows, str(reason))
         if sent:
             self.result.sent += len(rows)
         else:
@@ -367,16 +297,13 @@ class Sender:
         self.prepare()
         try:
             while time.monotonic() < self.deadline:
-                rows = self.store.db.execute(
-                    "SELECT rowid, body FROM events WHERE rowid > ? ORDER BY rowid LIMIT ?",
-                    (self.watermark(), self.settings.batch),
-                ).fetchall()
+                rows = self.ledger.batch(self.settings.batch)
                 if not rows:
                     break
                 try:
                     self.send(rows)
                 except _Retry as exc:
-                    failures = int(self.meta("failures") or 0)
+                    failures = self.ledger.failures()
                     delay = self.backoff(failures, exc.retry_after)
                     self.record_failure(failures + 1, delay, exc.reason)
                     if time.monotonic() + delay >= self.deadline:
@@ -384,34 +311,26 @@ class Sender:
                     time.sleep(delay)
                     self.prepare()
         except _Stop as exc:
-            failures = int(self.meta("failures") or 0)
+            failures = self.ledger.failures()
             delay = self.backoff(failures + 5, None)
             self.record_failure(failures + 1, delay, exc.reason)
-        self.result.kept = self.backlog()
+        self.result.kept = self.ledger.backlog()
         if self.result.kept and self.result.next_retry is None:
             self.result.kept_reason = self.result.kept_reason or "time budget spent"
         self.finish()
         return self.result
 
     def record_failure(self, failures: int, delay: float, reason: str) -> None:
-        db = self.store.db
-        db.execute("BEGIN IMMEDIATE")
-        self._set("failures", failures)
-        self._set("next_retry", time.time() + delay)
-        db.execute("COMMIT")
+        next_retry = time.time() + delay
+        self.ledger.failed(failures, next_retry)
         self.result.kept_reason = reason
-        self.result.next_retry = time.time() + delay
+        self.result.next_retry = next_retry
         if self.settings.debug:
             self.log(f"kept for retry ({reason}); next attempt in {delay:.1f}s")
 
     def finish(self) -> None:
-        db = self.store.db
         r = self.result
-        db.execute("BEGIN IMMEDIATE")
-        if r.next_retry is None:
-            self._set("next_retry", None)
-        self._set(
-            "last",
+        self.ledger.finished(
             {
                 "time": time.time(),
                 "sent": r.sent,
@@ -420,8 +339,8 @@ class Sender:
                 "kept_reason": r.kept_reason,
                 "endpoint": self.url,
             },
+            clear_retry=r.next_retry is None,
         )
-        db.execute("COMMIT")
 
     def close(self) -> None:
         self.store.close()
@@ -466,39 +385,6 @@ def acquire(home: str, wait: float) -> int | None:
 
 def release(fd: int) -> None:
     os.close(fd)  # closing drops the flock
-
-
-def status(home: str) -> dict:
-    """Delivery state for `autotelemetry status` (read-only; empty when never used)."""
-    import sqlite3
-
-    from autotelemetry.store import store_path
-
-    path = store_path(home)
-    data: dict[str, object] = {"backlog": None, "last": None, "next_retry": None, "dropped": {}}
-    pending_evictions = sum(n for _, n in spool.eviction_marks(home))
-    if not os.path.exists(path):
-        if pending_evictions:
-            data["dropped"] = {"spool_evicted": pending_evictions}
-        return data
-    db = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=5)
-    try:
-        meta = dict(db.execute("SELECT key, value FROM meta WHERE key LIKE 'delivery.%'"))
-        mark = int(json.loads(meta.get(META + "watermark", "0")))
-        data["backlog"] = db.execute(
-            "SELECT count(*) FROM events WHERE rowid > ?", (mark,)
-        ).fetchone()[0]
-    except sqlite3.DatabaseError:
-        return data
-    finally:
-        db.close()
-    data["last"] = json.loads(meta.get(META + "last", "null"))
-    data["next_retry"] = json.loads(meta.get(META + "next_retry", "null"))
-    dropped = json.loads(meta.get(META + "dropped", "{}"))
-    if pending_evictions:
-        dropped["spool_evicted"] = dropped.get("spool_evicted", 0) + pending_evictions
-    data["dropped"] = dropped
-    return data
 
 
 # --- the detached process --------------------------------------------------------
@@ -549,13 +435,15 @@ def main() -> int:
         while True:
             sender = Sender(home, settings, log=log)
             try:
-                if sender.meta("next_retry") not in (None, "null"):
-                    next_retry = float(json.loads(sender.meta("next_retry") or "0"))
-                    # A retry time beyond the longest backoff predates a clock jump back.
-                    if time.time() < next_retry <= time.time() + settings.retry_cap + 60:
-                        spawn.touch(home, next_retry - interval)
-                        _log_line(home, "backing off; exiting")
-                        return 0
+                next_retry = sender.ledger.next_retry()
+                # A retry time beyond the longest backoff predates a clock jump back.
+                if (
+                    next_retry is not None
+                    and time.time() < next_retry <= time.time() + settings.retry_cap + 60
+                ):
+                    spawn.touch(home, next_retry - interval)
+                    _log_line(home, "backing off; exiting")
+                    return 0
                 result = sender.run()
             finally:
                 sender.close()
@@ -571,16 +459,14 @@ def main() -> int:
                 if time.monotonic() - started > settings.budget:
                     spawn.touch(home, 0)
                     return 0
-                if spawn.due(home, time.time()) and not spool.pending(home):
+                if spawn.due(home, time.time()) and not pending(home):
                     return 0
-                if spool.pending(home):
+                if pending(home):
                     break
                 time.sleep(0.25)
     except Exception as exc:
         try:
             _log_line(home, f"error: {type(exc).__name__}: {exc}")
-            from autotelemetry.store import is_corrupt
-
             if is_corrupt(exc):  # damaged mid-use: set aside so the next sender starts afresh
                 store = Store(home)
                 store.recover()

@@ -1,8 +1,8 @@
 """The spool: one small JSON Lines file per process, the durable hand-off point.
 
-Writers are host CLIs at exit (:func:`write`, hot path: ``os`` only). Readers
-are the store's ingest and the sender (everything else here), which may import
-what they like. A spool file is created under a dot-prefixed temporary name
+Writers are host CLIs at exit (:func:`write`, hot path: ``os`` only); the
+readers (ingest into the store, the sender, ``status``) are in
+:mod:`autotelemetry.store.ingest`. A spool file is created under a dot-prefixed temporary name
 and renamed into place, so a reader never sees a half-written file; a writer
 killed mid-write leaves only a ``.tmp`` file, which readers delete once stale.
 """
@@ -14,8 +14,6 @@ from autotelemetry.config import ensure_private_dir
 SPOOL_DIR = "spool"
 QUARANTINE_DIR = "quarantine"
 SUFFIX = ".jsonl"
-#: A temporary file older than this belongs to a writer that died.
-STALE_TMP_SECONDS = 600
 
 
 def spool_dir(home: str) -> str:
@@ -167,127 +165,3 @@ def enforce_limits(home: str) -> int:
         mark = os.path.join(home, EVICTIONS_DIR, "%020d-%d-%d" % (now, os.getpid(), removed))
         os.close(os.open(mark, os.O_WRONLY | os.O_CREAT, 0o600))
     return removed
-
-
-def eviction_marks(home: str) -> "list[tuple[str, int]]":
-    """(path, count) of every pending eviction mark."""
-    directory = os.path.join(home, EVICTIONS_DIR)
-    try:
-        names = os.listdir(directory)
-    except OSError:
-        return []
-    marks = []
-    for name in names:
-        try:
-            marks.append((os.path.join(directory, name), int(name.rsplit("-", 1)[1])))
-        except (IndexError, ValueError):
-            pass
-    return marks
-
-
-# --- reader side ------------------------------------------------------------
-
-
-class CorruptSpoolFile(ValueError):
-    """A spool file that cannot be parsed into events."""
-
-
-def pending(home: str) -> "list[str]":
-    """Spool files ready to read, oldest first (names start with a nanosecond time)."""
-    directory = spool_dir(home)
-    try:
-        names = os.listdir(directory)
-    except OSError:
-        return []
-    return [os.path.join(directory, n) for n in sorted(names) if n.endswith(SUFFIX) and n[0] != "."]
-
-
-def read(path: str) -> "list[dict]":
-    """Parse one spool file; raises :class:`CorruptSpoolFile` if any line is bad."""
-    return [event for event, _ in read_lines(path)]
-
-
-def read_lines(path: str) -> "list[tuple[dict, str]]":
-    """Each event of one spool file with its line of JSON (stored as the event's body).
-
-    Raises :class:`CorruptSpoolFile` if any line is bad.
-    """
-    import json
-
-    # os.read of the file's size: f.read(16 MiB) allocated (and faulted in) a
-    # 16 MiB buffer for every small file, most of the ingest time.
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        size = min(os.fstat(fd).st_size, 16 << 20)
-        chunks = []
-        while size > 0:
-            chunk = os.read(fd, size)
-            if not chunk:
-                break
-            chunks.append(chunk)
-            size -= len(chunk)
-        data = b"".join(chunks)
-    finally:
-        os.close(fd)
-    events = []
-    for number, raw in enumerate(data.splitlines(), 1):
-        if not raw.strip():
-            continue
-        try:
-            line = raw.decode("utf-8", "surrogatepass")
-            event = json.loads(line)
-        except (ValueError, RecursionError) as exc:  # RecursionError: absurdly deep nesting
-            raise CorruptSpoolFile(f"line {number}: {type(exc).__name__}") from None
-        if not isinstance(event, dict) or not isinstance(event.get("event_id"), str):
-            raise CorruptSpoolFile(f"line {number}: not an event")
-        events.append((event, line.strip()))
-    return events
-
-
-def quarantine(home: str, path: str) -> str:
-    """Move a bad spool file aside (kept for `doctor`, never read again)."""
-    directory = ensure_private_dir(os.path.join(home, QUARANTINE_DIR))
-    target = os.path.join(directory, os.path.basename(path))
-    os.replace(path, target)
-    return target
-
-
-def quarantined(home: str) -> "list[str]":
-    try:
-        return sorted(os.listdir(os.path.join(home, QUARANTINE_DIR)))
-    except OSError:
-        return []
-
-
-def remove_stale_tmp(home: str, now: "float | None" = None) -> int:
-    """Delete temporary files left by writers that died; returns how many."""
-    from time import time
-
-    now = time() if now is None else now
-    directory = spool_dir(home)
-    removed = 0
-    try:
-        entries = list(os.scandir(directory))
-    except OSError:
-        return 0
-    for entry in entries:
-        if entry.name.startswith(".") and entry.name.endswith(".tmp"):
-            try:
-                if now - entry.stat(follow_symlinks=False).st_mtime > STALE_TMP_SECONDS:
-                    os.unlink(entry.path)
-                    removed += 1
-            except OSError:
-                pass
-    return removed
-
-
-def stats(home: str) -> "tuple[int, int]":
-    """(number of pending files, their total bytes)."""
-    count = size = 0
-    for path in pending(home):
-        try:
-            size += os.stat(path).st_size
-            count += 1
-        except OSError:
-            pass
-    return count, size

@@ -536,9 +536,10 @@ for i in range(n):
 INGEST = r"""
 import sys, time
 from autotelemetry.store import Store
+from autotelemetry.store.ingest import ingest
 start = time.perf_counter()
 with Store(sys.argv[1]) as s:
-    r = s.ingest()
+    r = ingest(s)
 print(r.events, time.perf_counter() - start)
 """
 

@@ -108,7 +108,8 @@ def test_non_utf8_argv_and_environment(run, run_bare, venv, bare_venv):
 
 READER_FUZZ = r"""
 import json, os, random, sys
-from autotelemetry import spool, store
+from autotelemetry.store import Store
+from autotelemetry.store.ingest import CorruptSpoolFile, ingest, read
 
 home = sys.argv[1]
 rng = random.Random(int(sys.argv[2]))
@@ -147,11 +148,11 @@ for i in range(n):
     with open(os.path.join(d, "%020d-1-%08x.jsonl" % (i + 1, i)), "wb") as f:
         f.write(case(i))
     try:
-        spool.read(os.path.join(d, "%020d-1-%08x.jsonl" % (i + 1, i)))
-    except spool.CorruptSpoolFile:
-        pass  # the only exception spool.read may raise for bad content
-with store.Store(home) as s:
-    result = s.ingest()
+        read(os.path.join(d, "%020d-1-%08x.jsonl" % (i + 1, i)))
+    except CorruptSpoolFile:
+        pass  # the only exception the spool reader may raise for bad content
+with Store(home) as s:
+    result = ingest(s)
 assert os.listdir(d) == [], os.listdir(d)
 print(result.files, len(result.quarantined))
 """

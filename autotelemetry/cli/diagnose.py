@@ -1,0 +1,115 @@
+"""Looking at the set-up: `status` (what is on and why) and `doctor` (what is wrong, with fixes)."""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Any
+
+import click
+
+from autotelemetry.cli.common import when
+
+
+@click.command()
+@click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON.")
+def status(as_json: bool) -> None:
+    """Show whether telemetry is on, what is allowlisted, every setting and
+    which source set it, and what is pending.
+
+    Reads the environment, the allowlist and config files (per-environment
+    and per-user), the home directory and the store (read-only); writes nothing.
+    """
+    from autotelemetry.status import status_data
+
+    data = status_data()
+    if as_json:
+        click.echo(json.dumps(data, indent=2))
+        return
+    on = "yes" if data["enabled"] else f"no ({data['disabled_reason']})"
+    click.echo(f"autotelemetry {data['version']}  ({data['python']})")
+    click.echo(f"enabled:   {on}")
+    hook = ", ".join(data["hook_files"]) or "not installed"
+    click.echo(f"hook:      {hook}; active in this interpreter: {data['hook_active']}")
+    click.echo(f"home:      {data['home']}")
+    click.echo(f"endpoint:  {data['endpoint'] or 'none (events stay on this machine)'}")
+    click.echo("allowlist: " + ", ".join(data["allowlist"]["files"]) + ", AUTOTELEMETRY_ALLOW")
+    entries = data["allowlist"]["entries"]
+    if not entries:
+        click.echo("  (empty: nothing is recorded; `autotelemetry allow NAME` to add a CLI)")
+    for e in entries:
+        where = e["source"] + (f":{e['line']}" if e["line"] else "")
+        excludes = "".join(f" !{x}" for x in e["excludes"])
+        click.echo(f"  {e['pattern'] + excludes:<24} {where}")
+    click.echo("settings:  (" + ", ".join(data["config_files"]) + ")")
+    for key, item in data["settings"].items():
+        value = item["value"]
+        shown = "none" if value is None else json.dumps(value)
+        click.echo(f"  {key:<15} {shown:<28} {item['source']}")
+    for item in data["per_cli"]:
+        name = f"[cli.{item['cli']}] {item['key']}"
+        click.echo(f"  {name:<15} {json.dumps(item['value']):<28} {item['source']}")
+    sp = data["spool"]
+    click.echo(f"spool:     {sp['pending_files']} pending file(s), {sp['pending_bytes']} bytes")
+    click.echo(f"store:     {data['store']['path']} ({data['store']['bytes']} bytes)")
+    _echo_delivery(data)
+    for problem in data["problems"]:
+        click.echo(f"problem:   {problem}")
+
+
+def _echo_delivery(data: dict[str, Any]) -> None:
+    d = data.get("delivery") or {}
+    if d.get("backlog") is not None and data["endpoint"]:
+        click.echo(f"delivery:  {d['backlog']} stored event(s) not yet sent")
+    last = d.get("last")
+    if last:
+        kept = f"kept {last['kept']}" + (f" ({last['kept_reason']})" if last["kept_reason"] else "")
+        drops = ", ".join(f"{k}: {v}" for k, v in sorted(last["dropped"].items()))
+        click.echo(
+            f"last send: {when(last['time'])}: sent {last['sent']}, {kept}"
+            + (f", dropped {drops}" if drops else "")
+        )
+    if d.get("next_retry"):
+        click.echo(f"next retry: not before {when(d['next_retry'])}")
+    if d.get("dropped"):
+        drops = ", ".join(f"{k}: {v}" for k, v in sorted(d["dropped"].items()))
+        click.echo(f"dropped:   {drops} (total, by rule; see docs/delivery.md)")
+
+
+@click.command()
+@click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON.")
+@click.option(
+    "--timeout",
+    type=click.FloatRange(min=0.1, max=30),
+    default=2.0,
+    show_default=True,
+    help="Seconds to wait for the endpoint.",
+)
+def doctor(as_json: bool, timeout: float) -> None:
+    """Check the set-up and explain each problem with its fix.
+
+    Checks: the start-up hook is installed and processed by this interpreter
+    (starts one `python -c` to see), interpreter flags (-S), kill switches
+    and `enabled`, allowlist and config files (bad lines with line numbers,
+    permissions, size), the home directory (writable, private; writes and
+    deletes one probe file), the clock, the endpoint (one TCP connection,
+    timed), sitecustomize, and corrupt spool or store files. Writes nothing
+    else. Exits 1 when a check fails.
+    """
+    from autotelemetry import doctor as doc
+
+    checks = doc.run_checks(timeout=timeout)
+    failed = any(c.level == "fail" for c in checks)
+    if as_json:
+        click.echo(
+            json.dumps({"ok": not failed, "checks": [c.as_dict() for c in checks]}, indent=2)
+        )
+    else:
+        for c in checks:
+            label = {"ok": "ok  ", "warn": "warn", "fail": "FAIL"}[c.level]
+            click.echo(f"{label}  {c.name:<13} {c.detail}")
+            if c.fix and c.level != "ok":
+                click.echo(f"      {'':<13} fix: {c.fix}")
+        click.echo("problems found" if failed else "no problems found")
+    if failed:
+        sys.exit(1)

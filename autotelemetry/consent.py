@@ -1,0 +1,143 @@
+"""Changing what is recorded: allowlist lines, ``enabled``, the install id.
+
+The tool side's writers of the files the host side reads (``allowlist``,
+``config.toml``, ``install_id``). Every file is replaced atomically (written
+beside, then renamed), so a host CLI starting meanwhile reads the old or the
+new file, never half of one.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from dataclasses import dataclass
+
+from autotelemetry import config
+
+
+class ConsentError(ValueError):
+    """A request that cannot be carried out as asked: the message says why, ``param`` where."""
+
+    def __init__(self, message: str, param: str = "NAME") -> None:
+        super().__init__(message)
+        self.param = param
+
+
+def scope_file(scope: str | None) -> str:
+    """The allowlist file for ``--env``/``--user`` (default: env inside a venv, else user)."""
+    explicit = os.environ.get("AUTOTELEMETRY_ALLOWLIST")
+    if explicit and scope is None:
+        return os.path.abspath(explicit)
+    if scope is None:
+        scope = "env" if sys.prefix != sys.base_prefix else "user"
+    if scope == "env":
+        return os.path.join(config.env_config_dir(), "allowlist")
+    return os.path.join(config.home_dir(), "allowlist")
+
+
+def read_lines(path: str) -> list[str]:
+    try:
+        with open(path, encoding="utf-8") as f:
+            return f.read().splitlines()
+    except FileNotFoundError:
+        return []
+
+
+def write_lines(path: str, lines: list[str], mode: int = 0o644) -> None:
+    """Replace ``path`` atomically with ``lines``."""
+    tmp = f"{path}.tmp{os.getpid()}"
+    with open(tmp, "w", encoding="utf-8") as f:
+        f.write("".join(line + "\n" for line in lines))
+    os.chmod(tmp, mode)
+    os.replace(tmp, path)
+
+
+def _first_token(line: str) -> str:
+    words = line.split("#", 1)[0].split()
+    return words[0] if words else ""
+
+
+def allow(name: str, excludes: tuple[str, ...] = (), scope: str | None = None) -> str:
+    """Allowlist ``name`` (with ``!exclude`` subcommands); returns what was done."""
+    if not name.strip():
+        raise ConsentError("NAME must not be empty")
+    why = config.pattern_problem(name)
+    if why:
+        raise ConsentError(why)
+    for sub in excludes:
+        if not sub or any(ch.isspace() or ch == "#" for ch in sub):
+            raise ConsentError("no spaces or '#'; use ':' between levels", "--exclude")
+    path = scope_file(scope)
+    lines = read_lines(path)
+    existing = [i for i, line in enumerate(lines) if _first_token(line) == name]
+    if existing and not excludes:
+        return f"{name} is already allowlisted in {path}"
+    if existing:
+        old = lines[existing[0]].split("#", 1)[0].split()[1:]
+        merged = [*old, *(f"!{x}" for x in excludes if f"!{x}" not in old)]
+        lines[existing[0]] = " ".join([name, *merged])
+        write_lines(path, lines)
+        return f"updated {name} in {path}: {lines[existing[0]]}"
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    write_lines(path, [*lines, " ".join([name, *(f"!{x}" for x in excludes)])])
+    return f"allowlisted {name} in {path}"
+
+
+@dataclass
+class Denied:
+    paths: list[str]  # the files consulted
+    removed: list[str]  # the files NAME was removed from
+    still: config.AllowEntry | None  # another source that still allowlists NAME
+
+
+def deny(name: str, scope: str | None = None) -> Denied:
+    """Remove ``name`` from the allowlist file(s) (every file without a scope)."""
+    paths = [scope_file(scope)] if scope else config.allowlist_files()
+    removed = []
+    for path in paths:
+        lines = read_lines(path)
+        kept = [line for line in lines if _first_token(line) != name]
+        if len(kept) != len(lines):
+            write_lines(path, kept)
+            removed.append(path)
+    return Denied(paths, removed, config.is_allowlisted(name, config.load_allowlist()))
+
+
+def set_user_setting(key: str, value: str) -> str:
+    """Set a top-level ``key = value`` in the per-user config, keeping everything else."""
+    home = config.ensure_private_dir(config.home_dir())
+    path = os.path.join(home, config.CONFIG_FILE)
+    lines = read_lines(path)
+    first_table = next((i for i, line in enumerate(lines) if line.lstrip().startswith("[")), None)
+    top = lines if first_table is None else lines[:first_table]
+    for i, line in enumerate(top):
+        if line.split("=", 1)[0].strip() == key and "=" in line:
+            lines[i] = f"{key} = {value}"
+            break
+    else:
+        lines.insert(0 if first_table is None else first_table, f"{key} = {value}")
+        if first_table is None and len(lines) == 1:
+            lines.insert(0, "# autotelemetry user settings (see docs/configuration.md)")
+    write_lines(path, lines, mode=0o600)
+    return path
+
+
+def reset_install_id() -> str:
+    """A new random install id for this user; returns it."""
+    from autotelemetry import recorder
+
+    home = config.ensure_private_dir(config.home_dir())
+    return recorder.reset_install_id(home)
+
+
+__all__ = [
+    "ConsentError",
+    "Denied",
+    "allow",
+    "deny",
+    "read_lines",
+    "reset_install_id",
+    "scope_file",
+    "set_user_setting",
+    "write_lines",
+]

@@ -1,0 +1,124 @@
+"""What `autotelemetry status` reports: whether recording is on and why, as data.
+
+Read-only: it looks at the environment, the allowlist and config files, the
+home directory, the spool and (opened read-only) the store; it creates,
+tightens or ingests nothing.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+import sys
+from typing import Any
+
+from autotelemetry import __version__, config
+from autotelemetry._boot import disabled_reason
+from autotelemetry._boot import state as boot_state
+from autotelemetry.store import health, ledger, store_path
+from autotelemetry.store import ingest as spool_reader
+
+
+def hook_files() -> list[str]:
+    """The `.pth`/`.start` hook files in this interpreter's site directories."""
+    import site
+
+    dirs = list(site.getsitepackages()) if hasattr(site, "getsitepackages") else []
+    user = site.getusersitepackages() if hasattr(site, "getusersitepackages") else None
+    if user:
+        dirs.append(user)
+    found = []
+    for directory in dirs:
+        for name in ("autotelemetry.pth", "autotelemetry.start"):
+            path = os.path.join(directory, name)
+            if os.path.exists(path):
+                found.append(path)
+    return found
+
+
+def home_problems(home: str) -> list[str]:
+    """Why the home cannot hold our state, looked at without changing it."""
+    try:
+        st = os.lstat(home)
+    except FileNotFoundError:
+        return []  # created (private) by the first recorded run
+    except OSError as exc:
+        return [f"home {home}: {exc.strerror}"]
+    if stat.S_ISLNK(st.st_mode):
+        return [f"home {home} is a symlink; refusing to follow it"]
+    if not stat.S_ISDIR(st.st_mode):
+        return [f"home {home} exists and is not a directory"]
+    if hasattr(os, "getuid") and st.st_uid != os.getuid():
+        return [f"home {home} is owned by another user (uid {st.st_uid})"]
+    if not os.access(home, os.W_OK):
+        return [f"home {home} is not writable: nothing can be recorded"]
+    return []
+
+
+def status_data() -> dict[str, Any]:
+    """Everything `status` shows, as data (what ``status --json`` prints)."""
+    home = config.home_dir()
+    allow = config.load_allowlist()
+    count, size = spool_reader.stats(home)
+    db = store_path(home)
+    problems: list[str] = list(allow.problems)
+    problems.extend(home_problems(home))
+    found_hooks = hook_files()
+    if not found_hooks:
+        problems.append(
+            "the start-up hook (autotelemetry.pth) is not installed in this environment"
+        )
+    settings = config.load_settings()
+    problems.extend(settings.problems)
+    problems.extend(health(home))
+    quarantined = spool_reader.quarantined(home)
+    if quarantined:
+        problems.append(
+            f"{len(quarantined)} corrupt spool file(s) set aside in "
+            f"{os.path.join(home, 'quarantine')}"
+        )
+    reason = disabled_reason()
+    if reason is None and settings.values["enabled"] is False:
+        reason = f"enabled = false in {settings.sources['enabled']}"
+    try:
+        delivery: dict[str, Any] = ledger.status(home)
+    except Exception as exc:  # a status must show the rest
+        delivery = {"error": f"{type(exc).__name__}: {exc}"}
+    return {
+        "version": __version__,
+        "enabled": reason is None,
+        "disabled_reason": reason,
+        "hook_files": found_hooks,
+        "hook_active": bool(boot_state["active"]),
+        "python": sys.executable,
+        "home": home,
+        "allowlist": {
+            "files": allow.files,
+            "entries": [
+                {
+                    "pattern": e.pattern,
+                    "source": e.source,
+                    "line": e.line,
+                    "excludes": list(e.excludes),
+                }
+                for e in allow.entries
+            ],
+        },
+        "config_files": settings.files,
+        "settings": {
+            key: {"value": settings.values[key], "source": settings.sources[key]}
+            for key in config.DEFAULTS
+        },
+        "per_cli": [
+            {"cli": pattern, "key": key, "value": value, "source": source}
+            for pattern, key, value, source in settings.clis
+        ],
+        "spool": {"pending_files": count, "pending_bytes": size, "quarantined": len(quarantined)},
+        "store": {"path": db, "bytes": os.path.getsize(db) if os.path.exists(db) else 0},
+        "endpoint": settings.values["endpoint"],
+        "delivery": delivery,
+        "problems": problems,
+    }
+
+
+__all__ = ["home_problems", "hook_files", "status_data"]
