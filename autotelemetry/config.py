@@ -279,6 +279,7 @@ DEFAULTS = {
     "sample_rate": 1.0,
     "ci": "record",
     "crash_messages": True,
+    "export_traceparent": False,
 }
 
 #: The environment variable that sets each setting for one run.
@@ -288,7 +289,19 @@ ENV_VARIABLES = {
     "sample_rate": "AUTOTELEMETRY_SAMPLE_RATE",
     "ci": "AUTOTELEMETRY_CI",
     "crash_messages": "AUTOTELEMETRY_CRASH_MESSAGES",
+    "export_traceparent": "AUTOTELEMETRY_EXPORT_TRACEPARENT",
 }
+
+#: OpenTelemetry's endpoint variables: consent to send like AUTOTELEMETRY_ENDPOINT, but
+#: below every source of ours (docs/delivery.md). The sender resolves the rest of OTEL_*.
+OTEL_ENDPOINTS = (
+    "OTEL_EXPORTER_OTLP_ENDPOINT",
+    "OTEL_EXPORTER_OTLP_LOGS_ENDPOINT",
+    "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
+)
+#: Wire formats: `otlp` (OTLP/HTTP, encoding from OTEL_EXPORTER_OTLP_PROTOCOL, else
+#: protobuf), the two OTLP encodings by name, and `json` (the webhook).
+PROTOCOLS = ("otlp", "http/protobuf", "http/json", "json")
 
 
 def config_files(environ: "dict[str, str] | os._Environ[str]" = os.environ) -> "list[str]":
@@ -342,7 +355,7 @@ class Settings:
 
 def coerce(key: str, value: object) -> "tuple[object, str | None]":
     """(value, None) when ``value`` is valid for ``key``, else (None, why)."""
-    if key in ("enabled", "crash_messages"):
+    if key in ("enabled", "crash_messages", "export_traceparent"):
         if isinstance(value, bool):
             return value, None
         if isinstance(value, str):
@@ -362,9 +375,9 @@ def coerce(key: str, value: object) -> "tuple[object, str | None]":
             return float(value), None
         return None, "must be a number from 0 to 1"
     if key == "protocol":
-        if isinstance(value, str) and value.strip().lower() in ("otlp", "json"):
+        if isinstance(value, str) and value.strip().lower() in PROTOCOLS:
             return value.strip().lower(), None
-        return None, "must be 'otlp' or 'json'"
+        return None, "must be one of " + ", ".join(PROTOCOLS)
     if key == "ci":
         if isinstance(value, str) and value.strip().lower() in ("record", "skip"):
             return value.strip().lower(), None
@@ -394,6 +407,8 @@ def apply_environment(
             continue
         settings.values[key] = value
         settings.sources[key] = variable
+    if settings.sources["endpoint"] == "default":
+        _otel_endpoint(settings, environ)
     # Only the kill switches count here (a completion run is not "disabled"), and
     # disabled_reason() scans every variable name: ask it only when one is set.
     if "AUTOTELEMETRY_DISABLED" in environ or "DO_NOT_TRACK" in environ:
@@ -401,6 +416,27 @@ def apply_environment(
         if reason is not None and not reason.startswith("shell"):
             settings.values["enabled"] = False
             settings.sources["enabled"] = reason.split()[0]
+
+
+def _otel_endpoint(settings: Settings, environ: "dict[str, str] | os._Environ[str]") -> None:
+    """The fallback endpoint from OpenTelemetry's variables (none of ours set one).
+
+    Three dictionary look-ups when none is set. ``OTEL_SDK_DISABLED=true`` turns the
+    fallback off (as it turns off an OpenTelemetry SDK); recording stays on.
+    """
+    for variable in OTEL_ENDPOINTS:
+        raw = environ.get(variable)
+        if not raw:
+            continue
+        if environ.get("OTEL_SDK_DISABLED", "").strip().lower() == "true":
+            return
+        value, why = coerce("endpoint", raw)
+        if why:
+            settings.problems.append(f"{variable}: {why}, ignored")
+            continue
+        settings.values["endpoint"] = value
+        settings.sources["endpoint"] = variable
+        return
 
 
 _cached: "list[Settings]" = []

@@ -269,21 +269,101 @@ def session_id() -> str:
 #: Exported by an instrumented invocation as it begins, so that an instrumented
 #: CLI it runs records the parent's session as ``parent_session_id``.
 PARENT_SESSION_VARIABLE = "AUTOTELEMETRY_PARENT_SESSION"
+#: Exported beside it: the W3C ``traceparent`` of the parent's span, ``/``, and the span
+#: id of the TRACEPARENT the parent saw (empty when none), so that a child can tell
+#: whether a program in between set a TRACEPARENT of its own (which then wins).
+PARENT_SPAN_VARIABLE = "AUTOTELEMETRY_PARENT_SPAN"
 _HEX = frozenset("0123456789abcdef-")
+_TRACE_HEX = frozenset("0123456789abcdef")
+_TRACESTATE_KEY = frozenset("abcdefghijklmnopqrstuvwxyz0123456789_-*/@")
 #: [inherited parent session id or None], filled on first begin().
 _parent_session: "list[str | None]" = []
+#: [this run's trace context (the event's ``trace``), the TRACEPARENT span id seen].
+_trace: "list[object]" = []
 
 
 def _export_session() -> None:
-    """Remember the inherited parent session (a UUID or nothing), then export ours."""
+    """Remember the inherited parent session and span context, then export ours.
+
+    TRACEPARENT itself is exported to children only with ``export_traceparent``:
+    it changes what every other program the CLI runs sees (docs/configuration.md).
+    """
     try:
+        environ = os.environ
         if not _parent_session:
-            value = os.environ.get(PARENT_SESSION_VARIABLE, "")
+            value = environ.get(PARENT_SESSION_VARIABLE, "")
             ok = len(value) == 36 and set(value) <= _HEX and value.count("-") == 4
             _parent_session.append(value if ok else None)
-        os.environ[PARENT_SESSION_VARIABLE] = session_id()
+            _trace.extend(_trace_context(environ))
+        environ[PARENT_SESSION_VARIABLE] = session_id()
+        trace = _trace[0]
+        ours = "00-%s-%s-%02x" % (trace["trace_id"], trace["span_id"], trace["flags"])  # type: ignore[index]
+        environ[PARENT_SPAN_VARIABLE] = ours + "/" + _trace[1]  # type: ignore[operator]
+        if config.current_settings().values["export_traceparent"]:
+            environ["TRACEPARENT"] = ours
     except Exception:
         pass
+
+
+def _traceparent(value: str) -> "tuple[str, str, int] | None":
+    """(trace id, parent span id, flags) of a W3C ``traceparent``; ``None`` if malformed."""
+    if len(value) < 55 or value[2] != "-" or value[35] != "-" or value[52] != "-":
+        return None
+    if value[:2] == "ff" or (len(value) > 55 and (value[:2] == "00" or value[55] != "-")):
+        return None
+    trace_id, span_id = value[3:35], value[36:52]
+    if not set(value[:2] + trace_id + span_id + value[53:55]) <= _TRACE_HEX:
+        return None
+    if trace_id == "0" * 32 or span_id == "0" * 16:
+        return None
+    return trace_id, span_id, int(value[53:55], 16)
+
+
+def _tracestate(value: "str | None") -> "str | None":
+    """A well-formed W3C ``tracestate`` (at most 32 members, 512 characters), else ``None``."""
+    if not value or len(value) > 512:
+        return None
+    members = [m.strip(" \t") for m in value.split(",")]
+    members = [m for m in members if m]
+    if len(members) > 32:
+        return None
+    for member in members:
+        key, eq, val = member.partition("=")
+        if not (key and eq and val and set(key) <= _TRACESTATE_KEY and "=" not in val):
+            return None
+        if "," in val or not all(" " <= ch <= "~" for ch in val):
+            return None
+    return ",".join(members) or None
+
+
+def _trace_context(environ: "dict[str, str] | os._Environ[str]") -> "list[object]":
+    """This run's span: a child of the instrumented parent CLI's span when there is one
+    and TRACEPARENT did not change since that parent saw it, else of TRACEPARENT, else
+    the root of a new trace. Only ids and a validated tracestate are ever kept."""
+    parent = None
+    seen = ""
+    incoming = environ.get("TRACEPARENT")
+    if incoming:
+        parent = _traceparent(incoming.strip())
+        if parent is not None:
+            seen = parent[1]
+    handed = environ.get(PARENT_SPAN_VARIABLE)
+    if handed:
+        theirs, _, their_seen = handed.partition("/")
+        inherited = _traceparent(theirs)
+        if inherited is not None and their_seen == seen:
+            parent = inherited
+    trace: dict[str, object] = {"trace_id": "", "span_id": os.urandom(8).hex(), "flags": 1}
+    if parent is None:
+        trace["trace_id"] = os.urandom(16).hex()
+    else:
+        trace["trace_id"] = parent[0]
+        trace["parent_span_id"] = parent[1]
+        trace["flags"] = parent[2]
+        state = _tracestate(environ.get("TRACESTATE")) if seen else None
+        if state:
+            trace["state"] = state
+    return [trace, seen]
 
 
 def parent_session_id() -> "str | None":
@@ -382,6 +462,7 @@ def _apply_settings(records: "list[dict]", debug: bool) -> "list[dict]":
     """
     settings = config.current_settings()
     parent = parent_session_id()
+    pid = os.getpid()
     kept = []
     for record in records:
         cli = record.get("cli") or {}
@@ -396,6 +477,9 @@ def _apply_settings(records: "list[dict]", debug: bool) -> "list[dict]":
             continue
         if parent is not None:
             record["parent_session_id"] = parent
+        if _trace:
+            record["trace"] = _trace[0]
+        record["pid"] = pid
         if not boot_state["forced"]:
             rate = settings.for_cli(program, "sample_rate")[0]
             if rate < 1.0:  # type: ignore[operator]

@@ -26,11 +26,11 @@ from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
 from typing import Callable
 
-from autotelemetry import config, spawn, spool
-from autotelemetry.exporters import get as get_exporter
+from autotelemetry import config, otel, spawn, spool
+from autotelemetry.exporters import Payload, payload
 from autotelemetry.store import Store, is_corrupt
-from autotelemetry.store.ingest import eviction_marks, ingest, pending
-from autotelemetry.store.ledger import Ledger, Row
+from autotelemetry.store.ingest import eviction_marks, ingest, pending, read_lines
+from autotelemetry.store.ledger import PRIMARY, Ledger, Row
 
 LOCK = "sender.lock"
 LOG = "sender.log"
@@ -38,23 +38,35 @@ LOG = "sender.log"
 PERMANENT = frozenset({400, 401, 403, 404, 405, 410, 411, 413, 415, 422})
 #: Permanent codes that concern the request as a whole (auth, address): no split.
 WHOLE = frozenset({401, 403, 404, 405, 410})
+#: Largest response body read (the OTLP default maximum response size).
+MAX_RESPONSE = 4 << 20
 
 
 @dataclass
 class Settings:
-    """Everything the sender needs; secrets (headers) come only from the environment."""
+    """Everything the sender needs; secrets (headers) come only from the environment.
+
+    ``delivery`` holds the resolved channels (one per signal: URL, encoding, headers,
+    compression, timeout, TLS), each value with its source (:mod:`autotelemetry.otel`).
+    """
 
     endpoint: str | None
     protocol: str = "otlp"
-    headers: dict[str, str] = field(default_factory=dict)
-    ca_bundle: str | None = None
-    timeout: float = 10.0
+    delivery: otel.Delivery | None = None
     budget: float = 60.0
     batch: int = 500
     retry_base: float = 1.0
     retry_cap: float = 3600.0
     store_max_events: int = 200_000
     debug: bool = False
+
+    @property
+    def channels(self) -> list[otel.Channel]:
+        return list(self.delivery.channels) if self.delivery else []
+
+    @property
+    def resource(self) -> dict[str, str]:
+        return dict(self.delivery.resource) if self.delivery else {}
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | os._Environ[str] = os.environ) -> Settings:
@@ -66,14 +78,13 @@ class Settings:
             return value if value > 0 else default
 
         # Endpoint and protocol follow the configuration precedence (environment,
-        # then environment/user config.toml); headers come only from the environment.
-        configured = config.load_settings(environ).values
+        # then environment/user config.toml, then OTEL_*); headers come only from the
+        # environment.
+        delivery = otel.resolve(config.load_settings(environ), environ)
         return cls(
-            endpoint=str(configured["endpoint"] or "") or None,
-            protocol=str(configured["protocol"] or "otlp").strip().lower(),
-            headers=parse_headers(environ.get("AUTOTELEMETRY_HEADERS", "")),
-            ca_bundle=environ.get("AUTOTELEMETRY_CA_BUNDLE") or None,
-            timeout=num("AUTOTELEMETRY_TIMEOUT", 10.0),
+            endpoint=delivery.endpoint,
+            protocol=delivery.protocol,
+            delivery=delivery,
             budget=num("AUTOTELEMETRY_SEND_BUDGET", 60.0),
             batch=int(num("AUTOTELEMETRY_BATCH_EVENTS", 500)),
             retry_base=num("AUTOTELEMETRY_RETRY_BASE", 1.0),
@@ -85,14 +96,7 @@ class Settings:
 
 def parse_headers(text: str) -> dict[str, str]:
     """``k=v,k2=v2`` (values percent-decoded, as ``OTEL_EXPORTER_OTLP_HEADERS``)."""
-    from urllib.parse import unquote
-
-    headers = {}
-    for item in text.split(","):
-        key, sep, value = item.partition("=")
-        if sep and key.strip():
-            headers[unquote(key.strip())] = unquote(value.strip())
-    return headers
+    return otel.parse_pairs(text) or {}
 
 
 def masked(headers: dict[str, str]) -> dict[str, str]:
@@ -100,26 +104,72 @@ def masked(headers: dict[str, str]) -> dict[str, str]:
 
 
 @dataclass
-class Result:
-    """What one sender run did (what `flush` prints and `status` remembers)."""
+class SignalResult:
+    """What one run did on one signal."""
 
     sent: int = 0
     dropped: dict[str, int] = field(default_factory=dict)
     kept: int = 0
+    stopped: str | None = None
+
+    def drop(self, reason: str, n: int) -> None:
+        if n:
+            self.dropped[reason] = self.dropped.get(reason, 0) + n
+
+
+@dataclass
+class Result:
+    """What one sender run did (what `flush` prints and `status` remembers).
+
+    ``sent``/``dropped``/``kept`` are those of the first channel (the logs, or the
+    webhook's events); every channel's are in ``signals``.
+    """
+
+    signals: dict[str, SignalResult] = field(default_factory=dict)
     kept_reason: str | None = None
     next_retry: float | None = None
     evicted: int = 0
     attempts: int = 0
+    primary: str = "logs"
+
+    def of(self, signal: str) -> SignalResult:
+        return self.signals.setdefault(signal, SignalResult())
+
+    @property
+    def sent(self) -> int:
+        return self.of(self.primary).sent
+
+    @property
+    def dropped(self) -> dict[str, int]:
+        return self.of(self.primary).dropped
+
+    @property
+    def kept(self) -> int:
+        return self.of(self.primary).kept
+
+    @property
+    def kept_any(self) -> int:
+        return sum(r.kept for r in self.signals.values())
 
     def summary(self) -> str:
         parts = [f"sent {self.sent}"]
         parts.append(
             f"kept {self.kept} for retry" + (f" ({self.kept_reason})" if self.kept_reason else "")
         )
-        drops = sum(self.dropped.values())
-        reasons = ", ".join(f"{k}: {v}" for k, v in sorted(self.dropped.items()))
-        parts.append(f"dropped {drops}" + (f" ({reasons})" if reasons else ""))
+        parts.append(_drops(self.dropped))
+        for signal, r in self.signals.items():
+            if signal != self.primary:
+                what = "span(s)" if signal == "traces" else signal
+                stopped = f" ({r.stopped})" if r.stopped else ""
+                parts.append(
+                    f"{signal}: sent {r.sent} {what}, kept {r.kept}{stopped}, " + _drops(r.dropped)
+                )
         return "; ".join(parts)
+
+
+def _drops(dropped: dict[str, int]) -> str:
+    reasons = ", ".join(f"{k}: {v}" for k, v in sorted(dropped.items()))
+    return f"dropped {sum(dropped.values())}" + (f" ({reasons})" if reasons else "")
 
 
 class _Retry(Exception):
@@ -132,7 +182,7 @@ class _Retry(Exception):
 
 
 class _Stop(Exception):
-    """A permanent failure of the whole request (auth, address): stop this run."""
+    """A permanent failure of the whole request (auth, address): stop this channel."""
 
     def __init__(self, reason: str) -> None:
         super().__init__(reason)
@@ -154,6 +204,16 @@ def retry_after_seconds(value: str | None) -> float | None:
         return None
 
 
+@dataclass
+class _Answer:
+    """A 2xx answer to one request."""
+
+    items: int
+    carried: dict[str, int]
+    rejected: int = 0
+    message: str = ""
+
+
 class Sender:
     """One run: ingest, cap, send batches; call :meth:`run` holding the lock."""
 
@@ -168,17 +228,18 @@ class Sender:
 
         self.home = home
         self.settings = settings
-        self.exporter = get_exporter(settings.protocol)
-        self.url = self.exporter.url(settings.endpoint or "")
+        self.channels = settings.channels
+        self.urls = [ch.url for ch in self.channels]
+        self.url = self.urls[0] if self.urls else (settings.endpoint or "")
         self.progress = progress
         self.log = log or (lambda line: sys.stderr.write("autotelemetry: " + line + "\n"))
         self.session = requests.Session()
-        self.session.verify = settings.ca_bundle or True  # never off
-        self.session.headers.update(settings.headers)
         self.requests = requests
         self.store = Store(home)
         self.ledger = Ledger(self.store)
-        self.result = Result()
+        self.result = Result(primary=self.channels[0].signal if self.channels else "logs")
+        for ch in self.channels:
+            self.result.of(ch.signal)
         self.deadline = time.monotonic() + settings.budget
 
     # --- the store -----------------------------------------------------------------
@@ -199,89 +260,123 @@ class Sender:
         ingested = ingest(self.store)
         if ingested.quarantined:
             self.log(f"{len(ingested.quarantined)} corrupt spool file(s) quarantined")
-        unsent = self.ledger.cap(self.settings.store_max_events)
-        if unsent:
-            self.result.dropped["store_cap"] = self.result.dropped.get("store_cap", 0) + unsent
+        signals = tuple(ch.signal for ch in self.channels) or ("logs",)
+        for signal, lost in self.ledger.cap(self.settings.store_max_events, signals).items():
+            self.result.of(signal).drop("store_cap", lost)
 
     # --- sending -----------------------------------------------------------------
 
-    def post(self, rows: list[tuple[int, str]]) -> dict[str, int]:
-        """POST one batch; returns the drop counts it carried, raises on failure."""
+    def post(self, ch: otel.Channel, rows: list[Row]) -> _Answer | None:
+        """POST one batch on ``ch``; ``None`` when it holds nothing for this signal.
+
+        Raises :class:`_Retry` or :class:`_Permanent` on failure.
+        """
         events = [json.loads(body) for _, body in rows]
-        carried = self.ledger.unreported()
-        payload = self.exporter.encode(events, carried)
+        carried = self.ledger.unreported() if ch.signal in PRIMARY else {}
+        built = payload(ch.signal, ch.encoding, events, carried, self.settings.resource)
+        if built is None:
+            return None
         if self.settings.debug:
             self.log(
-                f"POST {self.url} ({len(events)} event(s), headers {masked(self.settings.headers)})"
+                f"POST {ch.url} ({ch.signal}, {built.items} item(s) of {len(events)} event(s), "
+                f"{ch.encoding}, headers {masked(ch.headers)})"
             )
-            self.log("payload " + payload.decode("utf-8"))
+            self.log("payload " + json.dumps(built.as_json(), separators=(",", ":")))
         self.result.attempts += 1
         remaining = max(0.5, self.deadline - time.monotonic())
-        timeout = min(self.settings.timeout, remaining)
+        timeout = min(ch.timeout, remaining)
+        headers = {
+            **ch.headers,
+            "Content-Type": ch.content_type,
+            "User-Agent": f"autotelemetry/{spawn_version()}",
+        }
+        body = built.body
+        if ch.compression == "gzip":
+            body = gzip.compress(body)
+            headers["Content-Encoding"] = "gzip"
         try:
             response = self.session.post(
-                self.url,
-                data=gzip.compress(payload),
-                headers={
-                    "Content-Type": self.exporter.CONTENT_TYPE,
-                    "Content-Encoding": "gzip",
-                    "User-Agent": f"autotelemetry/{spawn_version()}",
-                },
+                ch.url,
+                data=body,
+                headers=headers,
                 timeout=(timeout, timeout),
                 allow_redirects=False,
-                # Per request, not only on the session: requests 2.34 ignores a CA-bundle
+                # Per request, not on the session: requests 2.34 ignores a CA-bundle
                 # path set as Session.verify (AUTOTELEMETRY_CA_BUNDLE was silently unused).
-                verify=self.session.verify,
+                verify=ch.certificate or True,  # never off
+                cert=ch.cert,
+                stream=True,
             )
+            try:
+                code = response.status_code
+                answer = response.raw.read(MAX_RESPONSE, decode_content=True) if code < 300 else b""
+            finally:
+                response.close()
         except self.requests.Timeout:
             raise _Retry("timeout") from None
         except self.requests.RequestException as exc:
             raise _Retry(f"network error ({type(exc).__name__})") from None
-        except OSError as exc:  # e.g. AUTOTELEMETRY_CA_BUNDLE names no usable file
+        except OSError as exc:  # e.g. a CA bundle or client certificate that is no usable file
             raise _Retry(f"TLS setup failed ({exc})") from None
-        code = response.status_code
-        response.close()
         if self.settings.debug:
             self.log(f"HTTP {code}")
         if 200 <= code < 300:
-            return carried
+            result = _Answer(built.items, carried if built.carried else {})
+            if ch.signal != "events":
+                from autotelemetry.exporters.otlp import parse_response
+
+                result.rejected, result.message = parse_response(
+                    ch.signal, answer, response.headers.get("Content-Type")
+                )
+                result.rejected = min(result.rejected, built.items)
+                if self.settings.debug and (result.rejected or result.message):
+                    self.log(f"partial success: {result.rejected} rejected ({result.message})")
+            return result
         if code in PERMANENT:
-            raise _Permanent(code)
+            raise _Permanent(code, built.items)
         raise _Retry(f"HTTP {code}", retry_after_seconds(response.headers.get("Retry-After")))
 
-    def _advance(
-        self, rows: list[Row], sent: bool, reason: str | None, carried: dict[str, int] | None
-    ) -> None:
-        if sent:
-            self.ledger.delivered(rows, carried or {})
-        else:
-            self.ledger.dropped(rows, str(reason))
-        if sent:
-            self.result.sent += len(rows)
-        else:
-            self.result.dropped[str(reason)] = self.result.dropped.get(str(reason), 0) + len(rows)
+    def _count(self, ch: otel.Channel, rows: list[Row], items: int) -> int:
+        """What a batch counts as on ``ch``: events for logs and webhook, spans for traces."""
+        return items if ch.signal == "traces" else len(rows)
+
+    def _delivered(self, ch: otel.Channel, rows: list[Row], answer: _Answer | None) -> None:
+        r = self.result.of(ch.signal)
+        if answer is None:
+            self.ledger.skip(rows, ch.signal)
+            return
+        self.ledger.delivered(rows, answer.carried, ch.signal, answer.rejected, answer.message)
+        r.sent += max(0, self._count(ch, rows, answer.items) - answer.rejected)
+        r.drop("rejected", answer.rejected)
         if self.settings.debug:
-            verdict = "sent" if sent else f"dropped ({reason})"
-            self.log(f"{verdict}: {len(rows)} event(s)")
+            self.log(f"sent: {len(rows)} event(s) on {ch.signal}")
         if self.progress:
             self.progress(self.result)
 
-    def send(self, rows: list[tuple[int, str]]) -> None:
-        """Send ``rows``; permanent rejections split the batch down to the bad event."""
+    def _dropped(self, ch: otel.Channel, rows: list[Row], reason: str, items: int) -> None:
+        self.ledger.dropped(rows, reason, ch.signal)
+        self.result.of(ch.signal).drop(reason, self._count(ch, rows, items))
+        if self.settings.debug:
+            self.log(f"dropped ({reason}): {len(rows)} event(s) on {ch.signal}")
+        if self.progress:
+            self.progress(self.result)
+
+    def send(self, ch: otel.Channel, rows: list[Row]) -> None:
+        """Send ``rows`` on ``ch``; permanent rejections split the batch down to the bad event."""
         try:
-            carried = self.post(rows)
+            answer = self.post(ch, rows)
         except _Permanent as exc:
             if exc.code in WHOLE:
-                self._advance(rows, False, f"http_{exc.code}", None)
+                self._dropped(ch, rows, f"http_{exc.code}", exc.items)
                 raise _Stop(f"HTTP {exc.code}") from None
             if len(rows) > 1:
                 half = len(rows) // 2
-                self.send(rows[:half])
-                self.send(rows[half:])
+                self.send(ch, rows[:half])
+                self.send(ch, rows[half:])
                 return
-            self._advance(rows, False, f"http_{exc.code}", None)
+            self._dropped(ch, rows, f"http_{exc.code}", exc.items)
             return
-        self._advance(rows, True, None, carried)
+        self._delivered(ch, rows, answer)
 
     def backoff(self, failures: int, retry_after: float | None) -> float:
         """Exponential backoff with full jitter; Retry-After wins when longer."""
@@ -293,29 +388,47 @@ class Sender:
         return delay
 
     def run(self) -> Result:
-        """Send until the backlog is empty, a failure needs a later retry, or the budget ends."""
+        """Send until every channel's backlog is empty, a failure needs a later retry,
+        or the budget ends. A channel refused as a whole (auth, address: a collector
+        without a traces pipeline answers 404) stops for this run; the others go on."""
         self.prepare()
-        try:
-            while time.monotonic() < self.deadline:
-                rows = self.ledger.batch(self.settings.batch)
-                if not rows:
+        active = list(self.channels)
+        stops: list[str] = []
+        while active and time.monotonic() < self.deadline:
+            progressed = False
+            try:
+                for ch in list(active):
+                    rows = self.ledger.batch(self.settings.batch, ch.signal)
+                    if not rows:
+                        continue
+                    progressed = True
+                    try:
+                        self.send(ch, rows)
+                    except _Stop as exc:
+                        active.remove(ch)
+                        self.result.of(ch.signal).stopped = exc.reason
+                        one = len(self.channels) == 1
+                        stops.append(exc.reason if one else f"{ch.signal}: {exc.reason}")
+            except _Retry as exc:
+                failures = self.ledger.failures()
+                delay = self.backoff(failures, exc.retry_after)
+                self.record_failure(failures + 1, delay, exc.reason)
+                if time.monotonic() + delay >= self.deadline:
                     break
-                try:
-                    self.send(rows)
-                except _Retry as exc:
-                    failures = self.ledger.failures()
-                    delay = self.backoff(failures, exc.retry_after)
-                    self.record_failure(failures + 1, delay, exc.reason)
-                    if time.monotonic() + delay >= self.deadline:
-                        break
-                    time.sleep(delay)
-                    self.prepare()
-        except _Stop as exc:
+                time.sleep(delay)
+                self.prepare()
+                continue
+            if not progressed:
+                break
+        if stops and not active:
             failures = self.ledger.failures()
-            delay = self.backoff(failures + 5, None)
-            self.record_failure(failures + 1, delay, exc.reason)
-        self.result.kept = self.ledger.backlog()
-        if self.result.kept and self.result.next_retry is None:
+            self.record_failure(failures + 1, self.backoff(failures + 5, None), "; ".join(stops))
+        blocked = self.settings.delivery.blocked if self.settings.delivery else {}
+        for ch in self.channels:
+            self.result.of(ch.signal).kept = self.ledger.backlog(ch.signal)
+        for signal in blocked:
+            self.result.of(signal).stopped = "protocol not supported"
+        if self.result.kept_any and self.result.next_retry is None:
             self.result.kept_reason = self.result.kept_reason or "time budget spent"
         self.finish()
         return self.result
@@ -338,6 +451,15 @@ class Sender:
                 "kept": r.kept,
                 "kept_reason": r.kept_reason,
                 "endpoint": self.url,
+                "signals": {
+                    signal: {
+                        "sent": sr.sent,
+                        "dropped": sr.dropped,
+                        "kept": sr.kept,
+                        "stopped": sr.stopped,
+                    }
+                    for signal, sr in r.signals.items()
+                },
             },
             clear_retry=r.next_retry is None,
         )
@@ -348,9 +470,81 @@ class Sender:
 
 
 class _Permanent(Exception):
-    def __init__(self, code: int) -> None:
+    def __init__(self, code: int, items: int = 0) -> None:
         super().__init__(code)
         self.code = code
+        self.items = items
+
+
+# --- inspecting without sending ------------------------------------------------------
+
+
+@dataclass
+class Preview:
+    """One request `flush` would send now: its channel, events and payload."""
+
+    channel: otel.Channel
+    events: int
+    payload: Payload
+
+
+def preview(home: str, settings: Settings) -> list[Preview]:
+    """The requests the next `flush` would send, built exactly as it would build them,
+    without sending, ingesting or writing anything.
+
+    Reads the store read-only (events above each signal's watermark) and the spool
+    files in place (events the store does not hold yet, in the order ingest would add
+    them); the spool and store caps are not applied (they change nothing unless a cap
+    is exceeded).
+    """
+    stored: list[tuple[int, str]] = []
+    watermarks: dict[str, int] = {}
+    carried: dict[str, int] = {}
+    known: set[str] = set()
+    spooled: list[tuple[dict, str]] = []
+    for path in pending(home):
+        try:
+            spooled.extend(read_lines(path))
+        except Exception:
+            continue  # quarantined by the next real run, never sent
+    try:
+        store: Store | None = Store(home, readonly=True)
+    except FileNotFoundError:
+        store = None
+    if store is not None:
+        try:
+            ledger = Ledger(store)
+            for ch in settings.channels:
+                watermarks[ch.signal] = ledger.watermark(ch.signal)
+            stored = ledger.batch(-1, signal="logs", after=min(watermarks.values(), default=0))
+            known = ledger.known([str(ev.get("event_id")) for ev, _ in spooled])
+            carried = ledger.unreported()
+        finally:
+            store.close()
+    marks = sum(n for _, n in eviction_marks(home))
+    if marks:
+        carried["spool_evicted"] = carried.get("spool_evicted", 0) + marks
+    fresh: list[str] = []
+    for ev, line in spooled:
+        eid = str(ev.get("event_id"))
+        if eid not in known:
+            known.add(eid)
+            fresh.append(line)
+    out: list[Preview] = []
+    for ch in settings.channels:
+        mark = watermarks.get(ch.signal, 0)
+        bodies = [body for rowid, body in stored if rowid > mark] + fresh
+        first = True
+        for i in range(0, len(bodies), settings.batch):
+            chunk = [json.loads(b) for b in bodies[i : i + settings.batch]]
+            drops = carried if first and ch.signal in PRIMARY else {}
+            built = payload(ch.signal, ch.encoding, chunk, drops, settings.resource)
+            if built is None:
+                continue
+            if built.carried:
+                first = False
+            out.append(Preview(ch, len(chunk), built))
+    return out
 
 
 def spawn_version() -> str:
@@ -419,6 +613,14 @@ def main() -> int:
         return 0
     home = config.home_dir()
     _log_line(home, "start")
+    if not settings.channels:
+        # Configured but nothing can be sent (gRPC only, no endpoint for any enabled
+        # signal): say so once per backoff period instead of starting every interval.
+        d = settings.delivery
+        why = "; ".join(d.problems + d.notes) if d else ""
+        _log_line(home, f"nothing can be sent: {why or 'no channel'}; exiting")
+        spawn.touch(home, time.time() + settings.retry_cap - spawn.interval())
+        return 0
     # A sender finishing right now still holds the lock: wait for it briefly, then
     # leave the work to the one that is running (it re-reads the spool before exiting).
     fd = acquire(home, wait=3.0)

@@ -12,7 +12,7 @@ import stat
 import sys
 from typing import Any
 
-from autotelemetry import __version__, config
+from autotelemetry import __version__, config, otel
 from autotelemetry._boot import disabled_reason
 from autotelemetry._boot import state as boot_state
 from autotelemetry.store import health, ledger, store_path
@@ -70,6 +70,8 @@ def status_data() -> dict[str, Any]:
         )
     settings = config.load_settings()
     problems.extend(settings.problems)
+    sending = otel.resolve(settings)
+    problems.extend(sending.problems)
     problems.extend(health(home))
     quarantined = spool_reader.quarantined(home)
     if quarantined:
@@ -81,7 +83,8 @@ def status_data() -> dict[str, Any]:
     if reason is None and settings.values["enabled"] is False:
         reason = f"enabled = false in {settings.sources['enabled']}"
     try:
-        delivery: dict[str, Any] = ledger.status(home)
+        signals = tuple(ch.signal for ch in sending.channels)
+        delivery: dict[str, Any] = ledger.status(home, signals)
     except Exception as exc:  # a status must show the rest
         delivery = {"error": f"{type(exc).__name__}: {exc}"}
     return {
@@ -116,6 +119,7 @@ def status_data() -> dict[str, Any]:
         "spool": {"pending_files": count, "pending_bytes": size, "quarantined": len(quarantined)},
         "store": {"path": db, "bytes": os.path.getsize(db) if os.path.exists(db) else 0},
         "endpoint": settings.values["endpoint"],
+        "sending": sending.describe(),
         "delivery": delivery,
         "problems": problems,
     }

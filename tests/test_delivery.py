@@ -78,17 +78,21 @@ def test_all_sent_and_otlp_parses_strictly(run, receiver):
     assert rec["resource"]["service.version"] == "1.2.0"
     attrs = rec["attrs"]
     assert attrs["process.exit.code"] == 0 and attrs["cli.flags"] == ["--dry-run"]
-    assert attrs["cli.status"] == "success" and attrs["os.type"] == "linux"
-    assert {"host.arch", "process.runtime.version", "session.id"} <= set(attrs)
+    assert attrs["cli.status"] == "success" and rec["resource"]["os.type"] == "linux"
+    assert {"host.arch", "process.runtime.version"} <= set(rec["resource"])
+    assert {"session.id", "process.pid"} <= set(attrs) and "error.type" not in attrs
     fail = next(r for r in receiver.records if r["attrs"].get("cli.status") == "failure")
     assert fail["attrs"]["process.exit.code"] == 1
+    (failed,) = [e for e in run.stored() if e.get("status") == "failure"]
+    assert fail["attrs"]["error.type"] == failed["error_type"] == "ClickException"
     # headers are never written to disk
     for path in run.home.rglob("*"):
         if path.is_file():
             assert b"s3cret" not in path.read_bytes(), path
     # a second flush has nothing left to send
     again = flush(run, receiver.url)
-    assert b"sent 0;" in again.stdout and len(receiver.requests) == 1
+    assert b"sent 0;" in again.stdout
+    assert len(receiver.of("logs")) == 1 and len(receiver.of("traces")) == 1
     d = status(run, receiver.url)
     assert d["backlog"] == 0 and d["last"]["sent"] == 0
 
@@ -111,7 +115,7 @@ def test_500_then_200(run, receiver):
     receiver.plan = [500]
     out = flush(run, receiver.url)
     assert out.returncode == 0, out.stdout + out.stderr
-    assert [q["action"] for q in receiver.requests] == [500, 200]
+    assert [q["action"] for q in receiver.of("logs")] == [500, 200]
     assert sorted(receiver.delivered) == sorted(stored_ids(run))
 
 
@@ -120,7 +124,7 @@ def test_429_retry_after_is_respected(run, receiver):
     receiver.plan = [("status", 429, {"Retry-After": "1"})]
     out = flush(run, receiver.url)
     assert out.returncode == 0, out.stdout + out.stderr
-    first, second = receiver.requests
+    first, second = receiver.of("logs")
     assert second["time"] - first["time"] >= 0.9
     assert sorted(receiver.delivered) == sorted(stored_ids(run))
 

@@ -235,7 +235,9 @@ class Store:
             db.execute("DELETE FROM events")
             db.execute("DELETE FROM flags")
             # Row ids restart once the table is empty: the sender's watermark must too.
-            db.execute("DELETE FROM meta WHERE key = 'delivery.watermark'")
+            db.execute(
+                "DELETE FROM meta WHERE key IN ('delivery.watermark', 'delivery.traces.watermark')"
+            )
         return n
 
 
