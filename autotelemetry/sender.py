@@ -508,7 +508,7 @@ def preview(home: str, settings: Settings) -> list[Preview]:
         except Exception:
             continue  # quarantined by the next real run, never sent
     try:
-        store: Store | None = Store(home, readonly=True)
+        store: Store | None = Store(home, readonly=True, untouched=True)
     except FileNotFoundError:
         store = None
     if store is not None:

@@ -303,3 +303,129 @@ def test_200_concurrent_runs_few_senders(run, receiver):
         except (OSError, ValueError):
             pass
     assert len(stored_ids(run)) == 200
+
+
+# --- OTLP: partial success, a signal the collector refuses, dry run -----------------------
+
+
+@pytest.mark.parametrize("encoding", ["http/protobuf", "http/json"])
+def test_partial_success_counts_rejected_records_with_the_message(run, receiver, encoding):
+    record(run, 3)
+    receiver.plan = [
+        ("partial", 2, "quota exceeded: 2 log records over the limit"),
+        ("partial", 1, "span limit"),
+    ]
+    out = flush(run, receiver.url, AUTOTELEMETRY_PROTOCOL=encoding)
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert [q["signal"] for q in receiver.requests] == ["logs", "traces"]
+    assert b"sent 1; kept 0 for retry; dropped 2 (rejected: 2)" in out.stdout
+    assert b"traces: sent 2 span(s), kept 0, dropped 1 (rejected: 1)" in out.stdout
+    d = status(run, receiver.url)
+    assert d["dropped"] == {"rejected": 2} and d["traces"]["dropped"] == {"rejected": 1}
+    assert d["rejected"]["logs"]["count"] == 2
+    assert d["rejected"]["logs"]["message"] == "quota exceeded: 2 log records over the limit"
+    assert d["rejected"]["traces"]["message"] == "span limit"
+    text = run("autotelemetry", "status", env={"AUTOTELEMETRY_ENDPOINT": receiver.url}).stdout
+    assert b"rejected 2 log record(s) in total" in text and b"quota exceeded" in text
+    doctor = run("autotelemetry", "doctor", "--json", env={"AUTOTELEMETRY_ENDPOINT": receiver.url})
+    warned = [c for c in json.loads(doctor.stdout)["checks"] if c["name"] == "collector"]
+    assert {c["level"] for c in warned} == {"warn"}
+    assert any("quota exceeded: 2 log records" in c["detail"] for c in warned)
+    # rejected records are dropped, not retried; the next batch reports the count
+    record(run, 1)
+    flush(run, receiver.url, AUTOTELEMETRY_PROTOCOL=encoding)
+    (drop,) = [r for r in receiver.records if r["eventName"] == "autotelemetry.dropped"]
+    assert drop["attrs"]["autotelemetry.dropped.rejected"] == 2
+    assert len(receiver.of("logs")) == 2
+
+
+def test_a_warning_without_rejections_is_kept_as_a_message(run, receiver):
+    record(run, 1)
+    receiver.plan = [("partial", 0, "deprecated attribute names")]
+    flush(run, receiver.url)
+    d = status(run, receiver.url)
+    assert d["dropped"] == {} and d["rejected"]["logs"]["count"] == 0
+    assert d["rejected"]["logs"]["message"] == "deprecated attribute names"
+
+
+def test_a_collector_without_traces_pipeline_loses_no_logs(run, receiver):
+    record(run, 3)
+    receiver.plan = [200, 404]  # logs accepted, /v1/traces unknown
+    out = flush(run, receiver.url)
+    assert out.returncode == 0, out.stdout
+    assert len(receiver.delivered) == 3 and receiver.spans == []
+    assert b"traces: sent 0 span(s), kept 0 (HTTP 404), dropped 3 (http_404: 3)" in out.stdout
+    d = status(run, receiver.url)
+    assert d["next_retry"] is None  # no backoff for the logs
+    assert d["traces"] == {"backlog": 0, "dropped": {"http_404": 3}}
+    doctor = run("autotelemetry", "doctor", "--json", env={"AUTOTELEMETRY_ENDPOINT": receiver.url})
+    assert any("no traces pipeline" in c["detail"] for c in json.loads(doctor.stdout)["checks"])
+    # the logs keep flowing
+    record(run, 1)
+    receiver.plan = [200, 404]
+    flush(run, receiver.url)
+    assert len(receiver.delivered) == 4
+
+
+def _snapshot(home: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(home)): p.read_bytes() for p in home.rglob("*") if p.is_file()}
+
+
+@pytest.mark.parametrize("encoding", ["http/protobuf", "http/json", "json"])
+def test_dry_run_prints_exactly_what_is_sent_and_changes_nothing(run, encoding):
+    receiver = Receiver(protocol="json" if encoding == "json" else "otlp")
+    try:
+        _dry_run(run, receiver, encoding)
+    finally:
+        receiver.close()
+
+
+def _dry_run(run: Runner, receiver: Receiver, encoding: str) -> None:
+    from receiver import otlp_json
+
+    record(run, 3)
+    assert flush(run, receiver.url, AUTOTELEMETRY_PROTOCOL=encoding).returncode == 0
+    receiver.requests.clear()
+    receiver.messages.clear()
+    receiver.records.clear()
+    receiver.default = 401  # a drop, so the next batch carries counts
+    record(run, 1)
+    flush(run, receiver.url, AUTOTELEMETRY_PROTOCOL=encoding)
+    receiver.default = 200
+    record(run, 4)  # in the spool, not yet in the store
+    receiver.requests.clear()
+    receiver.messages.clear()
+    receiver.records.clear()
+    before = _snapshot(run.home)
+    assert any(name.startswith("spool/") for name in before)
+    env = {"AUTOTELEMETRY_ENDPOINT": receiver.url, "AUTOTELEMETRY_PROTOCOL": encoding, **FAST}
+    dry = run("autotelemetry", "flush", "--dry-run", env=env)
+    assert dry.returncode == 0, dry.stderr
+    assert _snapshot(run.home) == before  # store, spool, ledger: byte-identical
+    assert receiver.requests == []
+    printed = [json.loads(line) for line in dry.stdout.splitlines()]
+    assert b"nothing sent, nothing changed" in dry.stderr
+    out = flush(run, receiver.url, AUTOTELEMETRY_PROTOCOL=encoding)
+    assert out.returncode == 0
+    if encoding == "json":
+        sent = [r for r in receiver.records if "event_id" in r]
+        assert printed[0]["events"] == sent and printed[0]["dropped"] == {"http_401": 1}
+        assert len(printed) == 1
+        return
+    sent = [otlp_json(m) for m in receiver.messages]
+    assert len(printed) == len(sent) == 2  # one logs and one traces request
+
+    def stable(data: dict) -> str:
+        # the drop record's time is taken when the request is built
+        text = json.dumps(data, sort_keys=True)
+        for rl in data.get("resourceLogs", []):
+            for sl in rl["scopeLogs"]:
+                for rec in sl["logRecords"]:
+                    if rec.get("eventName") == "autotelemetry.dropped":
+                        text = text.replace(rec["timeUnixNano"], "T")
+                        text = text.replace(rec["observedTimeUnixNano"], "T")
+        return text
+
+    assert [stable(p) for p in printed] == [stable(s) for s in sent]
+    assert "autotelemetry.dropped.http_401" in json.dumps(printed[0])
+    assert len(printed[1]["resourceSpans"][0]["scopeSpans"][0]["spans"]) == 4

@@ -120,10 +120,12 @@ class Store:
 
     ``readonly=True`` opens an existing store without creating, migrating or
     recovering anything (``status``, ``doctor``); it raises
-    ``FileNotFoundError`` when there is no store.
+    ``FileNotFoundError`` when there is no store. ``untouched=True`` (with
+    ``readonly``; ``flush --dry-run``) also leaves no ``-wal``/``-shm`` file behind:
+    when no writer left a write-ahead log, the file is opened as immutable.
     """
 
-    def __init__(self, home: str, *, readonly: bool = False) -> None:
+    def __init__(self, home: str, *, readonly: bool = False, untouched: bool = False) -> None:
         self.home = home
         self.path = store_path(home)
         self.readonly = readonly
@@ -132,6 +134,8 @@ class Store:
             if not os.path.isfile(self.path):
                 raise FileNotFoundError(self.path)
             uri = Path(self.path).absolute().as_uri() + "?mode=ro"
+            if untouched and not os.path.exists(self.path + "-wal"):
+                uri += "&immutable=1"
             self.db = sqlite3.connect(uri, uri=True, timeout=5, isolation_level=None)
             return
         ensure_private_dir(home)
