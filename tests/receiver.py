@@ -102,7 +102,8 @@ def _assert_known(msg: Any) -> None:
 
 
 def otlp_json(msg: Any) -> dict[str, Any]:
-    """OTLP/JSON (hex ids, integer enums) of a message: one line of a collector file."""
+    """OTLP/JSON (hex ids, integer enums, empty arrays as ``{"values": []}``) of a
+    message: one line of a collector file."""
     return _base64_ids_to_hex(json_format.MessageToDict(msg, use_integers_for_enums=True))
 
 
@@ -250,6 +251,7 @@ class Receiver:
                 records = [*records, {"dropped": payload["dropped"]}]
         info["ids"] = ids
         info["content_type"] = content_type
+        info["body"] = body
         if action == "hang":
             self.hanging.set()
             self.release.wait(60)

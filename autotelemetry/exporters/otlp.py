@@ -409,15 +409,22 @@ def count(request: Any) -> int:
 _ID_FIELDS = frozenset({"traceId", "spanId", "parentSpanId"})
 
 
-def _ids_to_hex(value: Any) -> Any:
-    """OTLP/JSON writes trace and span ids as hex, not protobuf JSON's base64."""
+def _otlp_json(value: Any) -> Any:
+    """Protobuf JSON to the OTLP/JSON mapping: trace and span ids as hex (not base64),
+    and an empty array value written as ``{"values": []}`` (protobuf JSON omits the
+    empty list; rotel, a real collector, answers 400 to ``{"arrayValue": {}}``)."""
     if isinstance(value, dict):
-        return {
-            k: _hex(v) if k in _ID_FIELDS and isinstance(v, str) else _ids_to_hex(v)
-            for k, v in value.items()
-        }
+        out = {}
+        for k, v in value.items():
+            if k in _ID_FIELDS and isinstance(v, str):
+                out[k] = _hex(v)
+            elif k == "arrayValue" and v == {}:
+                out[k] = {"values": []}
+            else:
+                out[k] = _otlp_json(v)
+        return out
     if isinstance(value, list):
-        return [_ids_to_hex(v) for v in value]
+        return [_otlp_json(v) for v in value]
     return value
 
 
@@ -427,7 +434,7 @@ def _hex(value: str) -> str:
 
 def to_json(message: Any) -> dict[str, Any]:
     """The OTLP/JSON form of a message (what ``http/json`` sends, what dry-run prints)."""
-    return _ids_to_hex(json_format.MessageToDict(message, use_integers_for_enums=True))
+    return _otlp_json(json_format.MessageToDict(message, use_integers_for_enums=True))
 
 
 def encode(message: Any, encoding: str) -> bytes:
