@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 from pathlib import Path
 
@@ -127,6 +128,21 @@ FORBIDDEN = {
     "tomllib",
     "platform",
     "socket",
+    # the OpenTelemetry side lives in the sender only
+    "google",
+    "google.protobuf",
+    "opentelemetry",
+    "opentelemetry.proto",
+    "autotelemetry.otel",
+    "autotelemetry.exporters",
+    "autotelemetry.exporters.otlp",
+    "autotelemetry.sender",
+    "autotelemetry.settings",
+    "base64",
+    "binascii",
+    "gzip",
+    "urllib",
+    "urllib.parse",
 }
 
 
@@ -136,9 +152,16 @@ FORBIDDEN = {
 ALLOWED_WITH_ENDPOINT = {"autotelemetry.notice", "autotelemetry.spawn"}
 
 
+#: An incoming W3C trace context, as a CI system sets it.
+TRACE_CONTEXT = {
+    "TRACEPARENT": "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01",
+    "TRACESTATE": "congo=t61rcWkgMzE",
+}
+
+
 @pytest.mark.parametrize("framework", ["click", "typer", "argparse"])
 @pytest.mark.parametrize("allow", ["", "modules_at_exit"])
-@pytest.mark.parametrize("endpoint", [False, True], ids=["local", "endpoint"])
+@pytest.mark.parametrize("endpoint", ["local", "endpoint", "otel"])
 def test_host_process_imports_only_the_allowed_modules(
     venv: Venv,
     bare_venv: Venv,
@@ -146,22 +169,35 @@ def test_host_process_imports_only_the_allowed_modules(
     tmp_path: Path,
     framework: str,
     allow: str,
-    endpoint: bool,
+    endpoint: str,
 ):
     """Structural guard for the recording path (allowlisted) and the bystander path (not),
-    in local mode and with an endpoint configured (a closed local port: the detached
-    sender gets "connection refused"; the host never talks to it)."""
+    in local mode, with an endpoint configured (a closed local port: the detached
+    sender gets "connection refused"; the host never talks to it), and with
+    OpenTelemetry's variables (endpoint, headers, resource) and an incoming trace
+    context: the OTEL_* consent check and the trace context cost no import."""
     extra = {}
-    if endpoint:
+    if endpoint == "endpoint":
         extra = {
             "AUTOTELEMETRY_ENDPOINT": "http://127.0.0.1:9",
             "AUTOTELEMETRY_TIMEOUT": "1",
             "AUTOTELEMETRY_SEND_BUDGET": "2",
         }
+    elif endpoint == "otel":
+        extra = {
+            "OTEL_EXPORTER_OTLP_ENDPOINT": "http://127.0.0.1:9",
+            "OTEL_EXPORTER_OTLP_HEADERS": "a=b",
+            "OTEL_RESOURCE_ATTRIBUTES": "team=x",
+            "OTEL_EXPORTER_OTLP_TIMEOUT": "1000",
+            "AUTOTELEMETRY_SEND_BUDGET": "2",
+            "AUTOTELEMETRY_EXPORT_TRACEPARENT": "1",
+            **TRACE_CONTEXT,
+        }
     hooked = _guard_run(venv, home, framework, allow, tmp_path, **extra)
     bare = _guard_run(bare_venv, home, framework, "", tmp_path)
     added = hooked - bare
-    allowed = ALLOWED_IN_HOST | (ALLOWED_WITH_ENDPOINT if endpoint else set())
+    sending = endpoint != "local"
+    allowed = ALLOWED_IN_HOST | (ALLOWED_WITH_ENDPOINT if sending else set())
     assert added <= allowed, added - allowed
     assert not (added & FORBIDDEN)
     if framework == "argparse":
@@ -169,8 +205,18 @@ def test_host_process_imports_only_the_allowed_modules(
     if allow:
         recorded = list((home / "spool").glob("*.jsonl"))
         assert recorded or (home / "store.sqlite").exists(), "the guard run recorded nothing"
-        if endpoint:
+        if sending:
             assert added >= ALLOWED_WITH_ENDPOINT
+        if endpoint == "otel":  # the trace context was recorded (spool or store: a sender ran)
+            out = subprocess.run(
+                [venv.script("autotelemetry"), "events", "--json"],
+                capture_output=True,
+                env=clean_env(AUTOTELEMETRY_HOME=str(home)),
+                check=True,
+            )
+            (event,) = [json.loads(line) for line in out.stdout.splitlines()]
+            assert event["trace"]["trace_id"] == TRACE_CONTEXT["TRACEPARENT"][3:35]
+            assert event["trace"]["state"] == TRACE_CONTEXT["TRACESTATE"]
     if not allow:
         assert added <= {
             "autotelemetry",
