@@ -421,9 +421,17 @@ def apply_environment(
 def _otel_endpoint(settings: Settings, environ: "dict[str, str] | os._Environ[str]") -> None:
     """The fallback endpoint from OpenTelemetry's variables (none of ours set one).
 
-    Three dictionary look-ups when none is set. ``OTEL_SDK_DISABLED=true`` turns the
-    fallback off (as it turns off an OpenTelemetry SDK); recording stays on.
+    When none is set: three look-ups in the environment's bytes dictionary (no
+    decoding, no KeyError). ``OTEL_SDK_DISABLED=true`` turns the fallback off (as it
+    turns off an OpenTelemetry SDK); recording stays on.
     """
+    raw = getattr(environ, "_data", None) if os.name == "posix" else None
+    if raw is not None and not (
+        b"OTEL_EXPORTER_OTLP_ENDPOINT" in raw
+        or b"OTEL_EXPORTER_OTLP_LOGS_ENDPOINT" in raw
+        or b"OTEL_EXPORTER_OTLP_TRACES_ENDPOINT" in raw
+    ):
+        return
     for variable in OTEL_ENDPOINTS:
         raw = environ.get(variable)
         if not raw:

@@ -274,8 +274,6 @@ PARENT_SESSION_VARIABLE = "AUTOTELEMETRY_PARENT_SESSION"
 #: whether a program in between set a TRACEPARENT of its own (which then wins).
 PARENT_SPAN_VARIABLE = "AUTOTELEMETRY_PARENT_SPAN"
 _HEX = frozenset("0123456789abcdef-")
-_TRACE_HEX = frozenset("0123456789abcdef")
-_TRACESTATE_KEY = frozenset("abcdefghijklmnopqrstuvwxyz0123456789_-*/@")
 #: [inherited parent session id or None], filled on first begin().
 _parent_session: "list[str | None]" = []
 #: [this run's trace context (the event's ``trace``), the TRACEPARENT span id seen].
@@ -305,65 +303,20 @@ def _export_session() -> None:
         pass
 
 
-def _traceparent(value: str) -> "tuple[str, str, int] | None":
-    """(trace id, parent span id, flags) of a W3C ``traceparent``; ``None`` if malformed."""
-    if len(value) < 55 or value[2] != "-" or value[35] != "-" or value[52] != "-":
-        return None
-    if value[:2] == "ff" or (len(value) > 55 and (value[:2] == "00" or value[55] != "-")):
-        return None
-    trace_id, span_id = value[3:35], value[36:52]
-    if not set(value[:2] + trace_id + span_id + value[53:55]) <= _TRACE_HEX:
-        return None
-    if trace_id == "0" * 32 or span_id == "0" * 16:
-        return None
-    return trace_id, span_id, int(value[53:55], 16)
-
-
-def _tracestate(value: "str | None") -> "str | None":
-    """A well-formed W3C ``tracestate`` (at most 32 members, 512 characters), else ``None``."""
-    if not value or len(value) > 512:
-        return None
-    members = [m.strip(" \t") for m in value.split(",")]
-    members = [m for m in members if m]
-    if len(members) > 32:
-        return None
-    for member in members:
-        key, eq, val = member.partition("=")
-        if not (key and eq and val and set(key) <= _TRACESTATE_KEY and "=" not in val):
-            return None
-        if "," in val or not all(" " <= ch <= "~" for ch in val):
-            return None
-    return ",".join(members) or None
-
-
 def _trace_context(environ: "dict[str, str] | os._Environ[str]") -> "list[object]":
-    """This run's span: a child of the instrumented parent CLI's span when there is one
-    and TRACEPARENT did not change since that parent saw it, else of TRACEPARENT, else
-    the root of a new trace. Only ids and a validated tracestate are ever kept."""
-    parent = None
-    seen = ""
-    incoming = environ.get("TRACEPARENT")
-    if incoming:
-        parent = _traceparent(incoming.strip())
-        if parent is not None:
-            seen = parent[1]
-    handed = environ.get(PARENT_SPAN_VARIABLE)
-    if handed:
-        theirs, _, their_seen = handed.partition("/")
-        inherited = _traceparent(theirs)
-        if inherited is not None and their_seen == seen:
-            parent = inherited
-    trace: dict[str, object] = {"trace_id": "", "span_id": os.urandom(8).hex(), "flags": 1}
-    if parent is None:
-        trace["trace_id"] = os.urandom(16).hex()
-    else:
-        trace["trace_id"] = parent[0]
-        trace["parent_span_id"] = parent[1]
-        trace["flags"] = parent[2]
-        state = _tracestate(environ.get("TRACESTATE")) if seen else None
-        if state:
-            trace["state"] = state
-    return [trace, seen]
+    """[this run's trace context, the TRACEPARENT span id seen]: the root of a new trace,
+    unless TRACEPARENT or an instrumented parent's span is inherited (parsed by
+    :mod:`autotelemetry.tracecontext`, imported only then)."""
+    raw = getattr(environ, "_data", None) if os.name == "posix" else None
+    if raw is None:
+        inherited = "TRACEPARENT" in environ or PARENT_SPAN_VARIABLE in environ
+    else:  # bytes keys: no decoding, no KeyError per miss
+        inherited = b"TRACEPARENT" in raw or b"AUTOTELEMETRY_PARENT_SPAN" in raw
+    if inherited:
+        from autotelemetry import tracecontext
+
+        return tracecontext.inherit(environ, PARENT_SPAN_VARIABLE)
+    return [{"trace_id": os.urandom(16).hex(), "span_id": os.urandom(8).hex(), "flags": 1}, ""]
 
 
 def parent_session_id() -> "str | None":

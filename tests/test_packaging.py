@@ -152,6 +152,8 @@ FORBIDDEN = {
 ALLOWED_WITH_ENDPOINT = {"autotelemetry.notice", "autotelemetry.spawn"}
 
 
+#: Only with an inherited trace context (TRACEPARENT, or an instrumented parent CLI).
+ALLOWED_WITH_TRACE_CONTEXT = {"autotelemetry.tracecontext"}
 #: An incoming W3C trace context, as a CI system sets it.
 TRACE_CONTEXT = {
     "TRACEPARENT": "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01",
@@ -198,6 +200,8 @@ def test_host_process_imports_only_the_allowed_modules(
     added = hooked - bare
     sending = endpoint != "local"
     allowed = ALLOWED_IN_HOST | (ALLOWED_WITH_ENDPOINT if sending else set())
+    if endpoint == "otel" and allow:
+        allowed |= ALLOWED_WITH_TRACE_CONTEXT
     assert added <= allowed, added - allowed
     assert not (added & FORBIDDEN)
     if framework == "argparse":
@@ -207,6 +211,8 @@ def test_host_process_imports_only_the_allowed_modules(
         assert recorded or (home / "store.sqlite").exists(), "the guard run recorded nothing"
         if sending:
             assert added >= ALLOWED_WITH_ENDPOINT
+        if endpoint == "otel":
+            assert added >= ALLOWED_WITH_TRACE_CONTEXT
         if endpoint == "otel":  # the trace context was recorded (spool or store: a sender ran)
             out = subprocess.run(
                 [venv.script("autotelemetry"), "events", "--json"],
