@@ -2,7 +2,7 @@
 
 Tool side (the sender, ``flush``, ``status``, ``doctor``); stdlib only, so ``status``
 stays cheap. The host side only decides *whether* an endpoint is configured
-(:func:`autotelemetry.config.apply_environment`, which also takes an
+(:func:`autotelemetry.hook.config.apply_environment`, which also takes an
 ``OTEL_EXPORTER_OTLP_*ENDPOINT`` as consent); everything else is resolved here,
 each value with the source that set it (``status`` shows them).
 
@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import unquote
 
-from autotelemetry import config
+from autotelemetry.hook import config, options
 
 #: OTLP signals we send: a log record per event, a span per run.
 SIGNALS = ("logs", "traces")
@@ -198,6 +198,18 @@ class _Resolver:
         value = self.environ.get(name)
         return value if value is not None and value.strip() != "" else None
 
+    def ours(self, name: str) -> tuple[Any, str] | None:
+        """(value, variable) of one of our options when its variable is set and valid;
+        an invalid one is ignored here (``status`` reports it, from the option table)."""
+        option = options.BY_NAME[name]
+        raw = self.environ.get(str(option.variable))
+        if raw is None:
+            return None
+        parsed, why = options.coerce(option, raw)
+        if why is not None or parsed is None:
+            return None
+        return parsed, str(option.variable)
+
     def otel(self, signal: str, knob: str) -> tuple[str, str] | None:
         """(value, variable) of the signal-specific, else the generic OTEL variable."""
         for name in (f"{_OTLP}{signal.upper()}_{knob}", f"{_OTLP}{knob}"):
@@ -243,34 +255,41 @@ class _Resolver:
             if found is not None:
                 ch.headers, ch.headers_source = parse_pairs(found[0]) or {}, found[1]
         # Compression.
-        for value, name in self._candidates(signal, "AUTOTELEMETRY_COMPRESSION", "COMPRESSION"):
-            if value.lower() in ("gzip", "none"):
-                ch.compression, ch.compression_source = value.lower(), name
-                break
-            self.problem(f"{name}: must be gzip or none, ignored")
+        found_ours = self.ours("compression")
+        if found_ours is not None:
+            ch.compression, ch.compression_source = found_ours
+        else:
+            for value, name in self._otel_candidates(signal, "COMPRESSION"):
+                if value.lower() in ("gzip", "none"):
+                    ch.compression, ch.compression_source = value.lower(), name
+                    break
+                self.problem(f"{name}: must be gzip or none, ignored")
         # Timeout: ours in seconds, OpenTelemetry's in milliseconds.
-        for value, name in self._candidates(signal, "AUTOTELEMETRY_TIMEOUT", "TIMEOUT"):
-            try:
-                number = float(value)
-            except ValueError:
-                number = 0.0
-            if number > 0:
-                ch.timeout = number if name.startswith("AUTOTELEMETRY_") else number / 1000.0
-                ch.timeout_source = name
-                break
-            unit = "seconds" if name.startswith("AUTOTELEMETRY_") else "milliseconds"
-            self.problem(f"{name}: must be a positive number of {unit}, ignored")
+        found_ours = self.ours("timeout")
+        if found_ours is not None:
+            ch.timeout, ch.timeout_source = float(found_ours[0]), found_ours[1]
+        else:
+            for value, name in self._otel_candidates(signal, "TIMEOUT"):
+                try:
+                    number = float(value)
+                except ValueError:
+                    number = 0.0
+                if 0 < number < float("inf"):
+                    ch.timeout, ch.timeout_source = number / 1000.0, name
+                    break
+                self.problem(f"{name}: must be a positive number of milliseconds, ignored")
         # Trust and client identity: ours, else OpenTelemetry's for an OTEL_* endpoint.
-        ca = self.get("AUTOTELEMETRY_CA_BUNDLE")
-        if ca is not None:
-            ch.certificate, ch.certificate_source = ca, "AUTOTELEMETRY_CA_BUNDLE"
+        found_ours = self.ours("ca_bundle")
+        if found_ours is not None:
+            ch.certificate, ch.certificate_source = found_ours
         elif from_otel:
             found = self.otel(signal, "CERTIFICATE")
             if found is not None:
                 ch.certificate, ch.certificate_source = found
-        cert = self.get("AUTOTELEMETRY_CLIENT_CERTIFICATE")
-        key = self.get("AUTOTELEMETRY_CLIENT_KEY")
-        source = "AUTOTELEMETRY_CLIENT_CERTIFICATE"
+        cert_ours, key_ours = self.ours("client_certificate"), self.ours("client_key")
+        cert = cert_ours[0] if cert_ours else None
+        key = key_ours[0] if key_ours else None
+        source = "AUTOTELEMETRY_CLIENT_CERTIFICATE" if cert_ours else "AUTOTELEMETRY_CLIENT_KEY"
         if cert is None and key is None and from_otel:
             found_cert = self.otel(signal, "CLIENT_CERTIFICATE")
             found_key = self.otel(signal, "CLIENT_KEY")
@@ -283,11 +302,8 @@ class _Resolver:
             ch.client_certificate, ch.client_key, ch.client_source = cert, key, source
         return ch
 
-    def _candidates(self, signal: str, ours: str, knob: str) -> list[tuple[str, str]]:
+    def _otel_candidates(self, signal: str, knob: str) -> list[tuple[str, str]]:
         found = []
-        value = self.get(ours)
-        if value is not None:
-            found.append((value.strip(), ours))
         for name in (f"{_OTLP}{signal.upper()}_{knob}", f"{_OTLP}{knob}"):
             value = self.get(name)
             if value is not None:
@@ -296,14 +312,10 @@ class _Resolver:
 
     def signals(self) -> None:
         d = self.delivery
-        raw = self.get("AUTOTELEMETRY_SIGNALS")
-        if raw is not None:
-            wanted = tuple(s for s in SIGNALS if s in {x.strip().lower() for x in raw.split(",")})
-            unknown = {x.strip().lower() for x in raw.split(",")} - set(SIGNALS) - {""}
-            if wanted and not unknown:
-                d.signals, d.signals_source = wanted, "AUTOTELEMETRY_SIGNALS"
-                return
-            self.problem("AUTOTELEMETRY_SIGNALS: must be logs, traces or logs,traces; ignored")
+        found = self.ours("signals")
+        if found is not None:
+            d.signals, d.signals_source = tuple(str(found[0]).split(",")), found[1]
+            return
         off = []
         for signal in SIGNALS:
             name = f"OTEL_{signal.upper()}_EXPORTER"
@@ -351,9 +363,7 @@ def resolve(settings: config.Settings | None = None, environ: Environ = os.envir
     """The delivery configuration of this environment (never raises for bad values:
     each is ignored and reported in ``problems``)."""
     if settings is None:
-        from autotelemetry.settings import load_settings
-
-        settings = load_settings(environ)
+        settings = config.load_settings(environ)
     endpoint = settings.values["endpoint"]
     source = settings.sources["endpoint"]
     protocol = str(settings.values["protocol"] or "otlp")

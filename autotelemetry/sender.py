@@ -24,10 +24,11 @@ import sys
 import time
 from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
-from typing import Callable
+from typing import Any, Callable
 
-from autotelemetry import config, otel, spawn, spool
+from autotelemetry import otel
 from autotelemetry.exporters import Payload, payload
+from autotelemetry.hook import allowlist, boot, config, fs, spawn, spool
 from autotelemetry.store import Store, is_corrupt
 from autotelemetry.store.ingest import eviction_marks, ingest, pending, read_lines
 from autotelemetry.store.ledger import PRIMARY, Ledger, Row
@@ -70,27 +71,25 @@ class Settings:
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | os._Environ[str] = os.environ) -> Settings:
-        def num(name: str, default: float) -> float:
-            try:
-                value = float(environ.get(name) or default)
-            except ValueError:
-                return default
-            return value if value > 0 else default
-
-        # Endpoint and protocol follow the configuration precedence (environment,
-        # then environment/user config.toml, then OTEL_*); headers come only from the
-        # environment.
+        """Endpoint and protocol follow the settings' precedence (environment, then the
+        environment's and the user's config.toml, then OpenTelemetry's variables); the
+        channels are resolved by :mod:`autotelemetry.otel`; everything else comes from
+        the environment only, through the option table."""
         delivery = otel.resolve(config.load_settings(environ), environ)
+
+        def value(name: str) -> Any:
+            return config.value(name, environ)
+
         return cls(
             endpoint=delivery.endpoint,
             protocol=delivery.protocol,
             delivery=delivery,
-            budget=num("AUTOTELEMETRY_SEND_BUDGET", 60.0),
-            batch=int(num("AUTOTELEMETRY_BATCH_EVENTS", 500)),
-            retry_base=num("AUTOTELEMETRY_RETRY_BASE", 1.0),
-            retry_cap=num("AUTOTELEMETRY_RETRY_MAX", 3600.0),
-            store_max_events=int(num("AUTOTELEMETRY_STORE_MAX_EVENTS", 200_000)),
-            debug=config.is_true(environ.get("AUTOTELEMETRY_DEBUG")),
+            budget=float(value("send_budget")),
+            batch=int(value("batch_events")),
+            retry_base=float(value("retry_base")),
+            retry_cap=float(value("retry_max")),
+            store_max_events=int(value("store_max_events")),
+            debug=bool(value("debug")),
         )
 
 
@@ -560,7 +559,7 @@ def acquire(home: str, wait: float) -> int | None:
     """The sender lock's fd, waiting up to ``wait`` seconds; ``None`` if still busy."""
     import fcntl
 
-    config.ensure_private_dir(home)
+    fs.ensure_private_dir(home)
     fd = os.open(os.path.join(home, LOCK), os.O_RDWR | os.O_CREAT, 0o600)
     end = time.monotonic() + wait
     while True:
@@ -606,12 +605,12 @@ def main() -> int:
         os.chdir("/")
     except OSError:
         pass
-    if config.disabled_reason() is not None:
+    if boot.disabled_reason() is not None:
         return 0
     settings = Settings.from_env()
     if not settings.endpoint:
         return 0
-    home = config.home_dir()
+    home = allowlist.home_dir()
     _log_line(home, "start")
     if not settings.channels:
         # Configured but nothing can be sent (gRPC only, no endpoint for any enabled

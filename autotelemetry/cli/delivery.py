@@ -7,9 +7,9 @@ import sys
 
 import click
 
-from autotelemetry import config
-from autotelemetry._boot import disabled_reason
 from autotelemetry.cli.common import open_store, when
+from autotelemetry.hook import allowlist
+from autotelemetry.hook.boot import disabled_reason
 
 
 @click.command()
@@ -43,7 +43,7 @@ def flush(wait: float, dry_run: bool) -> None:
     from autotelemetry import sender as delivery
 
     settings = delivery.Settings.from_env()
-    home = config.home_dir()
+    home = allowlist.home_dir()
     if disabled_reason() is not None:
         click.echo(f"autotelemetry is off ({disabled_reason()}): nothing sent", err=dry_run)
         return

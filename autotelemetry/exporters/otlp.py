@@ -29,7 +29,7 @@ from __future__ import annotations
 import base64
 import calendar
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from google.protobuf import json_format
@@ -78,10 +78,10 @@ _OS = {
     "AIX": "aix",
 }
 #: (severity number, text) per command status; crashes use FATAL, thread crashes ERROR.
-_SEVERITY = {"success": (9, "INFO")}
-_WARN = (13, "WARN")
-_ERROR = (17, "ERROR")
-_FATAL = (21, "FATAL")
+_INFO = (logs_pb2.SEVERITY_NUMBER_INFO, "INFO")  # 9
+_WARN = (logs_pb2.SEVERITY_NUMBER_WARN, "WARN")  # 13
+_ERROR = (logs_pb2.SEVERITY_NUMBER_ERROR, "ERROR")  # 17
+_FATAL = (logs_pb2.SEVERITY_NUMBER_FATAL, "FATAL")  # 21
 
 
 # --- values ----------------------------------------------------------------------
@@ -99,7 +99,7 @@ def _any(v: object) -> common_pb2.AnyValue:
     return common_pb2.AnyValue(string_value=str(v))
 
 
-def _attrs(pairs: dict[str, object]) -> list[common_pb2.KeyValue]:
+def _attrs(pairs: Mapping[str, object]) -> list[common_pb2.KeyValue]:
     return [common_pb2.KeyValue(key=k, value=_any(v)) for k, v in pairs.items() if v is not None]
 
 
@@ -255,7 +255,7 @@ def log_record(ev: dict) -> logs_pb2.LogRecord:
     else:
         name = "cli.command"
         status = ev.get("status")
-        severity = _SEVERITY.get(str(status), _WARN)
+        severity = _INFO if status == "success" else _WARN
         duration = ev.get("duration_ms")
         attrs.update(
             {
@@ -414,7 +414,7 @@ def _otlp_json(value: Any) -> Any:
     and an empty array value written as ``{"values": []}`` (protobuf JSON omits the
     empty list; rotel, a real collector, answers 400 to ``{"arrayValue": {}}``)."""
     if isinstance(value, dict):
-        out = {}
+        out: dict[str, Any] = {}
         for k, v in value.items():
             if k in _ID_FIELDS and isinstance(v, str):
                 out[k] = _hex(v)

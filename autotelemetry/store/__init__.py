@@ -23,7 +23,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from autotelemetry.config import ensure_private_dir
+from autotelemetry.hook.fs import ensure_private_dir
 
 STORE_FILE = "store.sqlite"
 SCHEMA_VERSION = 1

@@ -17,8 +17,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TypeVar
 
-from autotelemetry import spool
-from autotelemetry.config import ensure_private_dir
+from autotelemetry.hook import spool
+from autotelemetry.hook.fs import ensure_private_dir
 from autotelemetry.store import Store, is_corrupt
 
 #: Events committed per transaction while ingesting.

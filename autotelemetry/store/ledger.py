@@ -141,7 +141,9 @@ class Ledger:
                     self._count(key(signal, "dropped"), "rejected", rejected)
                 notes = self.get("rejected")
                 notes = dict(notes) if isinstance(notes, dict) else {}
-                before = notes.get(signal) if isinstance(notes.get(signal), dict) else {}
+                before = notes.get(signal)
+                if not isinstance(before, dict):
+                    before = {}
                 notes[signal] = {
                     "count": int(before.get("count", 0)) + rejected,
                     "message": message,

@@ -1,6 +1,6 @@
 """An inherited W3C trace context: TRACEPARENT/TRACESTATE, or an instrumented parent's span.
 
-Host side, rare path: :func:`autotelemetry.recorder._trace_context` imports this only
+Host side, rare path: :func:`autotelemetry.hook.recorder._trace_context` imports this only
 when TRACEPARENT or ``AUTOTELEMETRY_PARENT_SPAN`` is in the environment (a CI system
 or OpenTelemetry's environment carrier set it, or an instrumented CLI started this
 one); a run without either is the root of a new trace and never loads it. Stdlib
