@@ -145,13 +145,12 @@ def apply_environment(
             settings.sources["enabled"] = reason.split()[0]
 
 
+# The fallback endpoint from OpenTelemetry's variables, when none of ours set one. When
+# none is set: three look-ups in the environment's bytes dictionary (no decoding, no
+# KeyError). OTEL_SDK_DISABLED=true turns the fallback off (as it turns off an
+# OpenTelemetry SDK); recording stays on. (Comments, not docstrings: a hot module's
+# docstrings are unmarshalled at every import.)
 def _otel_endpoint(settings: Settings, environ: "dict[str, str] | os._Environ[str]") -> None:
-    """The fallback endpoint from OpenTelemetry's variables (none of ours set one).
-
-    When none is set: three look-ups in the environment's bytes dictionary (no
-    decoding, no KeyError). ``OTEL_SDK_DISABLED=true`` turns the fallback off (as it
-    turns off an OpenTelemetry SDK); recording stays on.
-    """
     raw = getattr(environ, "_data", None) if os.name == "posix" else None
     if raw is not None and not (
         b"OTEL_EXPORTER_OTLP_ENDPOINT" in raw

@@ -121,8 +121,7 @@ OPTIONS = (
         "AUTOTELEMETRY_EXPORT_TRACEPARENT",
         "bool",
         False,
-        "set TRACEPARENT for the programs an instrumented CLI runs, to its run's span (off: "
-        "it would change what every other program sees)",
+        "set TRACEPARENT for the programs an instrumented CLI runs to its run's span",
         file=True,
     ),
     # --- environment only ----------------------------------------------------------
@@ -183,14 +182,14 @@ OPTIONS = (
         "AUTOTELEMETRY_CLIENT_CERTIFICATE",
         "path",
         None,
-        "client certificate (PEM; may hold the key) for mutual TLS",
+        "client certificate (PEM) for mutual TLS",
     ),
     Option(
         "client_key",
         "AUTOTELEMETRY_CLIENT_KEY",
         "path",
         None,
-        "the client certificate's private key (PEM), when it is a separate file",
+        "its private key (PEM), if a separate file",
     ),
     Option(
         "timeout", "AUTOTELEMETRY_TIMEOUT", "seconds", 10.0, "connect and read timeout per request"
@@ -200,7 +199,7 @@ OPTIONS = (
         "AUTOTELEMETRY_COMPRESSION",
         "choice",
         "gzip",
-        "request body compression: `gzip` or `none`",
+        "request body compression",
         choices=("gzip", "none"),
     ),
     Option(
@@ -208,7 +207,7 @@ OPTIONS = (
         "AUTOTELEMETRY_SIGNALS",
         "signals",
         "logs,traces",
-        "OTLP signals sent: `logs,traces` (a log record and a span per run), `logs` or `traces`",
+        "OTLP signals sent: a log record and/or a span per run",
     ),
     Option(
         "send_budget",
@@ -294,8 +293,7 @@ OPTIONS = (
         "AUTOTELEMETRY_PARENT_SPAN",
         "text",
         None,
-        "set by us: the span an instrumented run exports to its children (their spans "
-        "become its children); do not set it yourself",
+        "set by us: the span an instrumented run exports to its children; do not set it yourself",
     ),
 )
 

@@ -287,12 +287,9 @@ class Recorder:
         return self.session_id
 
     def _export_session(self) -> None:
-        """Remember the inherited parent session (a UUID or nothing) and span context,
-        then export ours.
-
-        TRACEPARENT itself is exported to children only with ``export_traceparent``:
-        it changes what every other program the CLI runs sees (docs/configuration.md).
-        """
+        """Remember the inherited parent session (a UUID or nothing) and span, export ours."""
+        # TRACEPARENT itself is exported to children only with `export_traceparent`: it
+        # changes what every other program the CLI runs sees (docs/delivery.md).
         try:
             environ = os.environ
             if not self.parent_session:
@@ -405,10 +402,10 @@ class Recorder:
         return kept
 
 
+# [this run's trace context, the TRACEPARENT span id seen]: the root of a new trace, unless
+# TRACEPARENT or an instrumented parent's span is inherited (parsed by hook/tracecontext.py,
+# imported only then).
 def _trace_context(environ: "dict[str, str] | os._Environ[str]") -> "list[object]":
-    """[this run's trace context, the TRACEPARENT span id seen]: the root of a new trace,
-    unless TRACEPARENT or an instrumented parent's span is inherited (parsed by
-    :mod:`autotelemetry.hook.tracecontext`, imported only then)."""
     raw = getattr(environ, "_data", None) if os.name == "posix" else None
     if raw is None:
         inherited = "TRACEPARENT" in environ or PARENT_SPAN_VARIABLE in environ
