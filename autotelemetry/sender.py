@@ -110,6 +110,8 @@ class SignalResult:
     dropped: dict[str, int] = field(default_factory=dict)
     kept: int = 0
     stopped: str | None = None
+    #: Not sent at all (an unsupported protocol): its events wait, no retry is due.
+    blocked: bool = False
 
     def drop(self, reason: str, n: int) -> None:
         if n:
@@ -148,7 +150,8 @@ class Result:
 
     @property
     def kept_any(self) -> int:
-        return sum(r.kept for r in self.signals.values())
+        """Events kept for a retry on any channel (a blocked signal is not retried)."""
+        return sum(r.kept for r in self.signals.values() if not r.blocked)
 
     def summary(self) -> str:
         parts = [f"sent {self.sent}"]
@@ -426,7 +429,9 @@ class Sender:
         for ch in self.channels:
             self.result.of(ch.signal).kept = self.ledger.backlog(ch.signal)
         for signal in blocked:
-            self.result.of(signal).stopped = "protocol not supported"
+            r = self.result.of(signal)
+            r.stopped, r.blocked = "protocol not supported", True
+            r.kept = self.ledger.backlog(signal)
         if self.result.kept_any and self.result.next_retry is None:
             self.result.kept_reason = self.result.kept_reason or "time budget spent"
         self.finish()

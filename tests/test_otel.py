@@ -233,6 +233,8 @@ def test_grpc_is_reported_not_silent(run, receiver):
     out = flush(run, **env)
     assert out.returncode == 0, out.stdout + out.stderr
     assert [q["signal"] for q in receiver.requests] == ["logs"]
+    # its runs wait in the store, said so, and are not "kept for retry"
+    assert b"traces: sent 0 span(s), kept 1 (protocol not supported)" in out.stdout
     status = run("autotelemetry", "status", env=env).stdout
     assert b"traces        not sent: OTEL_EXPORTER_OTLP_TRACES_PROTOCOL=grpc" in status
 

@@ -57,8 +57,8 @@ def flush(wait: float, dry_run: bool) -> None:
         return
     if not settings.channels:
         d = settings.delivery
-        why = "; ".join((d.problems + d.notes) if d else []) or "no channel"
-        raise click.ClickException(f"nothing can be sent: {why}")
+        reasons = [*d.problems, *(n for n in d.notes if n.startswith("no "))] if d else []
+        raise click.ClickException("nothing can be sent: " + ("; ".join(reasons) or "no channel"))
     if dry_run:
         _dry_run(home, settings)
         return

@@ -20,9 +20,10 @@ from conftest import ROOT, Runner, Venv, build_wheel, make_venv
 
 WHEEL_CACHE = ROOT / "build" / "compat-wheels"
 
-#: The packages autotelemetry itself pulls in; the twin venv gets them too so
-#: that `pip list` in both differs only by autotelemetry.
-OWN_DEPENDENCIES = ["requests>=2.25"]
+#: The packages autotelemetry itself pulls in (pyproject's dependencies but Click, which
+#: each set pins); the twin venv gets them too so that `pip list` in both differs only
+#: by autotelemetry.
+OWN_DEPENDENCIES = ["requests>=2.25", "opentelemetry-proto>=1.32", "protobuf>=4"]
 
 
 @dataclass(frozen=True)
