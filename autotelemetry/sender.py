@@ -27,7 +27,7 @@ from email.utils import parsedate_to_datetime
 from typing import Any, Callable
 
 from autotelemetry.exporters import get as get_exporter
-from autotelemetry.hook import allowlist, boot, config, fs, spawn, spool
+from autotelemetry.hook import allowlist, config, fs, spawn, spool
 from autotelemetry.store import Store, is_corrupt
 from autotelemetry.store.ingest import eviction_marks, ingest, pending
 from autotelemetry.store.ledger import Ledger, Row
@@ -410,7 +410,7 @@ def main() -> int:
         os.chdir("/")
     except OSError:
         pass
-    if boot.disabled_reason() is not None:
+    if config.disabled_reason() is not None:
         return 0
     settings = Settings.from_env()
     if not settings.endpoint:

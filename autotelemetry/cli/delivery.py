@@ -8,7 +8,7 @@ import click
 
 from autotelemetry.cli.common import open_store, when
 from autotelemetry.hook import allowlist
-from autotelemetry.hook.boot import disabled_reason
+from autotelemetry.hook.config import disabled_reason
 
 
 @click.command()
