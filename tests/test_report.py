@@ -142,7 +142,7 @@ def w(ev: dict[str, Any]) -> float:
 
 
 def num(x: float) -> float:
-    return int(round(x)) if abs(x - round(x)) < 1e-9 else round(x, 2)
+    return round(x) if abs(x - round(x)) < 1e-9 else round(x, 2)
 
 
 def nearest_rank(events: list[dict[str, Any]], q: int) -> float:
@@ -274,9 +274,9 @@ def test_regression_flag_follows_the_documented_rule(run, generated):
             b = [e for e in commands if e["command"] == cmd and e["cli"]["version"] == cur]
             for status in ("failure", "crash"):
                 x1, x2 = (sum(e["status"] == status for e in s) for s in (a, b))
-                if len(a) >= 30 and len(b) >= 30 and x2 / len(b) > x1 / len(a):
-                    if z_score(x1, len(a), x2, len(b)) >= 3.09:
-                        expected.add((cmd, cur, status, prev))
+                enough = len(a) >= 30 and len(b) >= 30 and x2 / len(b) > x1 / len(a)
+                if enough and z_score(x1, len(a), x2, len(b)) >= 3.09:
+                    expected.add((cmd, cur, status, prev))
     found = {(r["command"], r["version"], r["rate"], r["previous"]) for r in acme["regressions"]}
     assert found == expected == {("acme db migrate", "2.0.0", "crash", "1.10.0")}
     (r,) = acme["regressions"]
