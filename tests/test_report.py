@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import math
 import random
+import time
 import uuid
 from collections import Counter, defaultdict
 from pathlib import Path
@@ -121,11 +122,14 @@ def generate(seed: int = 19) -> list[dict[str, Any]]:
 
 
 def write_spool(home: Path, events: list[dict[str, Any]], per_file: int = 50) -> None:
+    """Spool files as host CLIs name them (a current nanosecond time first: the spool's
+    age cap reads it)."""
     spool = home / "spool"
     spool.mkdir(mode=0o700, parents=True, exist_ok=True)
+    born = time.time_ns()
     for n, start in enumerate(range(0, len(events), per_file)):
         lines = "".join(json.dumps(e) + "\n" for e in events[start : start + per_file])
-        (spool / f"{n + 1:020d}-1-{n:08x}.jsonl").write_text(lines)
+        (spool / f"{born + n:020d}-1-{n:08x}.jsonl").write_text(lines)
 
 
 def report(run: Runner, *args: str) -> dict[str, Any]:

@@ -73,6 +73,8 @@ def events(
             raise click.ClickException(
                 f"the store was corrupt; set aside as {exc}; the listing above is incomplete"
             ) from None
+        finally:
+            rows.close()  # before the store closes: its cursor goes with it
         if store.recovered_from != before:
             click.echo(
                 f"autotelemetry: the store was corrupt; set aside as {store.recovered_from}",

@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass, field
 from typing import TypeVar
 
@@ -348,7 +348,7 @@ class StoreWasCorrupt(Exception):
     """The store proved corrupt after rows had already been read from it (and was set aside)."""
 
 
-def recovering_rows(store: Store, make: Callable[[], Iterator[T]]) -> Iterator[T]:
+def recovering_rows(store: Store, make: Callable[[], Iterator[T]]) -> Generator[T, None, None]:
     """The rows of ``make()``, read one at a time, recovering as :func:`recovering` does.
 
     Corruption found before the first row: the store is set aside, the spool
