@@ -46,7 +46,7 @@ class Tally:
     first: str | None = None
     last: str | None = None
 
-    def add(self, install, status, rate, n, timed, first, last) -> None:  # type: ignore[no-untyped-def]
+    def add(self, install, status, rate, n, timed) -> None:  # type: ignore[no-untyped-def]
         w = stats.weight(rate)
         self.events += n
         self.runs += n * w
@@ -57,9 +57,22 @@ class Tally:
         if install is not None:
             self.installs.add(install)
         self.rates.add(rate)
-        if self.first is None or first < self.first:
+
+    def merge(self, other: Tally) -> None:
+        self.events += other.events
+        self.runs += other.runs
+        self.timed += other.timed
+        self.timed_runs += other.timed_runs
+        self.status_events.update(other.status_events)
+        self.status_runs.update(other.status_runs)
+        self.installs |= other.installs
+        self.rates |= other.rates
+        self.seen(other.first, other.last)
+
+    def seen(self, first: str | None, last: str | None) -> None:
+        if first is not None and (self.first is None or first < self.first):
             self.first = first
-        if self.last is None or last > self.last:
+        if last is not None and (self.last is None or last > self.last):
             self.last = last
 
     def summary(self) -> dict[str, Any]:
@@ -83,24 +96,28 @@ def build(
 ) -> dict[str, Any]:
     """The whole report; ``progress(steps done, steps)`` is told as queries finish."""
     filters = filters or Filters()
+    by_version: dict[tuple[str, str, str | None], Tally] = {}
+    for cli, command, version, install, status, rate, n, timed in queries.runs(store, filters):
+        key = (cli or "unknown", command, version)
+        tally = by_version.get(key)
+        if tally is None:
+            tally = by_version[key] = Tally()
+        tally.add(install, status, rate, n, timed)
+    days, seen = _days(store, filters, trend)
+    # Coarser slices are merged from the finest one (installs as set unions).
     clis: dict[str, Tally] = {}
     commands: dict[tuple[str, str], Tally] = {}
     versions: dict[tuple[str, str | None], Tally] = {}
-    by_version: dict[tuple[str, str, str | None], Tally] = {}
-    for cli, command, version, install, status, rate, n, timed, first, last in queries.runs(
-        store, filters
-    ):
-        cli = cli or "unknown"
-        for table, key in (
-            (clis, cli),
-            (commands, (cli, command)),
-            (versions, (cli, version)),
-            (by_version, (cli, command, version)),
-        ):
-            tally = table.get(key)  # type: ignore[attr-defined]
-            if tally is None:
-                tally = table[key] = Tally()  # type: ignore[index]
-            tally.add(install, status, rate, n, timed, first, last)
+    for (cli, command, version), tally in by_version.items():
+        for table, key in ((clis, cli), (commands, (cli, command)), (versions, (cli, version))):
+            coarse = table.get(key)  # type: ignore[attr-defined]
+            if coarse is None:
+                coarse = table[key] = Tally()  # type: ignore[index]
+            coarse.merge(tally)
+    for (cli, version), (first, last) in seen.items():
+        if (cli, version) in versions:
+            versions[(cli, version)].seen(first, last)
+            clis[cli].seen(first, last)
     crash_rows = list(_crash_groups(store, filters))
     for group in crash_rows:
         clis.setdefault(group["cli"], Tally())
@@ -118,7 +135,6 @@ def build(
     order = {cli: _version_order(cli, versions) for cli in clis}
     flags = _flags(store, filters)
     step()
-    days = _days(store, filters, trend)
     out = []
     for cli, tally in sorted(clis.items(), key=lambda kv: (-kv[1].runs, kv[0])):
         data: dict[str, Any] = {"cli": cli, **tally.summary()}
@@ -127,7 +143,7 @@ def build(
         data["first_seen"], data["last_seen"] = tally.first, tally.last
         data["duration_ms"] = _percentiles(store, filters, cli, None, tally, per_command=False)
         step()
-        data["duration_histogram"] = _histogram(store, filters, cli)
+        data["duration_histogram"] = _histogram(store, filters, cli, data["sampled"])
         step()
         data["versions"] = [
             _version_entry(v, versions[(cli, v)], _previous(order[cli], versions, (cli,), v))
@@ -171,7 +187,7 @@ def build(
         data["flags"] = _flag_list(
             {f: (int(v[0]), v[1]) for f, v in cli_flags.items()}, tally.runs, top
         )
-        data["trend"] = days.get(cli, {"period": "day", "points": []})
+        data["trend"] = days.get(cli) or {"period": "day", "points": []}
         groups = [g for g in crash_rows if g["cli"] == cli]
         key = order[cli]
         for g in groups:
@@ -259,9 +275,9 @@ def _version_entry(
         "runs": stats.number(tally.runs),
         "events": tally.events,
         "installs": len(tally.installs),
-        "first_seen": tally.first,
-        "last_seen": tally.last,
     }
+    if tally.first is not None:  # UTC dates (from the trend query), per CLI version only
+        entry["first_seen"], entry["last_seen"] = tally.first, tally.last
     for status in ("failure", "usage_error", "crash"):
         entry[f"{status}_rate"] = stats.rate(tally.status_runs[status], tally.runs)
     entry["regressions"] = []
@@ -330,9 +346,9 @@ def _percentiles(
     return {k: None if v is None else round(v, 1) for k, v in zip(keys, values)}
 
 
-def _histogram(store: Store, filters: Filters, cli: str) -> list[dict[str, Any]]:
+def _histogram(store: Store, filters: Filters, cli: str, sampled: bool) -> list[dict[str, Any]]:
     edges = stats.DURATION_EDGES
-    bins = queries.duration_bins(store, filters, cli, edges)
+    bins = queries.duration_bins(store, filters, cli, edges, sampled)
     return [
         {
             "from_ms": lo,
@@ -369,15 +385,26 @@ def _flag_list(
 # --- trend -------------------------------------------------------------------------
 
 
-def _days(store: Store, filters: Filters, trend: str) -> dict[str, dict[str, Any]]:
+def _days(
+    store: Store, filters: Filters, trend: str
+) -> tuple[dict[str, dict[str, Any]], dict[tuple[str, str | None], tuple[str, str]]]:
+    """The trend per CLI, and each (CLI, version)'s first and last day (UTC)."""
     per_cli: dict[str, dict[str, Counter]] = {}
-    for cli, day, status, rate, n in queries.days(store, filters):
-        counts = per_cli.setdefault(cli or "unknown", {}).setdefault(day, Counter())
+    seen: dict[tuple[str, str | None], list[str]] = {}
+    for cli, day, version, status, rate, n in queries.days(store, filters):
+        cli = cli or "unknown"
+        counts = per_cli.setdefault(cli, {}).setdefault(day, Counter())
         w = n * stats.weight(rate)
         counts["runs"] += w
         counts["events"] += n
         counts[status] += w
-    return {cli: _trend(days, trend) for cli, days in per_cli.items()}
+        span = seen.get((cli, version))
+        if span is None:
+            seen[(cli, version)] = [day, day]
+        else:
+            span[0], span[1] = min(span[0], day), max(span[1], day)
+    trends = {cli: _trend(days, trend) for cli, days in per_cli.items()}
+    return trends, {k: (v[0], v[1]) for k, v in seen.items()}
 
 
 def _trend(days: dict[str, Counter], trend: str) -> dict[str, Any]:

@@ -72,12 +72,12 @@ FLAG_COLUMNS = "event_id, cli, command, flag, ts, sample_rate"
 _INDEXES = """
 CREATE INDEX IF NOT EXISTS events_ts ON events (ts);
 CREATE INDEX IF NOT EXISTS report_runs
-    ON events (type, cli, command, cli_version, install_id, status, sample_rate, ts);
+    ON events (type, cli, command, cli_version, install_id, status, sample_rate, ts, duration_ms);
 CREATE INDEX IF NOT EXISTS report_durations
     ON events (type, cli, command, duration_ms, sample_rate, ts);
 CREATE INDEX IF NOT EXISTS report_cli_durations ON events (type, cli, duration_ms, sample_rate, ts);
 CREATE INDEX IF NOT EXISTS report_days
-    ON events (type, cli, substr(ts, 1, 10), status, sample_rate, ts);
+    ON events (type, cli, substr(ts, 1, 10), cli_version, status, sample_rate, ts);
 CREATE INDEX IF NOT EXISTS flags_report ON flags (cli, command, flag, sample_rate, ts);
 """
 #: Indexes of schema version 1 that the report's indexes replace.
