@@ -7,7 +7,7 @@ DEMO := .demo
 TESTENV := .venv
 PYTEST_ARGS ?= -q
 
-.PHONY: demo test test-all test-versions lint format bench clean
+.PHONY: demo test test-all test-versions lint format docs bench clean
 
 ## demo: fresh venv, install autotelemetry + the example CLI, run it instrumented, print the report
 demo:
@@ -32,10 +32,8 @@ $(TESTENV)/ready: pyproject.toml
 	$(TESTENV)/bin/pip install -q --disable-pip-version-check -e '.[test]'
 	touch $@
 
-## test: set up the test environment and run the whole suite
-test: $(TESTENV)/ready
-	$(TESTENV)/bin/ruff check autotelemetry tests benchmarks hatch_build.py
-	$(TESTENV)/bin/ruff format --check autotelemetry tests benchmarks hatch_build.py
+## test: set up the test environment, lint (ruff, mypy) and run the whole suite
+test: lint
 	$(TESTENV)/bin/python -m pytest $(PYTEST_ARGS)
 
 ## test-all: the suite against every supported Python found through pyenv
@@ -51,6 +49,12 @@ test-versions: $(TESTENV)/ready
 
 lint: $(TESTENV)/ready
 	$(TESTENV)/bin/ruff check autotelemetry tests benchmarks hatch_build.py
+	$(TESTENV)/bin/ruff format --check autotelemetry tests benchmarks hatch_build.py
+	$(TESTENV)/bin/mypy
+
+## docs: regenerate the option tables in docs/ from autotelemetry/hook/options.py
+docs: $(TESTENV)/ready
+	$(TESTENV)/bin/python -m autotelemetry.reference
 
 format: $(TESTENV)/ready
 	$(TESTENV)/bin/ruff format autotelemetry tests benchmarks hatch_build.py

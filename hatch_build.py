@@ -6,11 +6,11 @@ activate the boot; Python 3.15+ ignores the import line when the matching
 `.start` file is present, so the boot runs once either way.
 
 The boot itself is shipped as a root module, ``_autotelemetry_boot.py`` (a
-copy of ``autotelemetry/_boot.py``), so that interpreter start imports one
+copy of ``autotelemetry/hook/boot.py``), so that interpreter start imports one
 small module and not the ``autotelemetry`` package; the module registers
-itself as ``autotelemetry._boot`` so the process holds one boot and one state.
-Editable installs get a two-line shim under that name instead of a copy (so
-edits to the source take effect); hatchling's own path `.pth` is named
+itself as ``autotelemetry.hook.boot`` so the process holds one boot and one
+state. Editable installs get a two-line shim under that name instead of a copy
+(so edits to the source take effect); hatchling's own path `.pth` is named
 `_autotelemetry.pth`, so it sorts first and puts the sources on ``sys.path``
 before our line runs.
 """
@@ -24,33 +24,41 @@ from typing import Any
 
 from hatchling.builders.hooks.plugin.interface import BuildHookInterface
 
+#: File name at the site-packages root -> its content.
 HOOK_FILES = {
-    "autotelemetry/_hook/autotelemetry.pth": "autotelemetry.pth",
-    "autotelemetry/_hook/autotelemetry.start": "autotelemetry.start",
+    "autotelemetry.pth": "import _autotelemetry_boot\n",
+    "autotelemetry.start": "_autotelemetry_boot:activate\n",
 }
 BOOT = "_autotelemetry_boot.py"
+BOOT_SOURCE = Path("autotelemetry", "hook", "boot.py")
 EDITABLE_SHIM = '''"""Editable install of autotelemetry: the boot lives in the source tree."""
 
 import sys
 
-from autotelemetry import _boot
+try:  # a moved or broken source tree must not break every interpreter start
+    from autotelemetry.hook import boot
 
-sys.modules[__name__] = _boot
-_boot.activate()
+    sys.modules[__name__] = boot
+    boot.activate()
+except Exception:
+    pass
 '''
 
 
 class CustomBuildHook(BuildHookInterface):
     def initialize(self, version: str, build_data: dict[str, Any]) -> None:
-        files = dict(HOOK_FILES)
-        # From a temporary copy: force-including autotelemetry/_boot.py itself would
-        # move it out of the package instead of copying it.
+        # From a temporary directory: force-including autotelemetry/hook/boot.py itself
+        # would move it out of the package instead of copying it.
         self._shim_dir = tempfile.mkdtemp(prefix="autotelemetry-build-")
+        files = {}
+        for name, text in HOOK_FILES.items():
+            Path(self._shim_dir, name).write_text(text)
+            files[str(Path(self._shim_dir, name))] = name
         boot = Path(self._shim_dir, BOOT)
         if version == "editable":
             boot.write_text(EDITABLE_SHIM)
         else:
-            boot.write_bytes(Path(self.root, "autotelemetry", "_boot.py").read_bytes())
+            boot.write_bytes(Path(self.root, BOOT_SOURCE).read_bytes())
         files[str(boot)] = BOOT
         key = "force_include_editable" if version == "editable" else "force_include"
         build_data.setdefault(key, {}).update(files)

@@ -12,7 +12,7 @@ import os
 import sys
 from dataclasses import dataclass
 
-from autotelemetry import config
+from autotelemetry.hook import allowlist, config, fs
 
 
 class ConsentError(ValueError):
@@ -31,8 +31,8 @@ def scope_file(scope: str | None) -> str:
     if scope is None:
         scope = "env" if sys.prefix != sys.base_prefix else "user"
     if scope == "env":
-        return os.path.join(config.env_config_dir(), "allowlist")
-    return os.path.join(config.home_dir(), "allowlist")
+        return os.path.join(allowlist.env_config_dir(), "allowlist")
+    return os.path.join(allowlist.home_dir(), "allowlist")
 
 
 def read_lines(path: str) -> list[str]:
@@ -61,7 +61,7 @@ def allow(name: str, excludes: tuple[str, ...] = (), scope: str | None = None) -
     """Allowlist ``name`` (with ``!exclude`` subcommands); returns what was done."""
     if not name.strip():
         raise ConsentError("NAME must not be empty")
-    why = config.pattern_problem(name)
+    why = allowlist.pattern_problem(name)
     if why:
         raise ConsentError(why)
     for sub in excludes:
@@ -87,12 +87,12 @@ def allow(name: str, excludes: tuple[str, ...] = (), scope: str | None = None) -
 class Denied:
     paths: list[str]  # the files consulted
     removed: list[str]  # the files NAME was removed from
-    still: config.AllowEntry | None  # another source that still allowlists NAME
+    still: allowlist.AllowEntry | None  # another source that still allowlists NAME
 
 
 def deny(name: str, scope: str | None = None) -> Denied:
     """Remove ``name`` from the allowlist file(s) (every file without a scope)."""
-    paths = [scope_file(scope)] if scope else config.allowlist_files()
+    paths = [scope_file(scope)] if scope else allowlist.allowlist_files()
     removed = []
     for path in paths:
         lines = read_lines(path)
@@ -100,12 +100,12 @@ def deny(name: str, scope: str | None = None) -> Denied:
         if len(kept) != len(lines):
             write_lines(path, kept)
             removed.append(path)
-    return Denied(paths, removed, config.is_allowlisted(name, config.load_allowlist()))
+    return Denied(paths, removed, allowlist.is_allowlisted(name, allowlist.load_allowlist()))
 
 
 def set_user_setting(key: str, value: str) -> str:
     """Set a top-level ``key = value`` in the per-user config, keeping everything else."""
-    home = config.ensure_private_dir(config.home_dir())
+    home = fs.ensure_private_dir(allowlist.home_dir())
     path = os.path.join(home, config.CONFIG_FILE)
     lines = read_lines(path)
     first_table = next((i for i, line in enumerate(lines) if line.lstrip().startswith("[")), None)
@@ -124,9 +124,9 @@ def set_user_setting(key: str, value: str) -> str:
 
 def reset_install_id() -> str:
     """A new random install id for this user; returns it."""
-    from autotelemetry import recorder
+    from autotelemetry.hook import recorder
 
-    home = config.ensure_private_dir(config.home_dir())
+    home = fs.ensure_private_dir(allowlist.home_dir())
     return recorder.reset_install_id(home)
 
 

@@ -15,8 +15,8 @@ import sys
 import time
 from dataclasses import asdict, dataclass
 
-from autotelemetry import config
-from autotelemetry._boot import disabled_reason
+from autotelemetry.hook import allowlist, config
+from autotelemetry.hook.boot import disabled_reason
 from autotelemetry.status import hook_files
 from autotelemetry.store import corrupt_copies, health
 from autotelemetry.store.ingest import pending, quarantined
@@ -46,7 +46,8 @@ def _sitecustomize() -> tuple[str | None, bool]:
         return None, False
     try:
         with open(path, encoding="utf-8", errors="replace") as f:
-            ours = "autotelemetry._boot" in f.read(65536)
+            text = f.read(65536)
+        ours = "_autotelemetry_boot" in text or "autotelemetry.hook.boot" in text
     except OSError:
         ours = False
     return path, ours
@@ -58,7 +59,7 @@ def _boot_in_fresh_interpreter() -> bool | None:
         k: v for k, v in os.environ.items() if k not in ("AUTOTELEMETRY_DISABLED", "DO_NOT_TRACK")
     }
     code = (
-        "import sys; m = sys.modules.get('autotelemetry._boot'); "
+        "import sys; m = sys.modules.get('autotelemetry.hook.boot'); "
         "print(bool(m and m.state['active']))"
     )
     try:
@@ -150,7 +151,7 @@ def check_switches(settings: config.Settings) -> list[Check]:
                 "`autotelemetry enable`"
                 + (
                     ""
-                    if source.startswith(config.home_dir())
+                    if source.startswith(allowlist.home_dir())
                     else f" (and remove it from {source})"
                 ),
             )
@@ -159,7 +160,7 @@ def check_switches(settings: config.Settings) -> list[Check]:
 
 
 def check_allowlist() -> list[Check]:
-    allow = config.load_allowlist()
+    allow = allowlist.load_allowlist()
     checks = [
         Check(
             "allowlist",
@@ -202,7 +203,7 @@ def check_config(settings: config.Settings) -> list[Check]:
 
 
 def check_home() -> list[Check]:
-    home = config.home_dir()
+    home = allowlist.home_dir()
     try:
         st = os.lstat(home)
     except FileNotFoundError:
@@ -293,7 +294,7 @@ def check_clock() -> list[Check]:
                 "set the clock (NTP); event timestamps are wrong until then",
             )
         ]
-    newest = pending(config.home_dir())[-1:]
+    newest = pending(allowlist.home_dir())[-1:]
     if newest:
         try:
             written = int(os.path.basename(newest[0]).split("-", 1)[0]) / 1e9
@@ -353,7 +354,7 @@ def check_endpoint(settings: config.Settings, timeout: float = 2.0) -> list[Chec
 
 
 def check_storage() -> list[Check]:
-    home = config.home_dir()
+    home = allowlist.home_dir()
     checks = []
     bad = quarantined(home)
     if bad:

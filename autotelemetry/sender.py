@@ -24,10 +24,10 @@ import sys
 import time
 from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
-from typing import Callable
+from typing import Any, Callable
 
-from autotelemetry import config, spawn, spool
 from autotelemetry.exporters import get as get_exporter
+from autotelemetry.hook import allowlist, boot, config, fs, spawn, spool
 from autotelemetry.store import Store, is_corrupt
 from autotelemetry.store.ingest import eviction_marks, ingest, pending
 from autotelemetry.store.ledger import Ledger, Row
@@ -58,28 +58,26 @@ class Settings:
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | os._Environ[str] = os.environ) -> Settings:
-        def num(name: str, default: float) -> float:
-            try:
-                value = float(environ.get(name) or default)
-            except ValueError:
-                return default
-            return value if value > 0 else default
-
-        # Endpoint and protocol follow the configuration precedence (environment,
-        # then environment/user config.toml); headers come only from the environment.
+        """Endpoint and protocol follow the settings' precedence (environment, then the
+        environment's and the user's config.toml); everything else comes from the
+        environment only, through the option table."""
         configured = config.load_settings(environ).values
+
+        def value(name: str) -> Any:
+            return config.value(name, environ)
+
         return cls(
             endpoint=str(configured["endpoint"] or "") or None,
-            protocol=str(configured["protocol"] or "otlp").strip().lower(),
-            headers=parse_headers(environ.get("AUTOTELEMETRY_HEADERS", "")),
-            ca_bundle=environ.get("AUTOTELEMETRY_CA_BUNDLE") or None,
-            timeout=num("AUTOTELEMETRY_TIMEOUT", 10.0),
-            budget=num("AUTOTELEMETRY_SEND_BUDGET", 60.0),
-            batch=int(num("AUTOTELEMETRY_BATCH_EVENTS", 500)),
-            retry_base=num("AUTOTELEMETRY_RETRY_BASE", 1.0),
-            retry_cap=num("AUTOTELEMETRY_RETRY_MAX", 3600.0),
-            store_max_events=int(num("AUTOTELEMETRY_STORE_MAX_EVENTS", 200_000)),
-            debug=config.is_true(environ.get("AUTOTELEMETRY_DEBUG")),
+            protocol=str(configured["protocol"] or "otlp"),
+            headers=parse_headers(value("headers") or ""),
+            ca_bundle=value("ca_bundle"),
+            timeout=float(value("timeout")),
+            budget=float(value("send_budget")),
+            batch=int(value("batch_events")),
+            retry_base=float(value("retry_base")),
+            retry_cap=float(value("retry_max")),
+            store_max_events=int(value("store_max_events")),
+            debug=bool(value("debug")),
         )
 
 
@@ -369,7 +367,7 @@ def acquire(home: str, wait: float) -> int | None:
     """The sender lock's fd, waiting up to ``wait`` seconds; ``None`` if still busy."""
     import fcntl
 
-    config.ensure_private_dir(home)
+    fs.ensure_private_dir(home)
     fd = os.open(os.path.join(home, LOCK), os.O_RDWR | os.O_CREAT, 0o600)
     end = time.monotonic() + wait
     while True:
@@ -415,12 +413,12 @@ def main() -> int:
         os.chdir("/")
     except OSError:
         pass
-    if config.disabled_reason() is not None:
+    if boot.disabled_reason() is not None:
         return 0
     settings = Settings.from_env()
     if not settings.endpoint:
         return 0
-    home = config.home_dir()
+    home = allowlist.home_dir()
     _log_line(home, "start")
     # A sender finishing right now still holds the lock: wait for it briefly, then
     # leave the work to the one that is running (it re-reads the spool before exiting).

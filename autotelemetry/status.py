@@ -12,9 +12,10 @@ import stat
 import sys
 from typing import Any
 
-from autotelemetry import __version__, config
-from autotelemetry._boot import disabled_reason
-from autotelemetry._boot import state as boot_state
+from autotelemetry import __version__
+from autotelemetry.hook import allowlist, config, options
+from autotelemetry.hook.boot import disabled_reason
+from autotelemetry.hook.boot import state as boot_state
 from autotelemetry.store import health, ledger, store_path
 from autotelemetry.store import ingest as spool_reader
 
@@ -55,10 +56,26 @@ def home_problems(home: str) -> list[str]:
     return []
 
 
+def variables() -> dict[str, dict[str, Any]]:
+    """The environment-only options whose variable is set: value and source.
+
+    Header values are credentials: only their names are shown.
+    """
+    out: dict[str, dict[str, Any]] = {}
+    for option in options.OPTIONS:
+        if option.file or option.variable is None or option.variable not in os.environ:
+            continue
+        value = config.value(option.name)
+        if option.name == "headers" and isinstance(value, str):
+            value = ",".join(item.partition("=")[0].strip() for item in value.split(","))
+        out[option.name] = {"value": value, "source": option.variable}
+    return out
+
+
 def status_data() -> dict[str, Any]:
     """Everything `status` shows, as data (what ``status --json`` prints)."""
-    home = config.home_dir()
-    allow = config.load_allowlist()
+    home = allowlist.home_dir()
+    allow = allowlist.load_allowlist()
     count, size = spool_reader.stats(home)
     db = store_path(home)
     problems: list[str] = list(allow.problems)
@@ -70,6 +87,7 @@ def status_data() -> dict[str, Any]:
         )
     settings = config.load_settings()
     problems.extend(settings.problems)
+    problems.extend(config.variable_problems())
     problems.extend(health(home))
     quarantined = spool_reader.quarantined(home)
     if quarantined:
@@ -109,6 +127,7 @@ def status_data() -> dict[str, Any]:
             key: {"value": settings.values[key], "source": settings.sources[key]}
             for key in config.DEFAULTS
         },
+        "variables": variables(),
         "per_cli": [
             {"cli": pattern, "key": key, "value": value, "source": source}
             for pattern, key, value, source in settings.clis
@@ -121,4 +140,4 @@ def status_data() -> dict[str, Any]:
     }
 
 
-__all__ = ["home_problems", "hook_files", "status_data"]
+__all__ = ["home_problems", "hook_files", "status_data", "variables"]

@@ -597,7 +597,7 @@ with Store(home) as s:
 #: The per-write cost of the spool's limit check at a given spool size.
 LIMIT_CHECK = r"""
 import sys, time
-from autotelemetry import spool
+from autotelemetry.hook import spool
 home = sys.argv[1]
 start = time.perf_counter()
 spool.enforce_limits(home)

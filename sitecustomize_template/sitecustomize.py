@@ -21,7 +21,10 @@ import os
 import sys
 
 try:
-    import autotelemetry._boot as _autotelemetry_boot
+    try:  # the root module of an installed wheel: no package import at start
+        import _autotelemetry_boot
+    except ImportError:  # a source checkout on sys.path
+        import autotelemetry.hook.boot as _autotelemetry_boot
 
     _autotelemetry_boot.activate()
 except Exception:  # never break interpreter start

@@ -127,8 +127,17 @@ def make_venv(base: Path, key: str, requirements: list[str]) -> Venv:
     return venv
 
 
+#: Where a run without AUTOTELEMETRY_HOME would put its state (``$XDG_STATE_HOME``):
+#: never the real ``~/.local/state``. Set per session by the ``_never_the_real_home`` fixture.
+SANDBOX_STATE: dict[str, str] = {}
+
+
 def clean_env(**extra: str) -> dict[str, str]:
-    """The parent's environment minus anything that steers autotelemetry, plus ``extra``."""
+    """The parent's environment minus anything that steers autotelemetry, plus ``extra``.
+
+    ``XDG_STATE_HOME`` points into the session's temporary directory, so a CLI
+    run without ``AUTOTELEMETRY_HOME`` can never write under the real home.
+    """
     env = {
         k: v
         for k, v in os.environ.items()
@@ -137,8 +146,27 @@ def clean_env(**extra: str) -> dict[str, str]:
         and not (k.startswith("_") and k.endswith("_COMPLETE"))
         and k not in {"GITHUB_ACTIONS", "GITLAB_CI", "BUILD_ID", "JENKINS_URL"}
     }
+    env.update(SANDBOX_STATE)
     env.update(extra)
     return env
+
+
+REAL_STATE = Path(os.path.expanduser("~/.local/state/autotelemetry"))
+
+
+def _snapshot(path: Path) -> list[tuple[str, float]]:
+    if not path.exists():
+        return []
+    return sorted((str(p), p.stat().st_mtime) for p in [path, *path.rglob("*")])
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _never_the_real_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Tests never touch the real home: nothing appears or changes in its state dir."""
+    SANDBOX_STATE["XDG_STATE_HOME"] = str(tmp_path_factory.mktemp("xdg-state"))
+    before = _snapshot(REAL_STATE)
+    yield
+    assert _snapshot(REAL_STATE) == before, f"the test session wrote to {REAL_STATE}"
 
 
 @pytest.fixture(scope="session")
@@ -212,6 +240,48 @@ class Runner:
         out = self("autotelemetry", "events", "--json", *args)
         assert out.returncode == 0, out.stderr
         return [json.loads(line) for line in out.stdout.splitlines()]
+
+
+def command_event(run: Runner) -> dict:
+    """The run's one command event (a crash also writes a crash event: tests/test_crash.py)."""
+    events = [e for e in run.events() if e["type"] == "command"]
+    assert len(events) == 1, events
+    return events[0]
+
+
+def run_script(runner: Runner, script: str, *argv: str, **env: str):  # type: ignore[no-untyped-def]
+    """Run a Python script with the venv's interpreter, as ``runner`` runs console scripts."""
+    return subprocess.run(
+        [runner.venv.python, script, *argv],
+        capture_output=True,
+        env=runner.env(**env),
+        cwd=runner.cwd,
+        timeout=120,
+    )
+
+
+def bash_like_completion(runner: Runner, argv: list[str], line: str, tmp: Path, **env: str):
+    """Run ``argv`` as argcomplete's bash hook does; return (result, fd 8 bytes, fd 9 bytes)."""
+    fd8, fd9 = tmp / "fd8", tmp / "fd9"
+    script = 'exec "$@" 8>"$FD8" 9>"$FD9"'
+    result = subprocess.run(
+        ["bash", "-c", script, "bash", *argv],
+        capture_output=True,
+        cwd=runner.cwd,
+        timeout=120,
+        env=runner.env(
+            _ARGCOMPLETE="1",
+            _ARGCOMPLETE_SHELL="bash",
+            _ARGCOMPLETE_SUPPRESS_SPACE="1",
+            COMP_LINE=line,
+            COMP_POINT=str(len(line)),
+            COMP_TYPE="9",
+            FD8=str(fd8),
+            FD9=str(fd9),
+            **env,
+        ),
+    )
+    return result, fd8.read_bytes(), fd9.read_bytes()
 
 
 def assert_same_output(

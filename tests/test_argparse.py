@@ -10,9 +10,8 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import Runner, assert_nowhere, default_sigint
+from conftest import Runner, assert_nowhere, command_event, default_sigint, run_script
 from conftest import assert_same_output as _same
-from test_click import _one
 
 SCRIPTS = Path(__file__).parent / "scripts"
 PATTERNS = str(SCRIPTS / "argparse_patterns.py")
@@ -75,7 +74,7 @@ def test_argparse_event_and_identical_output(
     hooked = run("exampleargparse", *argv)
     bare = run_bare("exampleargparse", *argv)
     _same(hooked, bare, (venv, bare_venv))
-    ev = _one(run)
+    ev = command_event(run)
     assert ev["type"] == "command"
     assert ev["command"] == ("exampleargparse " + command).strip()
     assert ev["flags"] == flags
@@ -100,7 +99,7 @@ def test_fromfile_flags_count_and_content_never_leaks(run, run_bare, venv, bare_
     (tmp_path / "args.txt").write_text(f"--config\n{path}\n-v\ngreet\n--token={secret}\nbob\n")
     hooked, bare = run("exampleargparse", "@args.txt"), run_bare("exampleargparse", "@args.txt")
     _same(hooked, bare, (venv, bare_venv))
-    ev = _one(run)
+    ev = command_event(run)
     assert ev["command"] == "exampleargparse greet"
     assert ev["flags"] == ["--config", "--token", "--verbose"]
     run.stored()
@@ -145,7 +144,7 @@ def test_values_positionals_and_unknown_tokens_never_stored(run):
 def test_python_dash_m(run):
     out = run("python", "-m", "exampleargparse", "-v", "db", "st")
     assert out.returncode == 0, out.stderr
-    ev = _one(run)
+    ev = command_event(run)
     assert (ev["cli"]["name"], ev["command"]) == ("exampleargparse", "exampleargparse db status")
 
 
@@ -166,7 +165,7 @@ def test_sigint_is_interrupted(run, run_bare):
 
     hooked, bare = interrupt(run), interrupt(run_bare)
     _same(hooked, bare, (run.venv, run_bare.venv))
-    ev = _one(run)
+    ev = command_event(run)
     assert (ev["command"], ev["status"], ev["error_type"]) == (
         "exampleargparse wait",
         "interrupted",
@@ -222,16 +221,6 @@ PATTERN_CASES = [
 ]
 
 
-def _script(runner: Runner, script: str, *argv: str, **env: str):
-    return subprocess.run(
-        [runner.venv.python, script, *argv],
-        capture_output=True,
-        env=runner.env(**env),
-        cwd=runner.cwd,
-        timeout=120,
-    )
-
-
 @pytest.mark.parametrize(
     "pattern,argv,command,flags,status,code",
     PATTERN_CASES,
@@ -241,10 +230,10 @@ def test_which_parse_counts(
     run, run_bare, venv, bare_venv, pattern, argv, command, flags, status, code
 ):
     (run.home / "allowlist").write_text("argparse_patterns\n")
-    hooked = _script(run, PATTERNS, *argv, PATTERN=pattern)
-    bare = _script(run_bare, PATTERNS, *argv, PATTERN=pattern)
+    hooked = run_script(run, PATTERNS, *argv, PATTERN=pattern)
+    bare = run_script(run_bare, PATTERNS, *argv, PATTERN=pattern)
     _same(hooked, bare, (venv, bare_venv))
-    ev = _one(run)
+    ev = command_event(run)
     assert ev["command"] == ("argparse_patterns.py " + command).strip()
     assert ev["flags"] == flags
     assert ev["status"] == status
@@ -256,8 +245,8 @@ def test_which_parse_counts(
 def test_custom_error_raising_keeps_traceback(run, run_bare, venv, bare_venv):
     """A parser whose error() raises during the scan: identical traceback, nothing recorded."""
     (run.home / "allowlist").write_text("argparse_patterns\n")
-    hooked = _script(run, PATTERNS, "--verb", PATTERN="custom-error")
-    bare = _script(run_bare, PATTERNS, "--verb", PATTERN="custom-error")
+    hooked = run_script(run, PATTERNS, "--verb", PATTERN="custom-error")
+    bare = run_script(run_bare, PATTERNS, "--verb", PATTERN="custom-error")
     _same(hooked, bare, (venv, bare_venv))
     assert b"usage problem: ambiguous option" in hooked.stderr
     assert run.events() == []  # known gap: see docs/frameworks.md
@@ -300,7 +289,9 @@ def test_unknown_argparse_falls_back(run, run_bare, venv, bare_venv, tmp_path, v
     (run.home / "allowlist").write_text("futurecli\n")
     script = str(app / "futurecli.py")
     for argv in (["-v", "go", "1"], ["go", "x"]):
-        _same(_script(run, script, *argv), _script(run_bare, script, *argv), (venv, bare_venv))
+        _same(
+            run_script(run, script, *argv), run_script(run_bare, script, *argv), (venv, bare_venv)
+        )
     events = run.events()
     if variant == "no-leaf":
         assert events == []
@@ -324,12 +315,12 @@ def test_optparse_and_getopt_untouched(run, run_bare, venv, bare_venv, tmp_path)
     (run.home / "allowlist").write_text("oldstyle\n")
     for argv in (["--name", "x", "--", "-a", "-b", "1", "--long=2"], ["--name", "bad"], ["--zz"]):
         _same(
-            _script(run, str(script), *argv),
-            _script(run_bare, str(script), *argv),
+            run_script(run, str(script), *argv),
+            run_script(run_bare, str(script), *argv),
             (venv, bare_venv),
         )
     assert run.events() == []
-    out = _script(run, str(script), "--name", "x")
+    out = run_script(run, str(script), "--name", "x")
     assert out.returncode == 0 and out.stdout == b"x []\n"
 
 

@@ -9,10 +9,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import assert_nowhere
+from conftest import assert_nowhere, command_event, run_script
 from conftest import assert_same_output as _same
-from test_argparse import _script
-from test_click import _one
 
 SCRIPT = str(Path(__file__).parent / "scripts" / "argparse_compat_patterns.py")
 PROG = "argparse_compat_patterns.py"
@@ -48,10 +46,10 @@ def test_real_cli_pattern(
     run, run_bare, venv, bare_venv, pattern, argv, command, flags, status, framework, code
 ):
     (run.home / "allowlist").write_text(PROG.removesuffix(".py") + "\n")
-    hooked = _script(run, SCRIPT, *argv, PATTERN=pattern)
-    bare = _script(run_bare, SCRIPT, *argv, PATTERN=pattern)
+    hooked = run_script(run, SCRIPT, *argv, PATTERN=pattern)
+    bare = run_script(run_bare, SCRIPT, *argv, PATTERN=pattern)
     _same(hooked, bare, (venv, bare_venv))
-    ev = _one(run)
+    ev = command_event(run)
     got = (ev["command"], ev["flags"], ev["status"], ev["exit_code"], ev["cli"]["framework"])
     assert got == (f"{PROG} {command}".strip(), flags, status, code, framework)
     assert hooked.returncode == code

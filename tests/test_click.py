@@ -9,16 +9,16 @@ import subprocess
 import time
 
 import pytest
-from conftest import SCRIPTS, Runner, assert_nowhere, assert_same_output, default_sigint
+from conftest import (
+    SCRIPTS,
+    Runner,
+    assert_nowhere,
+    assert_same_output,
+    command_event,
+    default_sigint,
+)
 
 _same = assert_same_output
-
-
-def _one(run: Runner) -> dict:
-    """The run's command event (a crash also writes a crash event: tests/test_crash.py)."""
-    events = [e for e in run.events() if e["type"] == "command"]
-    assert len(events) == 1, events
-    return events[0]
 
 
 CASES = [
@@ -62,7 +62,7 @@ def test_click_event_and_identical_output(
     hooked = run("exampleclick", *argv)
     bare = run_bare("exampleclick", *argv)
     _same(hooked, bare, (venv, bare_venv))
-    ev = _one(run)
+    ev = command_event(run)
     assert ev["type"] == "command"
     assert ev["command"] == command
     assert ev["flags"] == flags
@@ -75,7 +75,7 @@ def test_click_event_and_identical_output(
 
 def test_event_shape(run):
     run("exampleclick", "db", "status")
-    ev = _one(run)
+    ev = command_event(run)
     uuid = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$")
     assert uuid.match(ev["event_id"]) and uuid.match(ev["session_id"])
     assert uuid.match(ev["install_id"])
@@ -101,7 +101,7 @@ def test_event_shape(run):
 
 def test_ci_is_detected(run):
     run("exampleclick", "db", "status", env={"GITHUB_ACTIONS": "true"})
-    env = _one(run)["env"]
+    env = command_event(run)["env"]
     assert env["ci"] is True and env["ci_provider"] == "github_actions"
 
 
@@ -109,7 +109,7 @@ def test_values_and_positionals_never_stored(run):
     secret, user_path = "sk_live_4242SECRETVALUE", "/home/alice/private/notes.txt"
     out = run("exampleclick", "--config", user_path, "greet", "--token", secret, "Mallory-Q")
     assert out.returncode == 0
-    ev = _one(run)
+    ev = command_event(run)
     assert ev["command"] == "exampleclick greet"
     assert ev["flags"] == ["--config", "--token"]
     run.stored()  # ingest into the store too
@@ -118,7 +118,7 @@ def test_values_and_positionals_never_stored(run):
 
 def test_unknown_command_name_not_stored(run):
     run("exampleclick", "db", "Typed-By-User-42")
-    assert _one(run)["command"] == "exampleclick db"
+    assert command_event(run)["command"] == "exampleclick db"
     assert_nowhere(run.home, "Typed-By-User-42")
 
 
@@ -133,7 +133,7 @@ def test_not_allowlisted_records_nothing(run):
 def test_allow_env_variable_and_globs(run):
     (run.home / "allowlist").unlink()
     run("exampleclick", "db", "status", env={"AUTOTELEMETRY_ALLOW": "other, example*"})
-    assert _one(run)["command"] == "exampleclick db status"
+    assert command_event(run)["command"] == "exampleclick db status"
 
 
 @pytest.mark.parametrize("var", ["DO_NOT_TRACK", "AUTOTELEMETRY_DISABLED"])
@@ -160,7 +160,7 @@ def test_autotelemetry_run_instruments_one_invocation(run):
     (run.home / "allowlist").unlink()
     out = run("autotelemetry", "run", "exampleclick", "db", "m", "--dry-run", "prod")
     assert out.returncode == 0 and out.stdout == b"would migrate prod\n"
-    assert _one(run)["command"] == "exampleclick db migrate"
+    assert command_event(run)["command"] == "exampleclick db migrate"
     # exit codes pass through exactly
     assert run("autotelemetry", "run", "--", "exampleclick", "fail", "--code", "7").returncode == 7
     # the one-shot consent is not inherited by children
@@ -180,7 +180,7 @@ def test_run_module_and_script(run, tmp_path):
     (run.home / "allowlist").unlink()
     out = run("autotelemetry", "run", "-m", "exampleclick", "db", "status")
     assert out.returncode == 0, out.stderr
-    ev = _one(run)
+    ev = command_event(run)
     assert ev["command"] == "exampleclick db status"
     assert ev["cli"]["name"] == "exampleclick"
 
@@ -188,7 +188,7 @@ def test_run_module_and_script(run, tmp_path):
 def test_python_dash_m_allowlisted(run):
     out = run("python", "-m", "exampleclick", "--verbose", "db", "status")
     assert out.returncode == 0, out.stderr
-    ev = _one(run)
+    ev = command_event(run)
     assert ev["cli"]["name"] == "exampleclick"
     assert ev["command"] == "exampleclick db status" and ev["flags"] == ["--verbose"]
 
@@ -214,7 +214,7 @@ def test_sigint_is_interrupted(run, run_bare):
         bare.stdout,
         bare.stderr,
     )
-    ev = _one(run)
+    ev = command_event(run)
     assert ev["status"] == "interrupted" and ev["exit_code"] == hooked.returncode
     assert ev["error_type"] in {"KeyboardInterrupt", "Abort"}
 
@@ -263,7 +263,7 @@ def test_typer_event_and_identical_output(
     hooked = run("exampletyper", *argv, env=env)
     bare = run_bare("exampletyper", *argv, env=env)
     _same(hooked, bare, (venv, bare_venv))
-    ev = _one(run)
+    ev = command_event(run)
     assert (ev["command"], ev["flags"], ev["status"], ev["exit_code"]) == (
         command,
         flags,
@@ -279,7 +279,7 @@ def test_typer_event_and_identical_output(
 def test_typer_no_args_is_help(run, run_bare):
     hooked, bare = run("exampletyper"), run_bare("exampletyper")
     _same(hooked, bare)
-    ev = _one(run)
+    ev = command_event(run)
     assert ev["command"] == "exampletyper"
     assert ev["exit_code"] == hooked.returncode
     assert ev["status"] == ("success" if hooked.returncode == 0 else "usage_error")
@@ -333,7 +333,7 @@ def test_broken_allowlist_is_skipped_and_reported(run, run_bare):
         b"\xff\xfe garbage \x00\n/usr/bin/exampleclick\nexampleclick # ok\nbad name with spaces!\n"
     )
     _same(run("exampleclick", "db", "status"), run_bare("exampleclick", "db", "status"))
-    assert _one(run)["command"] == "exampleclick db status"
+    assert command_event(run)["command"] == "exampleclick db status"
     status = run("autotelemetry", "status")
     assert status.returncode == 0
     assert b"looks like a path" in status.stdout

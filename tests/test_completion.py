@@ -9,10 +9,9 @@ Typer through ``_<PROG>_COMPLETE`` with ``COMP_WORDS``/``COMP_CWORD``.
 from __future__ import annotations
 
 import subprocess
-from pathlib import Path
 
 import pytest
-from conftest import Runner
+from conftest import Runner, bash_like_completion
 from conftest import assert_same_output as _same
 
 #: A CLI of each kind that dumps the autotelemetry modules loaded, then exits as its
@@ -51,30 +50,6 @@ else:
 """
 
 
-def _bash_like(runner: Runner, argv: list[str], line: str, tmp: Path, **env: str):
-    """Run ``argv`` as argcomplete's bash hook does; return (result, fd 8 bytes, fd 9 bytes)."""
-    fd8, fd9 = tmp / "fd8", tmp / "fd9"
-    script = 'exec "$@" 8>"$FD8" 9>"$FD9"'
-    result = subprocess.run(
-        ["bash", "-c", script, "bash", *argv],
-        capture_output=True,
-        cwd=runner.cwd,
-        timeout=120,
-        env=runner.env(
-            _ARGCOMPLETE="1",
-            _ARGCOMPLETE_SHELL="bash",
-            _ARGCOMPLETE_SUPPRESS_SPACE="1",
-            COMP_LINE=line,
-            COMP_POINT=str(len(line)),
-            COMP_TYPE="9",
-            FD8=str(fd8),
-            FD9=str(fd9),
-            **env,
-        ),
-    )
-    return result, fd8.read_bytes(), fd9.read_bytes()
-
-
 def _home_untouched(run: Runner) -> None:
     assert sorted(p.name for p in run.home.iterdir()) == ["allowlist"]
 
@@ -92,10 +67,10 @@ def test_argcomplete_is_silent_and_identical(run, run_bare, tmp_path, line, expe
     (run.home / "allowlist").write_text("exampleargparse*\n")
     (tmp_path / "h").mkdir()
     (tmp_path / "b").mkdir()
-    hooked, h8, h9 = _bash_like(
+    hooked, h8, h9 = bash_like_completion(
         run, [run.venv.script("exampleargparse-complete")], line, tmp_path / "h"
     )
-    bare, b8, b9 = _bash_like(
+    bare, b8, b9 = bash_like_completion(
         run_bare, [run_bare.venv.script("exampleargparse-complete")], line, tmp_path / "b"
     )
     _same(hooked, bare)
@@ -112,19 +87,19 @@ def test_argcomplete_imports_nothing_beyond_the_boot(run, tmp_path):
     out = tmp_path / "modules"
     env = {"PROBE": "argcomplete", "PROBE_OUT": str(out)}
     (tmp_path / "c").mkdir()
-    result, fd8, _ = _bash_like(
+    result, fd8, _ = bash_like_completion(
         run, [run.venv.python, str(probe)], "probe de", tmp_path / "c", **env
     )
     assert result.returncode == 0, result.stderr
     assert b"deploy" in fd8 and b"destroy" in fd8
-    assert out.read_text().split() == ["_autotelemetry_boot", "autotelemetry._boot"]
+    assert out.read_text().split() == ["_autotelemetry_boot", "autotelemetry.hook.boot"]
     _home_untouched(run)
     # Control: the same program run normally is instrumented (the probe can see it).
     normal = subprocess.run(
         [run.venv.python, str(probe), "deploy"], env=run.env(**env), capture_output=True
     )
     assert normal.returncode == 0, normal.stderr
-    assert "autotelemetry.instrument.argparse" in out.read_text().split()
+    assert "autotelemetry.hook.integrations.argparse" in out.read_text().split()
     assert len(run.events()) == 1
 
 
@@ -146,11 +121,11 @@ def test_click_completion_imports_nothing_beyond_the_boot(run, tmp_path):
     )
     assert completing.returncode == 0, completing.stderr
     assert b"deploy" in completing.stdout
-    assert out.read_text().split() == ["_autotelemetry_boot", "autotelemetry._boot"]
+    assert out.read_text().split() == ["_autotelemetry_boot", "autotelemetry.hook.boot"]
     _home_untouched(run)
     normal = run("python", str(probe), "deploy", env=env)
     assert normal.returncode == 0, normal.stderr
-    assert "autotelemetry.instrument.click" in out.read_text().split()
+    assert "autotelemetry.hook.integrations.click" in out.read_text().split()
 
 
 @pytest.mark.parametrize(

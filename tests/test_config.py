@@ -1,7 +1,7 @@
 """Configuration, consent and the `autotelemetry` command (issue 6).
 
-Pure functions of autotelemetry.config are called in-process (they read only
-the files and environment they are given); everything else runs the real
+Pure functions of autotelemetry.hook.config, .allowlist and .configfile are called
+in-process (they read only the files and environment they are given); everything else runs the real
 console scripts of the test venv through the real .pth hook.
 """
 
@@ -19,7 +19,7 @@ from conftest import ROOT, Runner, read_spool
 
 sys.path.insert(0, str(ROOT))
 
-from autotelemetry import config
+from autotelemetry.hook import allowlist, config, configfile
 
 # --- precedence: every pair of sources ------------------------------------------
 
@@ -107,7 +107,7 @@ TOML_CASES = [
 @pytest.mark.parametrize("text", TOML_CASES)
 def test_fallback_parser_agrees_with_tomllib(text):
     tomllib = pytest.importorskip("tomllib")
-    assert config.parse_toml_subset(text) == tomllib.loads(text)
+    assert configfile.parse_toml_subset(text) == tomllib.loads(text)
 
 
 @pytest.mark.parametrize(
@@ -115,7 +115,7 @@ def test_fallback_parser_agrees_with_tomllib(text):
 )
 def test_fallback_parser_rejects_with_line_numbers(text):
     with pytest.raises(ValueError, match=r"^line \d+: "):
-        config.parse_toml_subset(text)
+        configfile.parse_toml_subset(text)
 
 
 def test_opt_out_variable_names():
@@ -127,17 +127,17 @@ def test_opt_out_variable_names():
 def test_exclusion_matching(tmp_path):
     allow = tmp_path / "allowlist"
     allow.write_text("mycli !deploy !db:drop* !x:y\nacme-* !secret\nother\n")
-    al = config.load_allowlist({"AUTOTELEMETRY_ALLOWLIST": str(allow)})
+    al = allowlist.load_allowlist({"AUTOTELEMETRY_ALLOWLIST": str(allow)})
     assert al.problems == []
-    assert config.excluded("mycli deploy", "mycli", al) == "deploy"
-    assert config.excluded("mycli deploy now", "mycli", al) == "deploy"
-    assert config.excluded("mycli db drop-all", "mycli", al) == "db:drop*"
-    assert config.excluded("mycli db migrate", "mycli", al) is None
-    assert config.excluded("mycli", "mycli", al) is None
-    assert config.excluded("acme-x secret", "acme-x", al) == "secret"
-    assert config.excluded("other deploy", "other", al) is None
+    assert allowlist.excluded("mycli deploy", "mycli", al) == "deploy"
+    assert allowlist.excluded("mycli deploy now", "mycli", al) == "deploy"
+    assert allowlist.excluded("mycli db drop-all", "mycli", al) == "db:drop*"
+    assert allowlist.excluded("mycli db migrate", "mycli", al) is None
+    assert allowlist.excluded("mycli", "mycli", al) is None
+    assert allowlist.excluded("acme-x secret", "acme-x", al) == "secret"
+    assert allowlist.excluded("other deploy", "other", al) is None
     allow.write_text("mycli deploy\n")
-    al = config.load_allowlist({"AUTOTELEMETRY_ALLOWLIST": str(allow)})
+    al = allowlist.load_allowlist({"AUTOTELEMETRY_ALLOWLIST": str(allow)})
     assert [e.pattern for e in al.entries] == ["mycli"]
     assert "'deploy' ignored" in al.problems[0] and ":1:" in al.problems[0]
 
@@ -204,10 +204,13 @@ def test_sampling(run):
     for _ in range(3):
         run("exampleclick", "db", "status", env={"AUTOTELEMETRY_SAMPLE_RATE": "0"})
     assert run.events() == [] and not (run.home / "spool").exists()
-    (run.home / "config.toml").write_text("[cli.exampleclick]\nsample_rate = 0.999999\n")
-    run("exampleclick", "db", "status")  # recorded but for a ~1e-6 chance
+    # The draw is a 32-bit random fraction, at most 1 - 2**-32: a rate of 1 - 2**-33 is
+    # below 1 (so the event carries it) yet above every draw (so the run is always kept).
+    rate = 1 - 2**-33
+    (run.home / "config.toml").write_text(f"[cli.exampleclick]\nsample_rate = {rate!r}\n")
+    run("exampleclick", "db", "status")
     (ev,) = run.events()
-    assert ev["sample_rate"] == 0.999999
+    assert ev["sample_rate"] == rate
     # explicit `autotelemetry run` is never sampled out
     run(
         "autotelemetry",
@@ -527,7 +530,7 @@ def test_hot_path_imports_only_stdlib_already_cheap(run, venv, tmp_path):
     baseline = loaded(AUTOTELEMETRY_DISABLED="1")
     plain = loaded() - baseline
     assert plain and all(m.startswith("autotelemetry") for m in plain), plain
-    assert "autotelemetry.notice" not in plain
+    assert "autotelemetry.hook.notice" not in plain
     (run.home / "config.toml").write_text('endpoint = "http://127.0.0.1:9/"\n')
     with_file = loaded() - baseline
     assert {m for m in with_file if not m.startswith("autotelemetry")} == set()

@@ -117,8 +117,8 @@ def test_no_crash_no_crash_work(run, venv, tmp_path):
     assert out.returncode == 0, out.stderr
     assert len(run.events()) == 1
     modules = set(dump.read_text().split())
-    assert "autotelemetry.recorder" in modules
-    assert not {"autotelemetry.crash", "autotelemetry.privacy"} & modules
+    assert "autotelemetry.hook.recorder" in modules
+    assert not {"autotelemetry.hook.crash", "autotelemetry.hook.privacy"} & modules
 
 
 def test_rate_limit_counts_repeats(run):

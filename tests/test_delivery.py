@@ -254,12 +254,12 @@ def test_cli_with_endpoint_imports_neither_requests_nor_subprocess(run, venv, re
     out = subprocess.run([venv.python, script, "click", str(dump), "--flag"], env=env)
     assert out.returncode == 0
     modules = set(dump.read_text().split())
-    assert "autotelemetry.spawn" in modules  # the spawn path ran
+    assert "autotelemetry.hook.spawn" in modules  # the spawn path ran
     assert not {"requests", "subprocess", "sqlite3", "urllib3"} & modules
     assert wait_for(lambda: len(receiver.delivered) == 1)
     # local mode: nothing of the delivery machinery is even imported
     out = subprocess.run([venv.python, script, "click", str(dump)], env=run.env())
-    assert "autotelemetry.spawn" not in set(dump.read_text().split())
+    assert "autotelemetry.hook.spawn" not in set(dump.read_text().split())
 
 
 def test_spool_caps_evict_oldest_and_count(run, receiver):

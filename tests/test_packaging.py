@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 from pathlib import Path
 
@@ -11,7 +12,7 @@ from conftest import ROOT, SCRIPTS, Venv, build_wheel, clean_env, make_venv
 MODULES = "import sys; print('\\n'.join(sorted(sys.modules)))"
 #: The boot, shipped at the site-packages root; one module under two names.
 BOOT = "_autotelemetry_boot.py"
-BOOT_MODULES = {"_autotelemetry_boot", "autotelemetry._boot"}
+BOOT_MODULES = {"_autotelemetry_boot", "autotelemetry.hook.boot"}
 
 
 def _modules(venv: Venv, *args: str, env: dict[str, str] | None = None) -> set[str]:
@@ -28,7 +29,7 @@ def test_wheel_ships_pth_and_start(venv: Venv):
     assert pth == "import _autotelemetry_boot\n"  # no exec, no package import
     assert (site / "autotelemetry.start").read_text().strip() == "_autotelemetry_boot:activate"
     # The root module is a byte copy of the package's boot.
-    assert (site / BOOT).read_bytes() == (site / "autotelemetry" / "_boot.py").read_bytes()
+    assert (site / BOOT).read_bytes() == (site / "autotelemetry" / "hook" / "boot.py").read_bytes()
     assert list((site / "__pycache__").glob("_autotelemetry_boot.*.pyc"))
 
 
@@ -49,15 +50,15 @@ def test_boot_adds_exactly_one_module(venv: Venv, bare_venv: Venv):
 @pytest.mark.parametrize(
     "first",
     [
-        "import _autotelemetry_boot as a, autotelemetry._boot as b",
-        "import autotelemetry._boot as b, _autotelemetry_boot as a",
+        "import _autotelemetry_boot as a, autotelemetry.hook.boot as b",
+        "import autotelemetry.hook.boot as b, _autotelemetry_boot as a",
     ],
 )
 @pytest.mark.parametrize("flags", [[], ["-S"]])
 def test_one_boot_module_under_both_names(venv: Venv, first: str, flags: list[str]):
     """No duplicate state, whichever name is imported first (-S: the .pth did not run)."""
     code = f"import sys; sys.path.append({str(venv.site_packages)!r}); " + first
-    code += "; import autotelemetry; print(a is b is autotelemetry._boot)"
+    code += "; import autotelemetry.hook; print(a is b is autotelemetry.hook.boot)"
     out = subprocess.run(
         [venv.python, *flags, "-c", code], capture_output=True, text=True, env=clean_env()
     )
@@ -66,7 +67,7 @@ def test_one_boot_module_under_both_names(venv: Venv, first: str, flags: list[st
 
 def test_boot_is_idempotent(venv: Venv):
     code = (
-        "import sys, autotelemetry._boot as b; b.activate(); b.activate();"
+        "import sys, autotelemetry.hook.boot as b; b.activate(); b.activate();"
         "print(sum(getattr(f, '__name__', '') == '_autotelemetry_boot' for f in sys.meta_path))"
     )
     out = subprocess.run([venv.python, "-c", code], capture_output=True, text=True, env=clean_env())
@@ -102,13 +103,19 @@ def _guard_run(
 #: What an instrumented run may add to the host's modules, beyond what it loads itself.
 ALLOWED_IN_HOST = {
     "autotelemetry",
+    "autotelemetry.hook",
     *BOOT_MODULES,
-    "autotelemetry.config",
-    "autotelemetry.instrument",
-    "autotelemetry.instrument.click",
-    "autotelemetry.instrument.argparse",
-    "autotelemetry.recorder",
-    "autotelemetry.spool",
+    "autotelemetry.hook.allowlist",
+    "autotelemetry.hook.config",
+    "autotelemetry.hook.event",
+    "autotelemetry.hook.fs",
+    "autotelemetry.hook.instrument",
+    "autotelemetry.hook.integrations",
+    "autotelemetry.hook.integrations.click",
+    "autotelemetry.hook.integrations.argparse",
+    "autotelemetry.hook.options",
+    "autotelemetry.hook.recorder",
+    "autotelemetry.hook.spool",
     "atexit",
     "fnmatch",
     *SITE_PTH_CODEC,
@@ -131,9 +138,9 @@ FORBIDDEN = {
 
 
 #: Only with an endpoint configured: the notice and the sender spawner (``os``/``sys``).
-#: ``autotelemetry.settings`` (the config-file reader) is in neither set: these runs have
+#: ``autotelemetry.hook.configfile`` (the config-file reader) is in neither set: these runs have
 #: no config file, and an endpoint from the environment must not pull it in.
-ALLOWED_WITH_ENDPOINT = {"autotelemetry.notice", "autotelemetry.spawn"}
+ALLOWED_WITH_ENDPOINT = {"autotelemetry.hook.notice", "autotelemetry.hook.spawn"}
 
 
 @pytest.mark.parametrize("framework", ["click", "typer", "argparse"])
@@ -167,16 +174,30 @@ def test_host_process_imports_only_the_allowed_modules(
     if framework == "argparse":
         assert "click" not in hooked
     if allow:
-        recorded = list((home / "spool").glob("*.jsonl"))
-        assert recorded or (home / "store.sqlite").exists(), "the guard run recorded nothing"
+        # Spool and store together (a detached sender may have ingested the spool already).
+        listed = subprocess.run(
+            [venv.script("autotelemetry"), "events", "--json"],
+            capture_output=True,
+            text=True,
+            env=clean_env(AUTOTELEMETRY_HOME=str(home)),
+        )
+        recorded = [
+            e for e in map(json.loads, listed.stdout.splitlines()) if e["type"] == "command"
+        ]
+        assert [e["cli"]["name"] for e in recorded] == ["modules_at_exit.py"], listed.stderr
         if endpoint:
             assert added >= ALLOWED_WITH_ENDPOINT
     if not allow:
         assert added <= {
             "autotelemetry",
+            "autotelemetry.hook",
             *BOOT_MODULES,
-            "autotelemetry.config",
-            "autotelemetry.instrument",
+            "autotelemetry.hook.allowlist",
+            "autotelemetry.hook.config",
+            "autotelemetry.hook.event",
+            "autotelemetry.hook.fs",
+            "autotelemetry.hook.instrument",
+            "autotelemetry.hook.options",
             *SITE_PTH_CODEC,
         }
 

@@ -5,7 +5,7 @@ directory and user name and one sample of every secret class in what they
 print, raise and are given; afterwards no byte of any of it may appear
 anywhere under AUTOTELEMETRY_HOME (spool, store, state files).
 
-Part two tests :mod:`autotelemetry.privacy` directly (a pure module): every
+Part two tests :mod:`autotelemetry.hook.privacy` directly (a pure module): every
 secret class, the order of operations, and property tests (hypothesis) that
 redaction holds at every truncation boundary.
 """
@@ -24,7 +24,7 @@ from hypothesis import strategies as st
 
 sys.path.insert(0, str(ROOT))  # the pure module under test, from this checkout
 
-from autotelemetry import privacy
+from autotelemetry.hook import privacy
 
 SCRIPTS = Path(__file__).parent / "scripts"
 USERNAME = "zedoakhollow"
@@ -181,14 +181,21 @@ def test_truncation_counts_bytes_and_keeps_characters():
 
 
 def test_relative_file_is_never_absolute():
-    assert privacy.relative_file(privacy.__file__) in ("autotelemetry/privacy.py", "privacy.py")
+    assert privacy.relative_file(privacy.__file__) in (
+        "autotelemetry/hook/privacy.py",
+        "privacy.py",
+    )
     assert privacy.relative_file("/opt/elsewhere/thing.py") == "thing.py"
     assert privacy.relative_file(json.__file__) == "<stdlib>/json/__init__.py"
 
 
 def test_messages_switch():
-    assert privacy.messages_enabled({}) is True
-    assert privacy.messages_enabled({"AUTOTELEMETRY_CRASH_MESSAGES": "0"}) is False
+    """One switch for crash messages: the ``crash_messages`` setting (variable or file)."""
+    from autotelemetry.hook import config
+
+    assert config.load_settings({}, []).values["crash_messages"] is True
+    off = config.load_settings({"AUTOTELEMETRY_CRASH_MESSAGES": "0"}, [])
+    assert off.values["crash_messages"] is False
 
 
 # Filler words cannot contain the secrets' payloads (lowercase only, no digits).

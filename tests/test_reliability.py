@@ -41,10 +41,10 @@ def synthetic_spool(run: Runner, n: int, per_file: int = 1) -> None:
     """n spool files written by the real spool.write of the hooked venv (fast: one process)."""
     code = (
         "import sys, uuid\n"
-        "from autotelemetry import spool, recorder\n"
+        "from autotelemetry.hook import event, spool\n"
         "n, k = int(sys.argv[1]), int(sys.argv[2])\n"
         "for i in range(n):\n"
-        "    lines = [recorder.dumps({'schema_version': 1, 'event_id': str(uuid.uuid4()),\n"
+        "    lines = [event.dumps({'schema_version': 1, 'event_id': str(uuid.uuid4()),\n"
         "        'type': 'command', 'timestamp': '2026-01-01T00:00:00.000Z', 'session_id': 's',\n"
         "        'install_id': 'i', 'cli': {'name': 'synthetic', 'version': '1',\n"
         "        'framework': 'click'}, 'env': {}, 'command': 'synthetic run',\n"
@@ -161,23 +161,43 @@ def test_sigkill_during_the_exit_write_leaves_no_half_event(run, tmp_path):
 
 def kill_at_random(
     argv: list[str], env: dict[str, str], times: int, seed: int, low: float, high: float
-) -> None:
-    """Start ``argv`` ``times`` times, SIGKILL each after a random delay in [low, high)."""
+) -> list[tuple[int, int]]:
+    """Start ``argv`` ``times`` times, SIGKILL each after a random delay in [low, high).
+
+    Returns (pid, exit status) of each run: -9 when the kill landed, else its own status.
+    """
     rng = random.Random(seed)
+    runs = []
     for _ in range(times):
         proc = subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         time.sleep(rng.uniform(low, high))
         proc.kill()
-        proc.wait()
+        runs.append((proc.pid, proc.wait()))
+    return runs
 
 
 def test_sigkill_cli_at_random_instants(run):
-    """Bounded loop: whatever instant the kill hits, events are whole or absent."""
+    """Bounded loop: whatever instant the kill hits, events are whole or absent.
+
+    Spool files are named after their writer's pid, so each run's event can be
+    accounted for exactly: a run that finished wrote exactly one file, a killed
+    one none or one (never a partial one: only a temporary), and the store ends
+    up with exactly the events of those files.
+    """
     kills = 25
     cli = [run.venv.script("exampleclick"), "db", "status"]
-    kill_at_random(cli, run.env(), kills, seed=9, low=0.0, high=0.35)
+    runs = kill_at_random(cli, run.env(), kills, seed=9, low=0.0, high=0.35)
+    spool = run.home / "spool"
+    files = sorted(spool.glob("*.jsonl")) if spool.exists() else []
+    writers = [int(p.name.split("-")[1]) for p in files]
+    assert len(writers) == len(set(writers))  # one file per process at most
+    for pid, status in runs:
+        if status == 0:
+            assert pid in writers, "a run that finished left no event"
+    assert set(writers) <= {pid for pid, _ in runs}
+    assert any(status == -9 for _, status in runs)  # the loop really killed runs
     events = stored(run)  # every spool file parses: nothing quarantined
-    assert len(events) <= kills
+    assert len(events) == len(files)
     assert not (run.home / "quarantine").exists()
     assert all(e["command"] == "exampleclick db status" for e in events)
 
@@ -221,7 +241,8 @@ def test_disk_full_never_changes_the_cli_and_recovers(run, run_bare, venv, bare_
     # A reader under the same limit fails (the store cannot grow) but takes nothing from the spool.
     run("exampleclick", "db", "status")
     reader = run("autotelemetry", "events", "--json", preexec_fn=_fsize_limit(4096))
-    assert len(list(spool.glob("*.jsonl"))) == 1 or reader.returncode == 0
+    assert reader.returncode != 0  # a new store needs more than one page
+    assert len(list(spool.glob("*.jsonl"))) == 1
     assert [e["command"] for e in stored(run)] == ["exampleclick db status"]
 
 

@@ -61,8 +61,7 @@ def test_state_dir_owned_by_another_user_is_refused(run, run_bare, which):
     victim.mkdir(mode=0o700, exist_ok=True)
     shutil.chown(victim, "nobody")
     _same(run("exampleclick", "db", "status"), run_bare("exampleclick", "db", "status"))
-    assert not list((run.home / "spool").glob("*.jsonl")) if which == "spool" else True
-    assert read_spool(run.home) == []
+    assert read_spool(run.home) == []  # nothing written, whichever directory was foreign
     if which == "home":
         assert b"owned by another user" in run("autotelemetry", "status").stdout
 

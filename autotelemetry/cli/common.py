@@ -12,7 +12,7 @@ from typing import Any, TypeVar
 
 import click
 
-from autotelemetry import config
+from autotelemetry.hook import allowlist
 from autotelemetry.store import Filters, Store
 from autotelemetry.store import ingest as spool_reader
 
@@ -208,7 +208,7 @@ INGEST_PROGRESS_FILES = 1000
 
 def open_store() -> Store:
     """Open the store and ingest pending spool files first (telling stderr what was repaired)."""
-    store = Store(config.home_dir())
+    store = Store(allowlist.home_dir())
     if store.recovered_from:
         click.echo(
             f"autotelemetry: the store was corrupt; set aside as {store.recovered_from}", err=True

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import click
 
-from autotelemetry import config, consent
+from autotelemetry import consent
 from autotelemetry.cli.common import with_scope
+from autotelemetry.hook import config
 
 
 @click.command()

@@ -9,8 +9,8 @@ from collections.abc import Iterator
 
 import click
 
-from autotelemetry import config
 from autotelemetry.cli.common import Progress, filters, open_store, recovering, with_filters
+from autotelemetry.hook import allowlist
 from autotelemetry.store import Filters, Store, queries, store_path
 from autotelemetry.store import ingest as spool_reader
 from autotelemetry.store.ingest import pending, remove_stale_tmp
@@ -21,7 +21,7 @@ def _nothing_recorded() -> bool:
 
     Temporaries left by writers that died are still cleaned up, as ingest would.
     """
-    home = config.home_dir()
+    home = allowlist.home_dir()
     if os.path.exists(store_path(home)) or pending(home):
         return False
     remove_stale_tmp(home)
@@ -268,7 +268,7 @@ def purge(yes: bool) -> None:
     Removes the pending spool files under <home>/spool and the events in
     <home>/store.sqlite. Keeps the allowlist, configuration and install id.
     """
-    home = config.home_dir()
+    home = allowlist.home_dir()
     if not yes:
         click.confirm(f"Delete all events under {home}?", abort=True)
     removed = 0

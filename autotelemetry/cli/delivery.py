@@ -8,9 +8,9 @@ import time
 
 import click
 
-from autotelemetry import config
-from autotelemetry._boot import disabled_reason
 from autotelemetry.cli.common import Progress, interactive, open_store, wait, when
+from autotelemetry.hook import allowlist
+from autotelemetry.hook.boot import disabled_reason
 
 
 @click.command()
@@ -33,7 +33,7 @@ def flush(wait: float) -> None:
     from autotelemetry import sender as delivery
 
     settings = delivery.Settings.from_env()
-    home = config.home_dir()
+    home = allowlist.home_dir()
     if disabled_reason() is not None:
         click.echo(f"autotelemetry is off ({disabled_reason()}): nothing sent")
         return

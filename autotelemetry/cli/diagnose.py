@@ -46,6 +46,8 @@ def status(as_json: bool) -> None:
         value = item["value"]
         shown = "none" if value is None else json.dumps(value)
         click.echo(f"  {key:<15} {shown:<28} {item['source']}")
+    for name, item in data["variables"].items():
+        click.echo(f"  {name:<15} {json.dumps(item['value']):<28} {item['source']}")
     for item in data["per_cli"]:
         name = f"[cli.{item['cli']}] {item['key']}"
         click.echo(f"  {name:<15} {json.dumps(item['value']):<28} {item['source']}")

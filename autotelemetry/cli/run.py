@@ -14,7 +14,7 @@ import os
 import shutil
 import sys
 
-from autotelemetry._boot import RUN_VARIABLE
+from autotelemetry.hook.boot import RUN_VARIABLE
 
 USAGE = (
     "usage: autotelemetry run [--] PROGRAM [ARGS...]  (PROGRAM: a command, -m MODULE, or a script)"

@@ -39,7 +39,7 @@ def sitecustomize() -> None:
     """
     from importlib.resources import files
 
-    packaged = files("autotelemetry").joinpath("_hook").joinpath("sitecustomize.py")
+    packaged = files("autotelemetry").joinpath("_data").joinpath("sitecustomize.py")
     if packaged.is_file():
         text = packaged.read_text(encoding="utf-8")
     else:  # a source checkout or editable install

@@ -16,6 +16,7 @@ from __future__ import annotations
 import calendar
 import json
 import time
+from collections.abc import Mapping
 from typing import Any
 
 from autotelemetry import __version__
@@ -65,7 +66,7 @@ def _value(v: object) -> dict[str, Any]:
     return {"stringValue": str(v)}
 
 
-def _attrs(pairs: dict[str, object]) -> list[dict[str, Any]]:
+def _attrs(pairs: Mapping[str, object]) -> list[dict[str, Any]]:
     return [{"key": k, "value": _value(v)} for k, v in pairs.items() if v is not None]
 
 

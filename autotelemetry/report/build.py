@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import time
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -39,14 +39,16 @@ class Tally:
     runs: float = 0.0
     timed: int = 0
     timed_runs: float = 0.0
-    status_events: Counter = field(default_factory=Counter)
-    status_runs: Counter = field(default_factory=Counter)
+    status_events: Counter[str | None] = field(default_factory=Counter)
+    status_runs: defaultdict[str | None, float] = field(default_factory=lambda: defaultdict(float))
     installs: set = field(default_factory=set)
     rates: set = field(default_factory=set)
     first: str | None = None
     last: str | None = None
 
-    def add(self, install, status, rate, n, timed) -> None:  # type: ignore[no-untyped-def]
+    def add(
+        self, install: str | None, status: str | None, rate: float | None, n: int, timed: int
+    ) -> None:
         w = stats.weight(rate)
         self.events += n
         self.runs += n * w
@@ -64,7 +66,8 @@ class Tally:
         self.timed += other.timed
         self.timed_runs += other.timed_runs
         self.status_events.update(other.status_events)
-        self.status_runs.update(other.status_runs)
+        for status, runs in other.status_runs.items():
+            self.status_runs[status] += runs
         self.installs |= other.installs
         self.rates |= other.rates
         self.seen(other.first, other.last)
@@ -109,11 +112,9 @@ def build(
     commands: dict[tuple[str, str], Tally] = {}
     versions: dict[tuple[str, str | None], Tally] = {}
     for (cli, command, version), tally in by_version.items():
-        for table, key in ((clis, cli), (commands, (cli, command)), (versions, (cli, version))):
-            coarse = table.get(key)  # type: ignore[attr-defined]
-            if coarse is None:
-                coarse = table[key] = Tally()  # type: ignore[index]
-            coarse.merge(tally)
+        _into(clis, cli, tally)
+        _into(commands, (cli, command), tally)
+        _into(versions, (cli, version), tally)
     for (cli, version), (first, last) in seen.items():
         if (cli, version) in versions:
             versions[(cli, version)].seen(first, last)
@@ -189,15 +190,21 @@ def build(
         )
         data["trend"] = days.get(cli) or {"period": "day", "points": []}
         groups = [g for g in crash_rows if g["cli"] == cli]
-        key = order[cli]
         for g in groups:
-            g["versions"] = _ordered(g["versions"], key)
+            g["versions"] = _ordered(g["versions"], order[cli])
         data["crash_events"] = sum(g["events"] for g in groups)
         data["crash_groups"] = groups[:top]
         out.append(data)
     step()
     matched = sum(t.events for t in clis.values()) + sum(g["events"] for g in crash_rows)
     return _envelope(source or {"store": store.path}, filters, store.count(), matched, out)
+
+
+def _into(table: dict[Any, Tally], key: Any, tally: Tally) -> None:
+    coarse = table.get(key)
+    if coarse is None:
+        coarse = table[key] = Tally()
+    coarse.merge(tally)
 
 
 def build_empty(filters: Filters | None = None, source: dict[str, Any] | None = None) -> dict:
@@ -512,9 +519,9 @@ def top_frame(frames: object) -> str | None:
         return None
     usable = [f for f in frames if isinstance(f, dict)]
     app = [f for f in usable if f.get("in_app")]
-    frame = (app or usable or [None])[-1]
-    if frame is None:
+    if not (app or usable):
         return None
+    frame = (app or usable)[-1]
     return f"{frame.get('module') or frame.get('file')}:{frame.get('function')}"
 
 

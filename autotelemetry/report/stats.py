@@ -7,7 +7,8 @@ documented in docs/design.md ("The report").
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any
 
 #: A version needs at least this many recorded runs of a command (and so does
 #: the version it is compared with) before it can be flagged.
@@ -63,7 +64,7 @@ def weighted_percentiles(
     return out
 
 
-def version_key(versions: Sequence[str]):  # type: ignore[no-untyped-def]
+def version_key(versions: Sequence[str]) -> Callable[[str], Any] | None:
     """Sort key for a CLI's versions: PEP 440 order when every version parses, else none.
 
     Returns ``None`` when some version is not PEP 440 (the caller then keeps

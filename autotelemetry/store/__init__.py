@@ -23,7 +23,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from autotelemetry.config import ensure_private_dir
+from autotelemetry.hook.fs import ensure_private_dir
 
 STORE_FILE = "store.sqlite"
 #: 2: ``install_id`` and ``sample_rate`` columns (and ``ts``/``sample_rate`` on flags)
@@ -154,9 +154,9 @@ def event_install_and_rate(ev: dict) -> tuple[str | None, float | None]:
     if type(install) is not str:
         install = None
     rate = ev.get("sample_rate")
-    if type(rate) not in (int, float) or not 0 < rate < 1:
-        rate = None
-    return install, (float(rate) if rate is not None else None)
+    if isinstance(rate, (int, float)) and not isinstance(rate, bool) and 0 < rate < 1:
+        return install, float(rate)
+    return install, None
 
 
 def store_path(home: str) -> str:

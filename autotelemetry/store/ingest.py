@@ -17,8 +17,8 @@ from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass, field
 from typing import TypeVar
 
-from autotelemetry import spool
-from autotelemetry.config import ensure_private_dir
+from autotelemetry.hook import spool
+from autotelemetry.hook.fs import ensure_private_dir
 from autotelemetry.store import (
     EVENT_COLUMNS,
     FLAG_COLUMNS,

@@ -17,9 +17,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import assert_nowhere
-from test_compat import ENV, PinSet, _runners, assert_same
-from test_completion import _bash_like
+from conftest import assert_nowhere, assert_same_output, bash_like_completion
+from pins import ENV, PinSet, runners
 
 pytestmark = pytest.mark.compat
 
@@ -239,13 +238,13 @@ def test_argparse_cli(
     argparse_set, server, home, argwork, cli, argv, command, flags, status, code, secrets
 ):
     pin = argparse_set.pin(cli)
-    run, run_bare = _runners(argparse_set, home, argwork)
+    run, run_bare = runners(argparse_set, home, argwork, ALLOWLIST)
     (home / "allowlist").write_text(ALLOWLIST)
     argv = [a.replace("{srv}", server) for a in argv]
     env = _env(argwork)
     hooked = run(cli, *argv, env=env)
     bare = run_bare(cli, *argv, env=env)
-    assert_same(hooked, bare, [run.venv, run_bare.venv])
+    assert_same_output(hooked, bare, [run.venv, run_bare.venv])
     events = run.events()
     assert len(events) == 1, events
     (ev,) = events
@@ -265,16 +264,16 @@ def test_pipx_argcomplete_silent_and_identical(argparse_set, home, argwork, line
     """pipx completes through argcomplete as bash drives it: same bytes on fd 8, nothing
     recorded, nothing written under the home dir."""
     argparse_set.pin("pipx")
-    run, run_bare = _runners(argparse_set, home, argwork)
+    run, run_bare = runners(argparse_set, home, argwork, ALLOWLIST)
     (home / "allowlist").write_text(ALLOWLIST)
     env = _env(argwork)
     outs = []
     for runner, name in ((run, "h"), (run_bare, "b")):
         fds = argwork.parent / f"fds-{name}"
         fds.mkdir()
-        outs.append(_bash_like(runner, [runner.venv.script("pipx")], line, fds, **env))
+        outs.append(bash_like_completion(runner, [runner.venv.script("pipx")], line, fds, **env))
     (hooked, h8, h9), (bare, b8, b9) = outs
-    assert_same(hooked, bare, [run.venv, run_bare.venv])
+    assert_same_output(hooked, bare, [run.venv, run_bare.venv])
     assert (h8, h9) == (b8, b9)
     assert expected in h8
     assert hooked.returncode == 0

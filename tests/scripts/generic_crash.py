@@ -1,28 +1,18 @@
 """A program driving the recorder the way any framework integration does.
 
-The argparse integration is being built in parallel; this stands in for it
-(a describe() that knows nothing about crashes) to show crash capture is
-framework-independent: whatever the integration reports, an uncaught
-exception becomes a crash event.
+This module is its own integration (a ``describe`` that knows nothing about
+crashes), to show crash capture is framework-independent: whatever the
+integration reports, an uncaught exception becomes a crash event.
 """
 
 import os
 import sys
 
-from autotelemetry import recorder
+from autotelemetry.hook import recorder
 
 
-def describe(invocation, code, cause, frame):
-    return {
-        "program": "generic_crash.py",
-        "command": ["sub"],
-        "flags": [],
-        "exit_code": code,
-        "status": "success" if code == 0 else "failure",
-        "error_type": None,
-        "version": None,
-        "framework": "argparse",
-    }
+def describe(invocation, ending):
+    return recorder.Outcome(["sub"], [], "argparse", None)
 
 
 def work(text):
@@ -30,7 +20,7 @@ def work(text):
     raise PermissionError(f"{where}: {text}")
 
 
-recorder.begin("argparse", describe)
+recorder.RECORDER.begin(sys.modules[__name__], "argparse")
 if sys.argv[1:2] == ["exit"]:
     sys.exit(3)
 work(" ".join(sys.argv[1:]))

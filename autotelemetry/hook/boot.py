@@ -10,27 +10,28 @@ file. It only:
    shell-completion run;
 2. notes the start time (the start of every event's ``duration_ms``);
 3. puts itself on ``sys.meta_path`` as a finder that hands the framework
-   modules (and nothing else) to :mod:`autotelemetry.instrument` when, if
-   ever, they are imported.
+   modules of :data:`INTEGRATIONS` (and nothing else) to
+   :mod:`autotelemetry.hook.instrument` when, if ever, they are imported.
 
 Every byte of code here is paid by every interpreter start (unmarshalling
 costs about 18 instructions per byte of bytecode), so the loader wrapping and
-the allowlist decision live in :mod:`autotelemetry.instrument`. A test pins the
-exact set of modules this module adds to ``sys.modules``.
+the allowlist decision live in :mod:`autotelemetry.hook.instrument`. A test
+pins the exact set of modules this module adds to ``sys.modules``.
 
-The wheel ships this file twice: as ``autotelemetry/_boot.py`` and, at the root
-of site-packages, as ``_autotelemetry_boot.py``, which the ``.pth`` line imports
-(``import _autotelemetry_boot``: no ``exec``, no package import, about 0.8M fewer
-instructions per interpreter start). Whichever name loads first registers
-itself under the other, so the process has ONE boot module and one ``state``
-(see the end of this file).
+The wheel ships this file twice: as ``autotelemetry/hook/boot.py`` and, at the
+root of site-packages, as ``_autotelemetry_boot.py``, which the ``.pth`` line
+imports (``import _autotelemetry_boot``: no ``exec``, no package import).
+Whichever name loads first registers itself under the other, so the process
+has ONE boot module and one ``state`` (see the end of this file).
 """
 
 import os
 import sys
 
-#: Modules whose loading triggers instrumentation.
-WATCHED = ("click.core", "typer._click.core", "argparse")
+#: The integration registry: each framework module whose loading triggers
+#: instrumentation, and the integration (``autotelemetry.hook.integrations.X``)
+#: that patches it. Each integration lists the same names in its ``WATCHES``.
+INTEGRATIONS = {"click.core": "click", "typer._click.core": "click", "argparse": "argparse"}
 
 #: Environment variable `autotelemetry run` sets for the one process it starts.
 RUN_VARIABLE = "AUTOTELEMETRY_RUN"
@@ -38,7 +39,6 @@ RUN_VARIABLE = "AUTOTELEMETRY_RUN"
 #: Filled by activate(): perf_counter and wall-clock time at start, whether the
 #: process was started by `autotelemetry run`.
 state = {"active": False, "forced": False, "t0": 0.0, "wall0": 0.0}
-
 
 #: Values of a boolean environment variable that mean "no" (anything else is "yes").
 FALSE = ("", "0", "false", "no", "off")
@@ -64,18 +64,18 @@ def disabled_reason(environ=os.environ):
 
 
 def find_spec(name, path=None, target=None):
-    """Meta-path finder protocol: only the :data:`WATCHED` modules are looked at.
+    """Meta-path finder protocol: only the :data:`INTEGRATIONS` modules are looked at.
 
     This module is itself the finder (``sys.meta_path`` holds the module): a
     class and an instance would cost more at every start than all the rest.
     (``invalidate_caches`` is optional in the protocol; there is no cache.)
     """
-    if name in WATCHED:
+    if name in INTEGRATIONS:
         try:
-            from autotelemetry.instrument import find_spec as instrumented
+            from autotelemetry.hook import instrument
         except Exception:
             return None
-        return instrumented(name, path, target)
+        return instrument.find_spec(name, path, target)
     return None
 
 
@@ -111,11 +111,11 @@ def activate():
         state["t0"] = perf_counter()
         state["wall0"] = time()
         sys.meta_path.insert(0, sys.modules[__name__])
-        for name in WATCHED:
+        for name in INTEGRATIONS:
             if name in sys.modules:  # imported before the hook: patch in place
-                from autotelemetry.instrument import on_import
+                from autotelemetry.hook import instrument
 
-                on_import(name, sys.modules[name])
+                instrument.on_import(name, sys.modules[name])
     except Exception:
         pass
 
@@ -123,12 +123,12 @@ def activate():
 # One module under both names (see the module docstring). When loaded as the
 # site-packages root module by the .pth line, activate right away.
 if __name__ == "_autotelemetry_boot":
-    _first = sys.modules.get("autotelemetry._boot")
+    _first = sys.modules.get("autotelemetry.hook.boot")
     if _first is not None:  # the package copy loaded first: it owns the state
         sys.modules[__name__] = _first
         _first.activate()
     else:
-        sys.modules["autotelemetry._boot"] = sys.modules[__name__]
+        sys.modules["autotelemetry.hook.boot"] = sys.modules[__name__]
         activate()
 elif "_autotelemetry_boot" not in sys.modules:
     sys.modules["_autotelemetry_boot"] = sys.modules[__name__]

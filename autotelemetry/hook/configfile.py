@@ -1,10 +1,9 @@
 """Settings from config files, with their precedence over each other and the environment.
 
 Imported only when a config file exists (otherwise
-:func:`autotelemetry.config.current_settings` applies the defaults and the
+:func:`autotelemetry.hook.config.load_settings` applies the defaults and the
 environment without importing this module), so host CLIs in the common case,
-and with an endpoint set in the environment, never pay for the TOML reader. The
-API stays reachable as ``config.load_settings`` etc.
+and with an endpoint set in the environment, never pay for the TOML reader.
 
 Precedence, highest first: kill switches (DO_NOT_TRACK, AUTOTELEMETRY_DISABLED)
 > other AUTOTELEMETRY_* variables > the per-environment file
@@ -16,10 +15,7 @@ from any source wins over ``true`` from any other. See docs/configuration.md.
 import os
 import sys
 
-from autotelemetry.config import DEFAULTS, Settings, apply_environment, coerce, config_files
-
-#: Keys allowed in a ``[cli.NAME]`` table.
-PER_CLI_KEYS = ("enabled", "sample_rate")
+from autotelemetry.hook import config, options
 
 _MAX_CONFIG_BYTES = 1 << 20
 
@@ -38,7 +34,7 @@ def _parse_toml(text: str) -> "dict[str, object]":
     except ValueError:
         if sys.version_info < (3, 11):
             raise
-    import tomllib
+    import tomllib  # type: ignore[import-not-found, unused-ignore]
 
     return tomllib.loads(text)
 
@@ -46,7 +42,7 @@ def _parse_toml(text: str) -> "dict[str, object]":
 def _toml_string(text: str, i: int, number: int) -> "tuple[str, int]":
     """A basic (``"..."``) or literal (``'...'``) string starting at ``text[i]``."""
     quote = text[i]
-    out = []
+    out: "list[str]" = []
     i += 1
     while i < len(text):
         ch = text[i]
@@ -128,6 +124,7 @@ def parse_toml_subset(text: str) -> "dict[str, object]":
             raise ValueError(f"line {number}: expected 'key = value'")
         keys = _toml_key(key_text, number)
         value_text = value_text.strip()
+        value: object
         if value_text[:1] in ("'", '"'):
             value, end = _toml_string(value_text, 0, number)
             trailing = value_text[end:].strip()
@@ -192,12 +189,16 @@ def read_config_file(path: str, problems: "list[str]") -> "dict[str, object] | N
         return None
 
 
+def _coerce(key: str, value: object) -> "tuple[object, str | None]":
+    return options.coerce(options.BY_NAME[key], value)
+
+
 def load_settings(
     environ: "dict[str, str] | os._Environ[str]" = os.environ,
     files: "list[str] | None" = None,
-) -> Settings:
+) -> "config.Settings":
     """Read every source and apply the documented precedence. Never raises."""
-    settings = Settings(config_files(environ) if files is None else files)
+    settings = config.Settings(config.config_files(environ) if files is None else files)
     # Lowest precedence first, so each later source overrides.
     for path in reversed(settings.files):
         data = read_config_file(path, settings.problems)
@@ -213,23 +214,23 @@ def load_settings(
                         settings.problems.append(f"{path}: [cli.{pattern}] must be a table")
                         continue
                     for k, v in table.items():
-                        if k not in PER_CLI_KEYS:
+                        if k not in config.PER_CLI_KEYS:
                             settings.problems.append(
                                 f"{path}: [cli.{pattern}] {k!r} ignored: only "
-                                + ", ".join(PER_CLI_KEYS)
+                                + ", ".join(config.PER_CLI_KEYS)
                                 + " can be set per CLI"
                             )
                             continue
-                        v, why = coerce(k, v)
+                        v, why = _coerce(k, v)
                         if why:
                             settings.problems.append(f"{path}: [cli.{pattern}] {k} {why}, ignored")
                         else:
                             settings.clis.insert(0, (pattern, k, v, path))
                 continue
-            if key not in DEFAULTS:
+            if key not in config.DEFAULTS:
                 settings.problems.append(f"{path}: unknown setting {key!r} ignored")
                 continue
-            value, why = coerce(key, value)
+            value, why = _coerce(key, value)
             if why:
                 settings.problems.append(f"{path}: {key} {why}, ignored")
                 continue
@@ -237,5 +238,5 @@ def load_settings(
                 continue  # false wins
             settings.values[key] = value
             settings.sources[key] = path
-    apply_environment(settings, environ)
+    config.apply_environment(settings, environ)
     return settings

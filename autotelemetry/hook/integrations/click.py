@@ -17,20 +17,28 @@ Names come only from the command tree the CLI registered; values never.
 
 import sys
 
-from autotelemetry import instrument, recorder
+from autotelemetry.hook import allowlist, config, event, recorder
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from types import FrameType, ModuleType
+    from typing import Any
+
+#: The modules this integration patches (see the registry in autotelemetry.hook.boot).
+WATCHES = ("click.core", "typer._click.core")
 
 _WRAPPED = "__autotelemetry_wrapped__"
 
 
-def patch(core: object) -> None:
+def patch(core: "ModuleType") -> None:
     """Instrument one Click ``core`` module, idempotently."""
-    context = core.Context  # type: ignore[attr-defined]
+    context = core.Context
     original = context.__dict__["__init__"]
     if getattr(original, _WRAPPED, False):
         return
     framework = _Framework(core)
 
-    def __init__(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+    def __init__(self, *args, **kwargs):
         original(self, *args, **kwargs)
         try:
             _note(self, framework)
@@ -42,7 +50,7 @@ def patch(core: object) -> None:
     __init__.__qualname__ = original.__qualname__
     setattr(__init__, _WRAPPED, True)
     context.__init__ = __init__
-    instrument.debug(f"patched {core.__name__}")  # type: ignore[attr-defined]
+    config.debug(f"patched {core.__name__}")
 
 
 class _Framework:
@@ -72,7 +80,8 @@ def _made_by_make_context() -> bool:
     Contexts made elsewhere (``ctx.invoke(other)``, help rendering, completion
     helpers) are not part of what the user typed.
     """
-    frame = sys._getframe(3)  # _note <- __init__ wrapper <- caller (maybe a subclass)
+    # _note <- __init__ wrapper <- caller (maybe a subclass)
+    frame: "FrameType | None" = sys._getframe(3)
     for _ in range(3):
         if frame is None:
             return False
@@ -82,24 +91,26 @@ def _made_by_make_context() -> bool:
     return False
 
 
-def _note(ctx, framework: _Framework) -> None:  # type: ignore[no-untyped-def]
+def _note(ctx, framework: _Framework) -> None:
     if getattr(ctx, "resilient_parsing", False) or not _made_by_make_context():
         return
-    invocation = recorder.current()
+    invocation = recorder.RECORDER.current()
     if ctx.parent is None:
         # An open argparse invocation means a library parsed sys.argv with argparse
         # before Click's main ran: the Click command is what the user ran, so it
         # takes over (begin replaces the open invocation).
         if invocation is None or invocation.framework == "argparse":
-            invocation = recorder.begin("click", _describe)
-            invocation.data["framework"] = framework
-            invocation.contexts.append(ctx)
+            invocation = recorder.RECORDER.begin(sys.modules[__name__], "click")
+            invocation.state["framework"] = framework
+            invocation.state["contexts"] = [ctx]
         return
-    if invocation is not None and any(c is ctx.parent for c in invocation.contexts):
-        invocation.contexts.append(ctx)
+    if invocation is not None and invocation.integration is sys.modules[__name__]:
+        contexts = invocation.state["contexts"]
+        if any(c is ctx.parent for c in contexts):  # type: ignore[attr-defined]
+            contexts.append(ctx)  # type: ignore[attr-defined]
 
 
-def _click_cause(frame):  # type: ignore[no-untyped-def]
+def _click_cause(frame: "FrameType | None") -> "BaseException | None":
     """What Click ≥ 8.2's ``main`` was about to report when it called ``sys.exit``.
 
     That ``main`` leaves its ``except`` blocks before exiting, so the handled
@@ -116,43 +127,37 @@ def _click_cause(frame):  # type: ignore[no-untyped-def]
     return None
 
 
-def _classify(frame: _Framework, cause: "object", code: int):  # type: ignore[no-untyped-def]
-    """(status, error_type) for the exception that ended the command, given the exit code."""
-    if isinstance(cause, frame.Exit) and isinstance(cause.__cause__, KeyboardInterrupt):
-        cause = cause.__cause__  # Typer turns Ctrl-C into Exit(130)
-    if isinstance(cause, (KeyboardInterrupt, EOFError, frame.Abort)):
-        return "interrupted", type(cause).__name__
-    if code == 0:
-        return "success", None
-    if isinstance(cause, frame.UsageError):
-        return "usage_error", type(cause).__name__
-    if isinstance(cause, frame.ClickException):
-        return "failure", type(cause).__name__
-    if isinstance(cause, (frame.Exit, SystemExit)) or cause is None:
-        return "failure", None
-    return (
-        "crash" if code == 1 and cause is getattr(sys, "last_value", None) else "failure",
-        type(cause).__qualname__,
-    )
+def _outcome_of(framework: _Framework, cause: "Any") -> "dict[str, object]":
+    """What Click's exception classes say about how the command ended."""
+    inner = getattr(cause, "__cause__", None)
+    if isinstance(cause, framework.Exit) and isinstance(inner, KeyboardInterrupt):
+        cause = inner  # Typer turns Ctrl-C into Exit(130)
+    if isinstance(cause, (KeyboardInterrupt, EOFError, framework.Abort)):
+        return {"interrupted": True, "error_type": type(cause).__name__, "cause": cause}
+    if isinstance(cause, framework.UsageError):
+        return {"usage_error": True, "error_type": type(cause).__name__}
+    if isinstance(cause, framework.ClickException):
+        return {"error_type": type(cause).__name__}
+    if isinstance(cause, (framework.Exit, SystemExit)) or cause is None:
+        return {}
+    return {"error_type": type(cause).__qualname__}
 
 
-def _describe(invocation, code, cause, caller):  # type: ignore[no-untyped-def]
-    framework = invocation.data["framework"]
+def describe(invocation: "recorder.Invocation", ending: "recorder.Ending") -> "recorder.Outcome":
+    """The integration protocol: the command, flags and outcome Click's contexts recorded."""
+    framework: _Framework = invocation.state["framework"]  # type: ignore[assignment]
+    cause = ending.cause
     if cause is None:
-        cause = _click_cause(caller)
-    status, error_type = _classify(framework, cause, code)
-    program = instrument.program() or "unknown"
-    names, flags, root = _walk(invocation, framework)
-    return {
-        "program": program,
-        "command": names,
-        "flags": flags,
-        "exit_code": code,
-        "status": status,
-        "error_type": error_type,
-        "version": recorder.distribution_version([_callback_module(root), program]),
-        "framework": "typer" if _is_typer(root) else "click",
-    }
+        cause = _click_cause(ending.frame)
+    program = allowlist.program() or "unknown"
+    names, flags, root = _walk(invocation.state["contexts"], framework)  # type: ignore[arg-type]
+    return recorder.Outcome(
+        names,
+        flags,
+        "typer" if _is_typer(root) else "click",
+        event.distribution_version([_callback_module(root), program]),  # type: ignore[list-item]
+        **_outcome_of(framework, cause),  # type: ignore[arg-type]
+    )
 
 
 def _is_typer(ctx: object) -> bool:
@@ -168,13 +173,12 @@ def _callback_module(ctx: object) -> "str | None":
     return module
 
 
-def _walk(invocation, framework):  # type: ignore[no-untyped-def]
+def _walk(contexts: "list[Any]", framework: _Framework):
     """Canonical command names (below the program) and command-line flags."""
-    contexts = invocation.contexts
     if not contexts:
         return [], [], None
     root = contexts[0]
-    children: dict[int, list[object]] = {}
+    children: "dict[int, list[Any]]" = {}
     for ctx in contexts[1:]:
         children.setdefault(id(ctx.parent), []).append(ctx)
     names: list[str] = []
@@ -189,7 +193,7 @@ def _walk(invocation, framework):  # type: ignore[no-untyped-def]
     return names, flags, root
 
 
-def _canonical_name(ctx) -> str:  # type: ignore[no-untyped-def]
+def _canonical_name(ctx) -> str:
     """The registered name of the command a context runs: aliases and prefixes resolved.
 
     Only names the parent group registered (or lists) are returned, so a
@@ -200,7 +204,7 @@ def _canonical_name(ctx) -> str:  # type: ignore[no-untyped-def]
     group = parent.command
     commands = getattr(group, "commands", None)
     if isinstance(commands, dict):
-        if commands.get(command.name) is command:
+        if commands.get(command.name) is ctx.command:
             return command.name
         for key, value in commands.items():
             if value is command:
@@ -213,7 +217,7 @@ def _canonical_name(ctx) -> str:  # type: ignore[no-untyped-def]
     return "(unlisted)"
 
 
-def _flags(ctx, framework) -> "list[str]":  # type: ignore[no-untyped-def]
+def _flags(ctx, framework) -> "list[str]":
     out = []
     try:
         params = ctx.command.get_params(ctx)
@@ -231,10 +235,10 @@ def _flags(ctx, framework) -> "list[str]":  # type: ignore[no-untyped-def]
     return out
 
 
-def _option_name(param) -> str:  # type: ignore[no-untyped-def]
+def _option_name(param) -> str:
     opts = list(getattr(param, "opts", ())) or [param.name]
     longs = [o for o in opts if o.startswith("--")]
     return longs[0] if longs else max(opts, key=len)
 
 
-__all__ = ["patch"]
+__all__ = ["WATCHES", "describe", "patch"]

@@ -9,7 +9,7 @@ killed mid-write leaves only a ``.tmp`` file, which readers delete once stale.
 
 import os
 
-from autotelemetry.config import ensure_private_dir
+from autotelemetry.hook import config, fs
 
 SPOOL_DIR = "spool"
 QUARANTINE_DIR = "quarantine"
@@ -26,31 +26,14 @@ def write(home: str, lines: "list[str]") -> str:
     Raises ``OSError`` on any failure (the caller swallows it); never leaves a
     partial file under a final name.
     """
-    ensure_private_dir(home)
-    directory = ensure_private_dir(spool_dir(home))
+    fs.ensure_private_dir(home)
+    directory = fs.ensure_private_dir(spool_dir(home))
     from time import time_ns
 
     rand = os.urandom(4)
     name = "%020d-%d-%s%s" % (time_ns(), os.getpid(), rand.hex(), SUFFIX)
     final = os.path.join(directory, name)
-    tmp = os.path.join(directory, "." + name + ".tmp")
-    data = ("\n".join(lines) + "\n").encode("utf-8", "surrogatepass")
-    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
-    fd = os.open(tmp, flags, 0o600)
-    try:
-        try:
-            view = memoryview(data)
-            while view:
-                view = view[os.write(fd, view) :]
-        finally:
-            os.close(fd)
-        os.rename(tmp, final)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
+    fs.write_file(final, ("\n".join(lines) + "\n").encode("utf-8", "surrogatepass"))
     if rand[0] < 256 // AMORTISE_EVERY:
         # Amortised cap: about one writer in AMORTISE_EVERY checks the limits, and at
         # most one check per home every LIMITS_EVERY seconds (a scan is O(spool size),
@@ -85,28 +68,16 @@ def _limits_due(home: str, now_ns: int) -> bool:
 # --- limits (oldest evicted first, every eviction counted) --------------------
 
 EVICTIONS_DIR = "evictions"
-#: Defaults of AUTOTELEMETRY_SPOOL_MAX_BYTES / _MAX_FILES / _MAX_AGE (seconds).
-DEFAULT_MAX_BYTES = 64 << 20
-DEFAULT_MAX_FILES = 10000
-DEFAULT_MAX_AGE = 30 * 86400
 #: A writer checks the limits with probability 1/AMORTISE_EVERY.
 AMORTISE_EVERY = 64
 
 
-def _limit(name: str, default: int) -> int:
-    try:
-        value = int(os.environ.get(name) or default)
-    except ValueError:
-        return default
-    return value if value > 0 else default
-
-
 def limits() -> "tuple[int, int, int]":
-    """(max bytes, max files, max age in seconds) from the environment."""
+    """(max bytes, max files, max age in seconds), from the option table."""
     return (
-        _limit("AUTOTELEMETRY_SPOOL_MAX_BYTES", DEFAULT_MAX_BYTES),
-        _limit("AUTOTELEMETRY_SPOOL_MAX_FILES", DEFAULT_MAX_FILES),
-        _limit("AUTOTELEMETRY_SPOOL_MAX_AGE", DEFAULT_MAX_AGE),
+        int(config.value("spool_max_bytes")),  # type: ignore[call-overload]
+        int(config.value("spool_max_files")),  # type: ignore[call-overload]
+        int(config.value("spool_max_age")),  # type: ignore[call-overload]
     )
 
 
@@ -127,8 +98,8 @@ def enforce_limits(home: str) -> int:
     except OSError:
         return 0
     now = time_ns()
-    victims = []
-    keep = []
+    victims: "list[str]" = []
+    keep: "list[str]" = []
     for name in names:
         try:
             born = int(name.split("-", 1)[0])
@@ -161,7 +132,7 @@ def enforce_limits(home: str) -> int:
         except OSError:
             pass
     if removed:
-        ensure_private_dir(os.path.join(home, EVICTIONS_DIR))
+        fs.ensure_private_dir(os.path.join(home, EVICTIONS_DIR))
         mark = os.path.join(home, EVICTIONS_DIR, "%020d-%d-%d" % (now, os.getpid(), removed))
         os.close(os.open(mark, os.O_WRONLY | os.O_CREAT, 0o600))
     return removed

@@ -22,7 +22,7 @@ next stored event of the fingerprint (``count``). State lives in
 import os
 import sys
 
-from autotelemetry import config, privacy, recorder
+from autotelemetry.hook import allowlist, config, event, fs, privacy, recorder
 
 #: One crash event per fingerprint per window; repeats inside it are counted.
 WINDOW_SECONDS = 3600
@@ -245,22 +245,26 @@ def build(
     event_id: str,
     timestamp: str,
     thread: "str | None" = None,
+    messages: bool = True,
 ) -> "dict[str, object]":
-    """The ``crash`` event (without ``install_id``/``env``, filled at flush time)."""
+    """The ``crash`` event (without ``install_id``/``env``, filled at flush time).
+
+    ``messages=False`` (the ``crash_messages`` setting) stores ``message: null``.
+    """
     type_name = qualified_type(exc)
     every, total = frames(tb, program)
     kept, _ = privacy.limit_frames(every)
     omitted = total - len(kept)
     exception: dict[str, object] = {
         "type": type_name,
-        "message": privacy.exception_message(exc),
+        "message": privacy.exception_message(exc) if messages else None,
         "frames": kept,
         "frames_omitted": omitted,
         "fingerprint": fingerprint(type_name, every),
         "chain": chain(exc),
     }
     return {
-        "schema_version": 1,
+        "schema_version": event.SCHEMA_VERSION,
         "event_id": event_id,
         "type": "crash",
         "timestamp": timestamp,
@@ -286,7 +290,7 @@ def admit(home: str, fp: str, now: float) -> "int | None":
     Read-modify-write of a small file, replaced atomically: concurrent crashes
     can at worst lose a count or store one extra event, never corrupt the file.
     """
-    config.ensure_private_dir(home)
+    fs.ensure_private_dir(home)
     path = os.path.join(home, STATE_FILE)
     entries: dict[str, list[float]] = {}
     try:
@@ -311,20 +315,7 @@ def admit(home: str, fp: str, now: float) -> "int | None":
         entries[fp] = [now, now, 0]
     keep = sorted(entries.items(), key=lambda kv: -kv[1][1])[:STATE_ENTRIES]
     text = "".join("%s %.3f %.3f %d\n" % (k, v[0], v[1], v[2]) for k, v in keep)
-    tmp = "%s.tmp%d" % (path, os.getpid())
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    try:
-        try:
-            os.write(fd, text.encode("ascii"))
-        finally:
-            os.close(fd)
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
+    fs.write_file(path, text.encode("ascii"))
     return result
 
 
@@ -348,37 +339,35 @@ def record(
         _crashes_seen.append(id(exc))
         from time import time
 
-        from autotelemetry import instrument
-
         if command_event is not None:
             cli = command_event["cli"]
             program, version, framework = cli["name"], cli["version"], cli["framework"]
             command = command_event["command"]
         else:
-            program = instrument.program() or "unknown"
-            version = recorder.distribution_version([program])
+            program = allowlist.program() or "unknown"
+            version = event.distribution_version([program])
             framework = invocation.framework if invocation is not None else None
             command = program
-        event = build(
+        crash = build(
             exc,
             tb if tb is not None else exc.__traceback__,
             program=program,
             command=command,
             version=version,
             framework=framework,
-            session_id=recorder.session_id(),
-            event_id=recorder.new_id(),
-            timestamp=recorder.rfc3339(time()),
+            session_id=recorder.RECORDER.session(),
+            event_id=event.new_id(),
+            timestamp=event.rfc3339(time()),
             thread=thread,
+            messages=config.current_settings().values["crash_messages"] is not False,
         )
-        home = config.home_dir()
-        count = admit(home, event["exception"]["fingerprint"], time())  # type: ignore[index]
+        home = allowlist.home_dir()
+        count = admit(home, crash["exception"]["fingerprint"], time())  # type: ignore[index]
         if count is None:
-            if config.debug_enabled():
-                sys.stderr.write("autotelemetry: crash already recorded this window; counted\n")
+            config.debug("crash already recorded this window; counted")
             return
-        event["count"] = count
-        recorder._pending.append({"pid": os.getpid(), "event": event})
+        crash["count"] = count
+        recorder.RECORDER.queue_event(crash)
     except BaseException as exc2:  # a failure here must never reach the host
         if config.debug_enabled():
             try:
@@ -391,25 +380,25 @@ def record(
 
 def record_thread(exc: BaseException, tb: "object") -> None:
     """A thread died of ``exc``: record it now (the process may live on for long)."""
-    opened = recorder._open
-    invocation = opened[0] if opened and opened[0].pid == os.getpid() else None
+    invocation = recorder.RECORDER.own()
     command_event = None
     if invocation is not None:
-        command_event = invocation.data.get("command_event")
+        command_event = invocation.command_event
         if command_event is None and not invocation.done:
             try:  # the command as far as known while it still runs
-                fields = invocation.describe(invocation, 1, None, None)  # type: ignore[operator]
-                program = fields["program"]
+                ending = recorder.Ending(1, None, None)
+                outcome = invocation.integration.describe(invocation, ending)
+                program = allowlist.program() or "unknown"
                 command_event = {
                     "cli": {
                         "name": program,
-                        "version": fields.get("version"),
-                        "framework": fields.get("framework") or invocation.framework,
+                        "version": outcome.version,
+                        "framework": outcome.framework or invocation.framework,
                     },
-                    "command": " ".join([program, *fields["command"]]),
+                    "command": " ".join([program, *outcome.command]),
                 }
             except Exception:
                 command_event = None
     # "thread", never the thread's name: names are the program's data, not ours.
     record(invocation, exc, command_event, tb, "thread")
-    recorder.flush()
+    recorder.RECORDER.flush()

@@ -15,7 +15,7 @@ actions are ever read; argv tokens and values never are.
 Subparser parses are recognised as nested ``_parse_known_args`` frames and
 named by the first name the parent registered for them (aliases resolved).
 Which parse counts, and how the outcome maps to a status, is decided at the
-end (see :func:`_describe` and docs/frameworks.md, section "argparse").
+end (see :func:`describe` and docs/frameworks.md, section "argparse").
 
 Feature detection: when this Python's argparse has no ``seen_actions`` local,
 each parse is still noted but yields a top-level-only event (program name,
@@ -24,7 +24,14 @@ outcome, no flags); when the leaf itself is missing nothing is patched.
 
 import sys
 
-from autotelemetry import instrument, recorder
+from autotelemetry.hook import allowlist, config, event, recorder
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from types import FrameType, ModuleType
+
+#: The modules this integration patches (see the registry in autotelemetry.hook.boot).
+WATCHES = ("argparse",)
 
 _WRAPPED = "__autotelemetry_wrapped__"
 #: How far up the stack a subparser's parse looks for its parent's parse.
@@ -38,7 +45,7 @@ class _Parse:
 
     __slots__ = ("cmdline", "frame", "outer", "parent", "parser", "seen")
 
-    def __init__(self, parser, frame, outer, seen, parent, cmdline):  # type: ignore[no-untyped-def]
+    def __init__(self, parser, frame, outer, seen, parent, cmdline):
         self.parser = parser
         self.frame = frame
         self.outer = outer
@@ -58,25 +65,25 @@ class _Parse:
             return True
 
 
-def patch(module: object) -> None:
+def patch(module: "ModuleType") -> None:
     """Instrument the ``argparse`` module, idempotently."""
-    parser_class = module.ArgumentParser  # type: ignore[attr-defined]
+    parser_class = module.ArgumentParser
     original = parser_class.__dict__.get("_get_positional_actions")
     inner = parser_class.__dict__.get("_parse_known_args")
     if original is None or inner is None or getattr(original, _WRAPPED, False):
         if original is None or inner is None:
-            instrument.debug("argparse: no hook point on this Python; not instrumented")
+            config.debug("argparse: no hook point on this Python; not instrumented")
         return
     code = getattr(inner, "__code__", None)
     if code is None or "_get_positional_actions" not in code.co_names:
-        instrument.debug("argparse: _parse_known_args changed; not instrumented")
+        config.debug("argparse: _parse_known_args changed; not instrumented")
         return
     detailed = "seen_actions" in code.co_cellvars + code.co_varnames
     if not detailed:
-        instrument.debug("argparse: no seen_actions on this Python; top-level events only")
+        config.debug("argparse: no seen_actions on this Python; top-level events only")
     state = {"code": code, "detailed": detailed, "module": module}
 
-    def _get_positional_actions(self):  # type: ignore[no-untyped-def]
+    def _get_positional_actions(self):
         result = original(self)
         try:
             frame = sys._getframe(1)
@@ -92,10 +99,10 @@ def patch(module: object) -> None:
     setattr(_get_positional_actions, _WRAPPED, True)
     parser_class._get_positional_actions = _get_positional_actions
     recorder.observe_exit(lambda caller: _late_begin(caller, state))
-    instrument.debug("patched argparse")
+    config.debug("patched argparse")
 
 
-def _from_command_line(frame, outer) -> bool:  # type: ignore[no-untyped-def]
+def _from_command_line(frame, outer) -> "bool | None":
     """Whether a parse reads the command line rather than a list the program made up.
 
     True for ``args=None`` (argparse reads ``sys.argv[1:]``) and for a list whose
@@ -118,27 +125,27 @@ def _from_command_line(frame, outer) -> bool:  # type: ignore[no-untyped-def]
     return all(isinstance(t, str) and t in known for t in tokens)
 
 
-def _invocation(frame, state):  # type: ignore[no-untyped-def]
+def _invocation(frame, state):
     """The open argparse invocation, opened now if none is; ``None`` if another owns the run."""
-    invocation = recorder.current()
+    invocation = recorder.RECORDER.current()
     if invocation is None:
-        invocation = recorder.begin("argparse", _describe)
-        invocation.data["parses"] = []
-        invocation.data["module"] = _caller_module(frame, state["module"])
-        invocation.data["argparse"] = state["module"]
-        invocation.data["state"] = state
-    elif invocation.framework != "argparse":
+        invocation = recorder.RECORDER.begin(sys.modules[__name__], "argparse")
+        invocation.state["parses"] = []
+        invocation.state["module"] = _caller_module(frame, state["module"])
+        invocation.state["argparse"] = state["module"]
+        invocation.state["hook"] = state
+    elif invocation.integration is not sys.modules[__name__]:
         return None  # another framework owns this run (e.g. a Click CLI using argparse inside)
     return invocation
 
 
-def _note(parser, frame, state, nested_in=None, invocation=None):  # type: ignore[no-untyped-def]
+def _note(parser, frame, state, nested_in=None, invocation=None):
     """Remember a ``_parse_known_args`` run that has just scanned its arguments."""
     if invocation is None:
         invocation = _invocation(frame, state)
     if invocation is None:
         return None
-    parses = invocation.data["parses"]
+    parses = invocation.state["parses"]
     seen = None
     if state["detailed"]:
         seen = frame.f_locals.get("seen_actions")
@@ -167,13 +174,13 @@ def _note(parser, frame, state, nested_in=None, invocation=None):  # type: ignor
     return parse
 
 
-def _running_frames(caller, state):  # type: ignore[no-untyped-def]
+def _running_frames(caller, state):
     """``_parse_known_args`` frames still running at an exit, outermost first.
 
     The stack, then the traceback of the exception being handled: from 3.12 a
     failed scan raises ArgumentError, which parse_known_args turns into error().
     """
-    frames = []
+    frames: "list[FrameType]" = []
     frame = caller
     for _ in range(4 * _MAX_DEPTH):
         if frame is None:
@@ -189,7 +196,7 @@ def _running_frames(caller, state):  # type: ignore[no-untyped-def]
     return frames
 
 
-def _note_running(invocation, frames, state) -> None:  # type: ignore[no-untyped-def]
+def _note_running(invocation, frames, state) -> None:
     """Note parses that ended before the hook saw them (each nested in the one before)."""
     parent = None
     for frame in frames:
@@ -199,7 +206,7 @@ def _note_running(invocation, frames, state) -> None:  # type: ignore[no-untyped
             parent = _note(parser, frame, quiet, parent, invocation) or parent
 
 
-def _late_begin(caller, state):  # type: ignore[no-untyped-def]
+def _late_begin(caller, state):
     """At ``sys.exit`` with no invocation open: was it a parse that failed before the hook?
 
     Ambiguous abbreviations and unreadable ``@file`` arguments end the parse
@@ -214,7 +221,7 @@ def _late_begin(caller, state):  # type: ignore[no-untyped-def]
     return invocation
 
 
-def _caller_module(frame, module) -> "str | None":  # type: ignore[no-untyped-def]
+def _caller_module(frame, module) -> "str | None":
     """The module that asked for the parse (for the CLI's version), argparse skipped."""
     argparse_file = getattr(module, "__file__", None)
     up = frame
@@ -284,7 +291,7 @@ def _option_name(options: object, prefix: str) -> "str | None":
     return max(options, key=len)
 
 
-def _active_frames(caller, cause) -> "set[int]":  # type: ignore[no-untyped-def]
+def _active_frames(caller, cause) -> "set[int]":
     """Ids of frames still running at the outcome (the stack, or the crash's traceback)."""
     ids = set()
     frame = caller
@@ -331,7 +338,7 @@ def _dispatched(parse: _Parse, counted: "list[_Parse]") -> "list[str]":
     words = prog.split()[1:] if isinstance(prog, str) else []
     if not words:
         return []
-    registered = set()
+    registered: "set[str]" = set()
     for other in counted:
         if other is parse:
             continue
@@ -345,7 +352,7 @@ def _dispatched(parse: _Parse, counted: "list[_Parse]") -> "list[str]":
     return words if all(w in registered for w in words) else []
 
 
-def _from_error(caller, parser_class) -> bool:  # type: ignore[no-untyped-def]
+def _from_error(caller, parser_class) -> bool:
     """Whether ``sys.exit`` was reached through ``ArgumentParser.error`` (a usage error)."""
     frame = caller
     for _ in range(4):
@@ -361,46 +368,36 @@ def _from_error(caller, parser_class) -> bool:  # type: ignore[no-untyped-def]
     return False
 
 
-def _classify(module, code: int, cause: object, caller: object):  # type: ignore[no-untyped-def]
-    """(status, error_type) for how the program ended, given its exit code."""
-    if isinstance(cause, (KeyboardInterrupt, EOFError)):
-        return "interrupted", type(cause).__name__
-    if code == 0:
-        return "success", None
-    last = getattr(sys, "last_value", None)
-    if cause is not None and cause is last and not isinstance(cause, SystemExit):
-        return ("crash" if code == 1 else "failure"), type(cause).__qualname__
+def _outcome_of(module, cause: object, caller: object) -> "dict[str, object]":
+    """What argparse says about how the program ended (usage error or not, error type)."""
     argument_error = getattr(module, "ArgumentError", None)
     if isinstance(argument_error, type) and isinstance(cause, argument_error):
-        return "usage_error", "ArgumentError"
+        return {"usage_error": True, "error_type": "ArgumentError"}
     if _from_error(caller, module.ArgumentParser):
-        return "usage_error", None
+        return {"usage_error": True}
     if cause is None or isinstance(cause, SystemExit):
-        return "failure", None
-    return "failure", type(cause).__qualname__
+        return {}
+    return {"error_type": type(cause).__qualname__}
 
 
-def _describe(invocation, code, cause, caller):  # type: ignore[no-untyped-def]
-    data = invocation.data
-    module = data["argparse"]
-    status, error_type = _classify(module, code, cause, caller)
+def describe(invocation: "recorder.Invocation", ending: "recorder.Ending") -> "recorder.Outcome":
+    """The integration protocol: the parse that counts, its flags, and the outcome."""
+    data = invocation.state
+    caller = ending.frame
     if caller is not None:  # a subparser that failed while scanning: note it too
         try:
-            _note_running(invocation, _running_frames(caller, data["state"]), data["state"])
+            _note_running(invocation, _running_frames(caller, data["hook"]), data["hook"])
         except Exception:
             pass
-    names, flags = _select(data["parses"], _active_frames(caller, cause))
-    program = instrument.program() or "unknown"
-    return {
-        "program": program,
-        "command": names,
-        "flags": flags,
-        "exit_code": code,
-        "status": status,
-        "error_type": error_type,
-        "version": recorder.distribution_version([data.get("module"), program]),  # type: ignore[list-item]
-        "framework": "argparse",
-    }
+    names, flags = _select(data["parses"], _active_frames(caller, ending.cause))  # type: ignore[arg-type]
+    program = allowlist.program() or "unknown"
+    return recorder.Outcome(
+        names,
+        flags,
+        "argparse",
+        event.distribution_version([data.get("module"), program]),  # type: ignore[list-item]
+        **_outcome_of(data["argparse"], ending.cause, caller),  # type: ignore[arg-type]
+    )
 
 
-__all__ = ["patch"]
+__all__ = ["WATCHES", "describe", "patch"]

@@ -13,16 +13,14 @@ the host's inheritable descriptors (argcomplete's fd 8/9 included).
 import os
 import sys
 
+from autotelemetry.hook import config
+
 STAMP = "sender.stamp"
-#: Seconds between spawns (AUTOTELEMETRY_SEND_INTERVAL); the sender lingers that long.
-DEFAULT_INTERVAL = 10.0
 
 
 def interval(environ: "os._Environ[str] | dict[str, str]" = os.environ) -> float:
-    try:
-        return max(0.0, float(environ.get("AUTOTELEMETRY_SEND_INTERVAL") or DEFAULT_INTERVAL))
-    except ValueError:
-        return DEFAULT_INTERVAL
+    """Seconds between spawns (``send_interval``); the sender lingers that long."""
+    return float(config.value("send_interval", environ))  # type: ignore[arg-type]
 
 
 def max_ahead(environ: "os._Environ[str] | dict[str, str]" = os.environ) -> float:
@@ -31,11 +29,7 @@ def max_ahead(environ: "os._Environ[str] | dict[str, str]" = os.environ) -> floa
     A stamp further ahead was written before the clock jumped back; honouring it
     would stop every spawn until the clock caught up (hours, days).
     """
-    try:
-        cap = float(environ.get("AUTOTELEMETRY_RETRY_MAX") or 3600.0)
-    except ValueError:
-        cap = 3600.0
-    return interval(environ) + max(cap, 0.0) + 60.0
+    return interval(environ) + float(config.value("retry_max", environ)) + 60.0  # type: ignore[arg-type]
 
 
 def _window_open(mtime: float, now: float) -> bool:
@@ -169,7 +163,9 @@ def maybe_spawn(home: str) -> "int | None":
     env = sender_env(os.environ)
     spawn = getattr(os, "posix_spawn", None)
     if spawn is not None:
-        actions = [(os.POSIX_SPAWN_OPEN, fd, os.devnull, os.O_RDWR, 0) for fd in (0, 1, 2)]
+        actions: "list[tuple[object, ...]]" = [
+            (os.POSIX_SPAWN_OPEN, fd, os.devnull, os.O_RDWR, 0) for fd in (0, 1, 2)
+        ]
         actions += [(os.POSIX_SPAWN_CLOSE, fd) for fd in _inherited_fds()]
         return spawn(sys.executable, argv, env, file_actions=actions, setsid=True)
     pid = os.fork()

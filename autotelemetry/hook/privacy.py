@@ -36,12 +36,6 @@ USER = "<user>"
 _cache: "dict[str, object]" = {}
 
 
-def messages_enabled(environ: "dict[str, str] | os._Environ[str]" = os.environ) -> bool:
-    """``AUTOTELEMETRY_CRASH_MESSAGES=0`` drops exception messages entirely."""
-    value = environ.get("AUTOTELEMETRY_CRASH_MESSAGES")
-    return value is None or value.strip().lower() not in ("0", "false", "no", "off")
-
-
 # --- paths and user name ------------------------------------------------------------
 
 
@@ -150,7 +144,7 @@ def strip_paths(text: str) -> str:
     if lowered is None or not text.isascii():  # Unicode case mappings: the regex decides
         return _user_pattern().sub(USER, text)  # type: ignore[attr-defined]
     lower = text.lower()
-    for name in lowered:  # type: ignore[union-attr]
+    for name in lowered:  # type: ignore[attr-defined]
         if name in lower:
             # Compiled only when a name occurs: most strings hold none, and the
             # case-insensitive pattern costs more to compile than a crash to build.
@@ -250,7 +244,7 @@ _TRIGGERS = (
 
 def _rule(index: int) -> object:
     compiled = _cache.setdefault("rules", {})
-    pattern = compiled.get(index)  # type: ignore[union-attr]
+    pattern = compiled.get(index)  # type: ignore[attr-defined]
     if pattern is None:
         import re
 
@@ -356,14 +350,12 @@ def message(text: str, limit: int = MESSAGE_LIMIT, scan_limit: int = SCAN_LIMIT)
     return truncate(scrub(strip_argv(_precut(text, scan_limit))), limit)
 
 
-def exception_message(exc: BaseException) -> "str | None":
-    """``str(exc)``, sanitised; ``None`` when messages are switched off.
+def exception_message(exc: BaseException) -> str:
+    """``str(exc)``, sanitised.
 
     An exception whose ``__str__`` raises gets the placeholder the interpreter
     itself prints (``<exception str() failed>``).
     """
-    if not messages_enabled():
-        return None
     try:
         text = str(exc)
     except BaseException:
@@ -425,7 +417,6 @@ __all__ = [
     "exception_message",
     "limit_frames",
     "message",
-    "messages_enabled",
     "redact",
     "relative_file",
     "scrub",

@@ -1,0 +1,220 @@
+"""The settings of this process: every option's value, and where it came from.
+
+Every value is read through the option table (:mod:`autotelemetry.hook.options`).
+Settings that config files may hold (``enabled``, ``endpoint``, ...) follow this
+precedence, highest first: kill switches (DO_NOT_TRACK, AUTOTELEMETRY_DISABLED)
+> their AUTOTELEMETRY_* variables > the per-environment file
+(``<sys.prefix>/etc/autotelemetry/config.toml``) > the per-user file
+(``<home>/config.toml``) > defaults. One exception, for consent: ``enabled =
+false`` from any source wins over ``true`` from any other. Environment-only
+options (timeouts, caps, debug) are read by :func:`value`. See
+docs/configuration.md.
+
+Hot path (an allowlisted CLI): when no config file exists (the common case, one
+``stat`` per missing file) the defaults and the environment apply here and
+:mod:`autotelemetry.hook.configfile` (the TOML reader) is never imported.
+"""
+
+import os
+import sys
+
+from autotelemetry.hook import allowlist, boot, event, options
+
+CONFIG_FILE = "config.toml"
+
+#: Every setting a config file may hold, and its default.
+DEFAULTS = {o.name: o.default for o in options.OPTIONS if o.file}
+#: Settings a ``[cli.NAME]`` table may hold.
+PER_CLI_KEYS = tuple(o.name for o in options.OPTIONS if o.per_cli)
+
+
+def debug_enabled() -> bool:
+    return options.flag(os.environ.get("AUTOTELEMETRY_DEBUG"))
+
+
+def debug(message: str) -> None:
+    """One line on stderr, in debug mode only (AUTOTELEMETRY_DEBUG)."""
+    if debug_enabled():
+        sys.stderr.write("autotelemetry: " + message + "\n")
+
+
+def value(name: str, environ: "dict[str, str] | os._Environ[str]" = os.environ) -> object:
+    """An environment-only option: its variable's value when set and valid, else its default."""
+    option = options.BY_NAME[name]
+    raw = environ.get(option.variable) if option.variable else None
+    if raw is None:
+        return option.default
+    parsed, why = options.coerce(option, raw)
+    return option.default if why is not None or parsed is None else parsed
+
+
+def variable_problems(environ: "dict[str, str] | os._Environ[str]" = os.environ) -> "list[str]":
+    """Environment-only options whose variable is set to something invalid (then ignored)."""
+    problems = []
+    for option in options.OPTIONS:
+        if option.file or option.variable is None:
+            continue  # settings report their own problems (Settings.problems)
+        raw = environ.get(option.variable)
+        if raw is not None:
+            why = options.coerce(option, raw)[1]
+            if why is not None:
+                problems.append(f"{option.variable}: {why}, ignored")
+    return problems
+
+
+def config_files(environ: "dict[str, str] | os._Environ[str]" = os.environ) -> "list[str]":
+    """The per-environment and per-user config files, highest precedence first."""
+    return [
+        os.path.join(allowlist.env_config_dir(), CONFIG_FILE),
+        os.path.join(allowlist.home_dir(environ), CONFIG_FILE),
+    ]
+
+
+class Settings:
+    """Effective settings, where each came from, and per-CLI overrides."""
+
+    __slots__ = ("clis", "files", "problems", "ranks", "sources", "values")
+
+    def __init__(self, files: "list[str] | tuple[str, ...]" = ()) -> None:
+        self.values: dict[str, object] = dict(DEFAULTS)
+        self.sources: dict[str, str] = {key: "default" for key in DEFAULTS}
+        #: (pattern, key, value, source), highest precedence first.
+        self.clis: list[tuple[str, str, object, str]] = []
+        self.problems: list[str] = []
+        #: The config files consulted, highest precedence first.
+        self.files: list[str] = list(files)
+        #: Precedence of each config file (higher wins); variables rank 3, defaults 0.
+        self.ranks: dict[str, int] = dict(zip(self.files, (2, 1)))
+
+    def rank(self, source: str) -> int:
+        return self.ranks.get(source, 3 if source.startswith("AUTOTELEMETRY_") else 0)
+
+    def for_cli(self, name: "str | None", key: str) -> "tuple[object, str]":
+        """(value, source) of ``key`` for the program ``name``.
+
+        Sources keep their precedence; within one file, ``[cli.NAME]`` beats the
+        file's top level. ``enabled = false`` anywhere wins.
+        """
+        value, source = self.values[key], self.sources[key]
+        if key == "enabled":
+            if value is False:
+                return value, source
+            for pattern, k, v, src in self.clis:
+                if k == key and v is False and name and allowlist.matches(pattern, name):
+                    return False, src + f" [cli.{pattern}]"
+            return value, source
+        for pattern, k, v, src in self.clis:
+            if k != key or not name or not allowlist.matches(pattern, name):
+                continue
+            if self.rank(src) >= self.rank(source):
+                return v, src + f" [cli.{pattern}]"
+        return value, source
+
+
+def apply_environment(
+    settings: Settings, environ: "dict[str, str] | os._Environ[str]" = os.environ
+) -> None:
+    """The top of the precedence: setting variables, then the kill switches."""
+    for option in options.OPTIONS:
+        if not option.file or option.variable is None:
+            continue
+        raw = environ.get(option.variable)
+        if raw is None:
+            continue
+        parsed, why = options.coerce(option, raw)
+        if why:
+            settings.problems.append(f"{option.variable}: {why}, ignored")
+            continue
+        settings.values[option.name] = parsed
+        settings.sources[option.name] = option.variable
+    # Only the kill switches count here (a completion run is not "disabled"), and
+    # disabled_reason() scans every variable name: ask it only when one is set.
+    if "AUTOTELEMETRY_DISABLED" in environ or "DO_NOT_TRACK" in environ:
+        reason = boot.disabled_reason(environ)
+        if reason is not None and not reason.startswith("shell"):
+            settings.values["enabled"] = False
+            settings.sources["enabled"] = reason.split()[0]
+
+
+def load_settings(
+    environ: "dict[str, str] | os._Environ[str]" = os.environ,
+    files: "list[str] | None" = None,
+) -> Settings:
+    """Read every source afresh and apply the precedence (never raises).
+
+    ``files`` are the config files, highest precedence first (default:
+    :func:`config_files`).
+    """
+    if files is None:
+        files = config_files(environ)
+    if _any_exists(files):
+        from autotelemetry.hook import configfile
+
+        return configfile.load_settings(environ, files)
+    settings = Settings(files)
+    apply_environment(settings, environ)
+    return settings
+
+
+_cached: "list[Settings]" = []
+
+
+def current_settings() -> Settings:
+    """The settings of this process, read once."""
+    if not _cached:
+        _cached.append(load_settings())
+    return _cached[0]
+
+
+def _any_exists(paths: "list[str]") -> bool:
+    for path in paths:
+        try:
+            os.stat(path)
+        except FileNotFoundError:
+            continue
+        except OSError:
+            pass
+        return True  # exists (or cannot tell): read it properly
+    return False
+
+
+def opt_out_variable(name: str) -> str:
+    """``MYCLI_NO_TELEMETRY`` for ``mycli``: upper-cased, each non-alphanumeric
+    character replaced by ``_``; a ``.py`` suffix is dropped first (``tool.py``
+    → ``TOOL_NO_TELEMETRY``)."""
+    if name.endswith(".py"):
+        name = name[:-3]
+    return "".join(ch if ch.isalnum() and ch.isascii() else "_" for ch in name.upper()) + (
+        "_NO_TELEMETRY"
+    )
+
+
+def skip_reason(
+    name: str,
+    settings: Settings,
+    environ: "dict[str, str] | os._Environ[str]" = os.environ,
+    forced: bool = False,
+) -> "str | None":
+    """Why an allowlisted (or `autotelemetry run`) program records nothing, or ``None``.
+
+    Disable and the per-CLI opt-out bind every run; the CI policy and sampling
+    do not apply to an explicit `autotelemetry run`.
+    """
+    enabled, source = settings.for_cli(name, "enabled")
+    if enabled is False:
+        return f"disabled by {source}"
+    variable = opt_out_variable(name)
+    if options.flag(environ.get(variable)):
+        return f"{variable} is set"
+    if forced:
+        return None
+    if settings.values["ci"] == "skip":
+        provider = event.ci_provider(environ)
+        if provider is not None:
+            return f"CI ({provider}) and ci = skip ({settings.sources['ci']})"
+    rate, source = settings.for_cli(name, "sample_rate")
+    if rate < 1.0:  # type: ignore[operator]
+        draw = int.from_bytes(os.urandom(4), "big") / 4294967296.0
+        if draw >= rate:  # type: ignore[operator]
+            return f"sampled out (sample_rate {rate} from {source})"
+    return None

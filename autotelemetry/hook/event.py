@@ -1,0 +1,178 @@
+"""The event (schema version 1): ids, timestamps, environment fingerprint, encoding.
+
+Runs inside the host CLI at exit, so it imports nothing the host has not already
+loaded: ids come from ``os.urandom`` (no ``uuid``), time from ``time``, and events
+are encoded by a small JSON writer (no ``json``: importing it measurably slowed a
+minimal argparse CLI; see docs/performance.md). Readers (store, sender) use the
+real ``json`` module.
+"""
+
+import os
+import sys
+
+SCHEMA_VERSION = 1
+
+#: Well-known CI variables, checked in order: (variable, provider).
+CI_PROVIDERS = (
+    ("GITHUB_ACTIONS", "github_actions"),
+    ("GITLAB_CI", "gitlab"),
+    ("CIRCLECI", "circleci"),
+    ("TRAVIS", "travis"),
+    ("BUILDKITE", "buildkite"),
+    ("JENKINS_URL", "jenkins"),
+    ("TEAMCITY_VERSION", "teamcity"),
+    ("TF_BUILD", "azure_pipelines"),
+    ("BITBUCKET_BUILD_NUMBER", "bitbucket"),
+    ("CODEBUILD_BUILD_ID", "aws_codebuild"),
+    ("DRONE", "drone"),
+    ("APPVEYOR", "appveyor"),
+    ("SEMAPHORE", "semaphore"),
+    ("BUILD_ID", "generic"),
+)
+
+
+def new_id() -> str:
+    """A random (version 4) UUID string, without importing ``uuid``."""
+    b = bytearray(os.urandom(16))
+    b[6] = (b[6] & 0x0F) | 0x40
+    b[8] = (b[8] & 0x3F) | 0x80
+    h = b.hex()
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+
+
+def rfc3339(epoch: float) -> str:
+    """UTC timestamp with millisecond precision: ``2026-11-22T10:00:00.123Z``."""
+    from time import gmtime, strftime
+
+    millis = int(epoch * 1000) % 1000
+    return strftime("%Y-%m-%dT%H:%M:%S", gmtime(epoch)) + ".%03dZ" % millis
+
+
+def ci_provider(environ: "dict[str, str] | os._Environ[str]" = os.environ) -> "str | None":
+    """The CI system this runs under, or ``None`` outside CI."""
+    for variable, provider in CI_PROVIDERS:
+        if environ.get(variable):
+            return provider
+    ci = environ.get("CI", "").strip().lower()
+    if ci and ci not in ("0", "false", "no"):
+        return "generic"
+    return None
+
+
+def _safe_token(value: str, limit: int = 32) -> str:
+    return "".join(ch for ch in value if ch.isalnum() or ch in "._-+")[:limit]
+
+
+def environment() -> "dict[str, object]":
+    """The fingerprint every event carries. Nothing user-specific: no host or user names."""
+    environ = os.environ
+    if sys.platform == "win32":
+        v = sys.getwindowsversion()
+        os_name, os_version = "Windows", f"{v.major}.{v.minor}.{v.build}"
+        arch = environ.get("PROCESSOR_ARCHITECTURE", "")
+        shell = os.path.basename(environ.get("COMSPEC", ""))
+    else:
+        u = os.uname()
+        os_name, os_version, arch = u.sysname, u.release, u.machine
+        shell = os.path.basename(environ.get("SHELL", ""))
+    provider = ci_provider(environ)
+    try:
+        tty = os.isatty(0) and os.isatty(1)
+    except OSError:
+        tty = False
+    return {
+        "os": _safe_token(os_name),
+        "os_version": _safe_token(os_version, 64),
+        "arch": _safe_token(arch),
+        "python": "%d.%d.%d" % sys.version_info[:3],
+        "ci": provider is not None,
+        "ci_provider": provider,
+        "shell": _safe_token(shell) or None,
+        "tty": tty,
+    }
+
+
+def _escape_table() -> "dict[int, str]":
+    table = {i: "\\u%04x" % i for i in range(0x20)}
+    table.update({0x22: '\\"', 0x5C: "\\\\", 0x0A: "\\n", 0x0D: "\\r", 0x09: "\\t"})
+    # Lone surrogates (surrogate-escaped argv bytes) cannot be UTF-8 encoded.
+    table.update({i: "\\u%04x" % i for i in range(0xD800, 0xE000)})
+    return table
+
+
+_ESCAPES: "dict[int, str]" = {}
+
+
+def dumps(value: object) -> str:
+    """Compact JSON for the event's plain types (dict, list, str, int, float, bool, None)."""
+    if value is None:
+        return "null"
+    if value is True:
+        return "true"
+    if value is False:
+        return "false"
+    if isinstance(value, str):
+        if value.isascii() and value.isprintable() and '"' not in value and "\\" not in value:
+            return '"' + value + '"'
+        if not _ESCAPES:
+            _ESCAPES.update(_escape_table())
+        return '"' + value.translate(_ESCAPES) + '"'
+    if isinstance(value, int):
+        return str(int(value))
+    if isinstance(value, float):
+        if value != value or value in (float("inf"), float("-inf")):
+            return "null"
+        return repr(value)
+    if isinstance(value, dict):
+        return "{" + ",".join(dumps(str(k)) + ":" + dumps(v) for k, v in value.items()) + "}"
+    if isinstance(value, (list, tuple)):
+        return "[" + ",".join(dumps(v) for v in value) + "]"
+    return dumps(str(value))
+
+
+def distribution_version(candidates: "list[str]") -> "str | None":
+    """The installed version of the CLI, found without importing importlib.metadata.
+
+    Tries each candidate (import package or program name): a ``__version__`` on
+    an already-imported module, then a ``<name>-<version>.dist-info`` directory
+    beside the package or in a site-packages directory on ``sys.path``.
+    """
+    wanted = []
+    for name in candidates:
+        if not name:
+            continue
+        top = name.split(".")[0]
+        module = sys.modules.get(top)
+        # The module's own dict, not getattr: a module ``__getattr__`` may warn
+        # (Flask 3.1, Click 8.2 deprecate ``__version__``) on the host's stderr.
+        version = getattr(module, "__dict__", {}).get("__version__")
+        if isinstance(version, str) and len(version) < 64:
+            return version
+        normal = top.lower().replace("-", "_").replace(".", "_")
+        if normal not in wanted:
+            wanted.append(normal)
+    if not wanted:
+        return None
+    dirs = []
+    for name in candidates:
+        module = sys.modules.get((name or "").split(".")[0])
+        path = getattr(module, "__file__", None)
+        if path:
+            dirs.append(os.path.dirname(os.path.dirname(path)))
+    dirs.extend(p for p in sys.path if p.endswith("site-packages"))
+    seen = set()
+    for directory in dirs:
+        if directory in seen:
+            continue
+        seen.add(directory)
+        try:
+            names = os.listdir(directory)
+        except OSError:
+            continue
+        for entry in names:
+            if not entry.endswith(".dist-info"):
+                continue
+            dist, _, version = entry[: -len(".dist-info")].partition("-")
+            if dist.lower().replace("-", "_").replace(".", "_") in wanted and version:
+                return version
+    return None

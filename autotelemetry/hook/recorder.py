@@ -1,0 +1,496 @@
+"""Turns a finished invocation into an event and gets it onto disk before exit.
+
+An integration (:mod:`autotelemetry.hook.integrations`) calls
+:meth:`Recorder.begin` when its command starts. The outcome is observed here,
+never by wrapping the framework: at ``sys.exit`` (:func:`_exit`, which replaces
+it in instrumented processes only) or at interpreter exit (:func:`_at_exit`,
+which also finds an uncaught exception in ``sys.last_value``). Then the
+integration describes what it saw (:class:`Outcome`), this module classifies
+the run once for every framework (:func:`classify`), builds the ``command``
+event (:mod:`autotelemetry.hook.event`) and writes the spool. Crash events are
+built by :mod:`autotelemetry.hook.crash`, imported only when a crash happened.
+
+Events are flushed as soon as the outcome is known and again from ``atexit``
+for anything still pending. In local mode nothing here touches the network or
+spawns a process.
+"""
+
+import os
+import sys
+
+from autotelemetry.hook import allowlist, boot, config, event, fs, spool
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from types import FrameType, ModuleType
+
+#: Every value of a command event's ``status``.
+STATUSES = ("success", "failure", "usage_error", "interrupted", "terminated", "crash")
+
+#: Exported by an instrumented invocation as it begins, so that an instrumented
+#: CLI it runs records the parent's session as ``parent_session_id``.
+PARENT_SESSION_VARIABLE = "AUTOTELEMETRY_PARENT_SESSION"
+_HEX = frozenset("0123456789abcdef-")
+
+
+class Invocation:
+    """One run of an instrumented command, from start to outcome.
+
+    ``integration`` is the module that began it (it implements ``describe``);
+    ``state`` is that integration's own parse state.
+    """
+
+    __slots__ = ("command_event", "done", "framework", "integration", "pid", "state", "t0")
+
+    def __init__(self, integration: "ModuleType", framework: str) -> None:
+        from time import perf_counter
+
+        self.integration = integration
+        self.framework = framework
+        self.pid = os.getpid()
+        # The boot's start time is the closest we get to process start; if the
+        # framework was patched without the boot, the command's own start is used.
+        self.t0: float = boot.state["t0"] or perf_counter()
+        self.state: dict[str, object] = {}
+        self.done = False
+        #: The command event, once built (a later crash event shares its fields).
+        self.command_event: "dict[str, object] | None" = None
+
+
+class Ending:
+    """How the run is ending, as observed: exit status, the exception, the calling frame."""
+
+    __slots__ = ("cause", "exit_code", "frame")
+
+    def __init__(
+        self, exit_code: int, cause: "BaseException | None", frame: "FrameType | None"
+    ) -> None:
+        self.exit_code = exit_code
+        #: The exception being handled at ``sys.exit``, or the uncaught one at exit.
+        self.cause = cause
+        #: The frame that called ``sys.exit`` (None at interpreter exit).
+        self.frame = frame
+
+
+class Outcome:
+    """What an integration knows about its command as it ends (names only, never values)."""
+
+    __slots__ = (
+        "cause",
+        "command",
+        "error_type",
+        "flags",
+        "framework",
+        "interrupted",
+        "usage_error",
+        "version",
+    )
+
+    def __init__(
+        self,
+        command: "list[str]",
+        flags: "list[str]",
+        framework: str,
+        version: "str | None",
+        *,
+        cause: "BaseException | None" = None,
+        usage_error: bool = False,
+        interrupted: bool = False,
+        error_type: "str | None" = None,
+    ) -> None:
+        #: Canonical command names below the program (aliases resolved).
+        self.command = command
+        #: Canonical option names that came from the command line.
+        self.flags = flags
+        self.framework = framework
+        self.version = version
+        #: The exception the framework was handling (may refine ``Ending.cause``).
+        self.cause = cause
+        #: The framework reported a command-line error.
+        self.usage_error = usage_error
+        #: The framework turned a Ctrl-C or an abort into its exit.
+        self.interrupted = interrupted
+        #: Class name of the exception that ended the command, as the framework saw it.
+        self.error_type = error_type
+
+
+def is_uncaught(cause: object) -> bool:
+    """An exception the interpreter printed as uncaught (not an exit, not Ctrl-C)."""
+    return (
+        isinstance(cause, BaseException)
+        and not isinstance(cause, (SystemExit, KeyboardInterrupt))
+        and cause is getattr(sys, "last_value", None)
+    )
+
+
+def classify(ending: Ending, outcome: Outcome) -> "tuple[str, str | None]":
+    """(status, error_type) of a run: the one classification, for every framework."""
+    cause = outcome.cause if outcome.cause is not None else ending.cause
+    if is_uncaught(ending.cause):
+        return "crash", outcome.error_type or type(ending.cause).__qualname__
+    if outcome.interrupted or isinstance(cause, (KeyboardInterrupt, EOFError)):
+        return "interrupted", outcome.error_type or type(cause).__name__
+    if ending.exit_code == 0:
+        return "success", None
+    if outcome.usage_error:
+        return "usage_error", outcome.error_type
+    return "failure", outcome.error_type
+
+
+def exit_status(code: object) -> int:
+    """The process exit status ``sys.exit(code)`` produces (POSIX semantics)."""
+    if code is None:
+        return 0
+    if not isinstance(code, int):
+        return 1  # the interpreter prints the object and exits 1
+    # bool is an int: sys.exit(False) exits 0, sys.exit(True) 1 (twine's `check`
+    # returns a "failed" bool that its console script passes to sys.exit)
+    return code & 0xFF if os.name != "nt" else code
+
+
+class Recorder:
+    """Everything this process records: the open invocation, the queue, the ids.
+
+    One instance, :data:`RECORDER`; the integrations and the crash capture use
+    its public methods.
+    """
+
+    __slots__ = (
+        "hooks_installed",
+        "install_id",
+        "invocation",
+        "late_begin",
+        "parent_session",
+        "queue",
+        "session_id",
+    )
+
+    def __init__(self) -> None:
+        #: The invocation of this process, once one began.
+        self.invocation: "Invocation | None" = None
+        #: Events waiting for the spool: (pid of the process that queued it, event).
+        self.queue: "list[tuple[int, dict[str, object]]]" = []
+        #: The random per-user id, read (or created) when the first event is written.
+        self.install_id: "str | None" = None
+        self.session_id: "str | None" = None
+        #: The inherited parent session id: [] until read, then [id or None].
+        self.parent_session: "list[str | None]" = []
+        self.hooks_installed = False
+        #: At most one callable ``(caller_frame) -> Invocation | None`` that may open
+        #: an invocation when ``sys.exit`` is reached before any began (argparse).
+        self.late_begin: "list[object]" = []
+
+    # --- the invocation ---------------------------------------------------------
+
+    def begin(self, integration: "ModuleType", framework: str) -> Invocation:
+        """Open an invocation; its outcome is observed at ``sys.exit`` or at exit.
+
+        Observing the outcome without wrapping the framework's ``main`` keeps every
+        frame of ours off the path of a propagating exception, so tracebacks the
+        user sees are byte-identical to an uninstrumented run.
+        """
+        if not self.hooks_installed:
+            import atexit
+
+            atexit.register(_at_exit)
+            observe_exit()
+            _install_thread_hook()
+            self.hooks_installed = True
+        invocation = Invocation(integration, framework)
+        self.invocation = invocation
+        self._export_session()
+        return invocation
+
+    def current(self) -> "Invocation | None":
+        """The open invocation of this process, if any (never a parent's, after fork)."""
+        invocation = self.invocation
+        if invocation is not None and not invocation.done and invocation.pid == os.getpid():
+            return invocation
+        return None
+
+    def own(self) -> "Invocation | None":
+        """This process's invocation, open or closed (``None`` in a forked child)."""
+        invocation = self.invocation
+        return invocation if invocation is not None and invocation.pid == os.getpid() else None
+
+    def end(self, invocation: Invocation, ending: Ending) -> None:
+        """Close ``invocation`` with its outcome, queue its event(s), flush to the spool."""
+        if invocation.done:
+            return
+        invocation.done = True
+        try:
+            outcome = invocation.integration.describe(invocation, ending)
+            status, error_type = classify(ending, outcome)
+            record = self.command_event(invocation, outcome, ending.exit_code, status, error_type)
+            invocation.command_event = record
+            self.queue_event(record)
+            if status == "crash":
+                from autotelemetry.hook import crash
+
+                crash.record(invocation, ending.cause, record)  # type: ignore[arg-type]
+        except Exception as exc:
+            config.debug("could not build the event (%s: %s)" % (type(exc).__name__, exc))
+        self.flush()
+
+    def command_event(
+        self,
+        invocation: Invocation,
+        outcome: Outcome,
+        exit_code: int,
+        status: str,
+        error_type: "str | None",
+    ) -> "dict[str, object]":
+        """The ``command`` event of a finished invocation (without install id and env)."""
+        from time import perf_counter, time
+
+        now = perf_counter()
+        program = allowlist.program() or "unknown"
+        return {
+            "schema_version": event.SCHEMA_VERSION,
+            "event_id": event.new_id(),
+            "type": "command",
+            "timestamp": event.rfc3339(time() - (now - invocation.t0)),
+            "session_id": self.session(),
+            "install_id": None,  # filled at flush time, when the home is known to work
+            "cli": {
+                "name": program,
+                "version": outcome.version,
+                "framework": outcome.framework or invocation.framework,
+            },
+            "env": None,
+            "command": " ".join([program, *outcome.command]),
+            "flags": sorted(set(outcome.flags)),
+            "duration_ms": round((now - invocation.t0) * 1000.0, 3),
+            "exit_code": exit_code,
+            "status": status,
+            "error_type": error_type,
+        }
+
+    def queue_event(self, record: "dict[str, object]") -> None:
+        """Queue an event of this process for the next :meth:`flush`."""
+        self.queue.append((os.getpid(), record))
+
+    # --- identity ----------------------------------------------------------------
+
+    def session(self) -> str:
+        """The random id of this process's invocation (shared by its events)."""
+        if self.session_id is None:
+            self.session_id = event.new_id()
+        return self.session_id
+
+    def _export_session(self) -> None:
+        """Remember the inherited parent session (a UUID or nothing), then export ours."""
+        try:
+            if not self.parent_session:
+                value = os.environ.get(PARENT_SESSION_VARIABLE, "")
+                ok = len(value) == 36 and set(value) <= _HEX and value.count("-") == 4
+                self.parent_session.append(value if ok else None)
+            os.environ[PARENT_SESSION_VARIABLE] = self.session()
+        except Exception:
+            pass
+
+    def parent_session_id(self) -> "str | None":
+        return self.parent_session[0] if self.parent_session else None
+
+    def user_install_id(self, home: str) -> str:
+        """The random per-user id, created on first use (never derived from the machine)."""
+        if self.install_id is None:
+            self.install_id = read_install_id(home) or write_install_id(home)
+        return self.install_id
+
+    # --- writing -----------------------------------------------------------------
+
+    def flush(self) -> None:
+        """Write every pending event of this process to the spool. Never raises."""
+        pid = os.getpid()
+        mine = []
+        while self.queue:  # pop, not copy-then-clear: a thread may queue a crash meanwhile
+            try:
+                owner, record = self.queue.pop(0)
+            except IndexError:
+                break
+            if owner == pid:  # a forked child must not write its parent's events again
+                mine.append(record)
+        if not mine:
+            return
+        debug = config.debug_enabled()
+        try:
+            mine = self._apply_settings(mine, debug)
+            if not mine:
+                return
+            home = allowlist.home_dir()
+            fs.ensure_private_dir(home)
+            ident = self.user_install_id(home)
+            env = event.environment()
+            lines = []
+            for record in mine:
+                record["install_id"] = ident
+                record["env"] = env
+                lines.append(event.dumps(record))
+            path = spool.write(home, lines)
+            if debug:
+                for line in lines:
+                    sys.stderr.write("autotelemetry: recorded " + line + "\n")
+                sys.stderr.write("autotelemetry: spooled to " + path + "\n")
+            settings = config.current_settings()
+            if settings.values["endpoint"]:
+                # Tell the user once (on a terminal) before anything leaves the machine,
+                # then maybe start the detached sender. Local mode: none of this runs.
+                from autotelemetry.hook import notice, spawn
+
+                notice.maybe_show(home, settings)
+                child = spawn.maybe_spawn(home)
+                if debug and child:
+                    sys.stderr.write("autotelemetry: started sender (pid %d)\n" % child)
+        except Exception as exc:
+            if debug:
+                sys.stderr.write(
+                    "autotelemetry: could not record (%s: %s)\n" % (type(exc).__name__, exc)
+                )
+
+    def _apply_settings(
+        self, records: "list[dict[str, object]]", debug: bool
+    ) -> "list[dict[str, object]]":
+        """Drop excluded subcommands; add the parent session and the sample rate.
+
+        Done here, where every event (command or crash) passes and the command
+        path is known.
+        """
+        settings = config.current_settings()
+        parent = self.parent_session_id()
+        kept = []
+        for record in records:
+            cli = record.get("cli") or {}
+            program = cli.get("name") or ""  # type: ignore[attr-defined]
+            command = record.get("command") or ""
+            rule = allowlist.excluded(command, program) if command else None  # type: ignore[arg-type]
+            if rule is not None:
+                if debug:
+                    sys.stderr.write(
+                        "autotelemetry: %r excluded by '!%s', not recorded\n" % (command, rule)
+                    )
+                continue
+            if parent is not None:
+                record["parent_session_id"] = parent
+            if not boot.state["forced"]:
+                rate = settings.for_cli(program, "sample_rate")[0]
+                if rate < 1.0:  # type: ignore[operator]
+                    record["sample_rate"] = rate
+            kept.append(record)
+        return kept
+
+
+#: The recorder of this process.
+RECORDER = Recorder()
+
+_INSTALL_ID = "install_id"
+
+
+def read_install_id(home: str) -> "str | None":
+    try:
+        with open(os.path.join(home, _INSTALL_ID), "rb") as f:  # text mode imports a codec
+            value = f.read(64).decode("ascii", "replace").strip()
+    except FileNotFoundError:
+        return None
+    return value if len(value) == 36 else None
+
+
+def write_install_id(home: str) -> str:
+    """A new random install id, written atomically under ``home``."""
+    value = event.new_id()
+    fs.write_file(os.path.join(home, _INSTALL_ID), value.encode("ascii") + b"\n")
+    return value
+
+
+def reset_install_id(home: str) -> str:
+    """Forget this user's install id and create a new one (`autotelemetry reset-id`)."""
+    RECORDER.install_id = write_install_id(home)
+    return RECORDER.install_id
+
+
+# --- observing the end of the run ---------------------------------------------------
+
+_original_exit = sys.exit
+
+
+def _exit(status=None):
+    """``sys.exit`` as seen by instrumented programs: note the outcome, then exit."""
+    try:
+        invocation = RECORDER.current()
+        if invocation is None and RECORDER.late_begin:
+            invocation = RECORDER.late_begin[0](sys._getframe(1))  # type: ignore[operator]
+        if invocation is not None:
+            ending = Ending(exit_status(status), sys.exc_info()[1], sys._getframe(1))
+            RECORDER.end(invocation, ending)
+    except Exception:
+        pass
+    _original_exit(status)
+
+
+_exit.__doc__ = _original_exit.__doc__
+_exit.__name__ = "exit"
+_exit.__qualname__ = "exit"
+
+
+def observe_exit(late_begin: "object | None" = None) -> None:
+    """Route ``sys.exit`` through :func:`_exit` now, before any invocation begins.
+
+    A console script evaluates ``sys.exit`` before calling ``main()`` in
+    ``sys.exit(main())``; frameworks that begin their invocation inside ``main``
+    (argparse) call this when they are patched, at import time, so the code
+    ``main`` returns is still observed. :func:`_exit` does nothing extra while
+    no invocation is open, unless ``late_begin`` opens one: argparse uses that
+    for usage errors raised before its parse hook ran (ambiguous abbreviations,
+    a missing ``@file``).
+    """
+    if late_begin is not None and not RECORDER.late_begin:
+        RECORDER.late_begin.append(late_begin)
+    if sys.exit is _original_exit:
+        sys.exit = _exit
+
+
+def _at_exit() -> None:
+    invocation = RECORDER.current()
+    last = getattr(sys, "last_value", None)
+    if invocation is not None:
+        # An exception that ended the program was printed by the interpreter,
+        # which leaves it in sys.last_value (3.9+) before atexit runs.
+        if isinstance(last, BaseException) and not isinstance(last, SystemExit):
+            code = 130 if isinstance(last, KeyboardInterrupt) else 1
+            RECORDER.end(invocation, Ending(code, last, None))
+        else:
+            RECORDER.end(invocation, Ending(0, None, None))
+    else:
+        closed = RECORDER.own()
+        if closed is not None and is_uncaught(last):
+            # An uncaught exception after the invocation was closed: still a crash.
+            from autotelemetry.hook import crash
+
+            crash.record(closed, last, closed.command_event)  # type: ignore[arg-type]
+    RECORDER.flush()
+
+
+def _install_thread_hook() -> None:
+    """Chain ``threading.excepthook`` (only if threading is loaded: no import for it)."""
+    threading = sys.modules.get("threading")
+    if threading is None:
+        return
+    previous = getattr(threading, "excepthook", None)
+    if previous is None:
+        return
+
+    def excepthook(args):
+        try:
+            exc = args.exc_value
+            if isinstance(exc, BaseException) and not isinstance(
+                exc, (SystemExit, KeyboardInterrupt)
+            ):
+                from autotelemetry.hook import crash
+
+                crash.record_thread(exc, args.exc_traceback)
+        except BaseException:
+            pass
+        previous(args)
+
+    excepthook.__doc__ = getattr(previous, "__doc__", None)
+    threading.excepthook = excepthook  # type: ignore[attr-defined]
