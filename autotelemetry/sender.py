@@ -161,7 +161,9 @@ class Sender:
         settings: Settings,
         progress: Callable[[Result], None] | None = None,
         log: Callable[[str], None] | None = None,
+        wait: Callable[[float, str], None] | None = None,
     ) -> None:
+        """``wait(seconds, reason)`` sleeps before a retry (``flush`` shows it on a terminal)."""
         import requests
 
         self.home = home
@@ -169,6 +171,7 @@ class Sender:
         self.exporter = get_exporter(settings.protocol)
         self.url = self.exporter.url(settings.endpoint or "")
         self.progress = progress
+        self.wait = wait or (lambda seconds, reason: time.sleep(seconds))
         self.log = log or (lambda line: sys.stderr.write("autotelemetry: " + line + "\n"))
         self.session = requests.Session()
         self.session.verify = settings.ca_bundle or True  # never off
@@ -306,7 +309,7 @@ class Sender:
                     self.record_failure(failures + 1, delay, exc.reason)
                     if time.monotonic() + delay >= self.deadline:
                         break
-                    time.sleep(delay)
+                    self.wait(delay, exc.reason)
                     self.prepare()
         except _Stop as exc:
             failures = self.ledger.failures()
