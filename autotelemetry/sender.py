@@ -28,7 +28,7 @@ from typing import Any, Callable
 
 from autotelemetry import otel
 from autotelemetry.exporters import Payload, payload
-from autotelemetry.hook import allowlist, boot, config, fs, spawn, spool
+from autotelemetry.hook import allowlist, config, fs, spawn, spool
 from autotelemetry.store import Store, is_corrupt
 from autotelemetry.store.ingest import eviction_marks, ingest, pending, read_lines
 from autotelemetry.store.ledger import PRIMARY, Ledger, Row
@@ -225,7 +225,9 @@ class Sender:
         settings: Settings,
         progress: Callable[[Result], None] | None = None,
         log: Callable[[str], None] | None = None,
+        wait: Callable[[float, str], None] | None = None,
     ) -> None:
+        """``wait(seconds, reason)`` sleeps before a retry (``flush`` shows it on a terminal)."""
         import requests
 
         self.home = home
@@ -234,6 +236,7 @@ class Sender:
         self.urls = [ch.url for ch in self.channels]
         self.url = self.urls[0] if self.urls else (settings.endpoint or "")
         self.progress = progress
+        self.wait = wait or (lambda seconds, reason: time.sleep(seconds))
         self.log = log or (lambda line: sys.stderr.write("autotelemetry: " + line + "\n"))
         self.session = requests.Session()
         self.requests = requests
@@ -417,7 +420,7 @@ class Sender:
                 self.record_failure(failures + 1, delay, exc.reason)
                 if time.monotonic() + delay >= self.deadline:
                     break
-                time.sleep(delay)
+                self.wait(delay, exc.reason)
                 self.prepare()
                 continue
             if not progressed:
@@ -610,7 +613,7 @@ def main() -> int:
         os.chdir("/")
     except OSError:
         pass
-    if boot.disabled_reason() is not None:
+    if config.disabled_reason() is not None:
         return 0
     settings = Settings.from_env()
     if not settings.endpoint:

@@ -153,3 +153,24 @@ def test_example_collector_config(run, tmp_path, make_collector):
     assert wait_for(lambda: len(collector.receiver.spans) == 2, 60)
     assert wait_for(lambda: len(collector.receiver.delivered) == 3, 60)
     _check_file(out_file, 3, 2)
+
+
+def test_report_from_the_collectors_file_equals_the_local_report(run, venv, tmp_path, collector):
+    """What the collector wrote (OTLP/JSON lines, as its file exporter does) reads back into
+    the same report as the local store: `report --input` understands this mapping."""
+    _record_a_session(run, venv, tmp_path)
+    env = {OTLP + "ENDPOINT": collector.url, **FAST}
+    assert run("autotelemetry", "flush", env=env).returncode == 0
+    rx = collector.receiver
+    assert wait_for(lambda: len(rx.delivered) == 7 and len(rx.spans) == 6, 60)
+
+    def report(*args: str) -> dict:
+        out = run("autotelemetry", "report", "--json", "--top", "50", *args)
+        assert out.returncode == 0, out.stderr
+        data = json.loads(out.stdout)
+        return {k: v for k, v in data.items() if k not in ("source", "generated_at", "stored")}
+
+    local = report()
+    assert sum(c["runs"] for c in local["clis"]) == 6  # exampleclick and parentcli.py
+    from_file = report("--input", str(collector.otlp_file))
+    assert from_file == local

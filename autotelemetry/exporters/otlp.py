@@ -161,6 +161,16 @@ def stacktrace(exc: dict) -> str:
     return "\n".join(lines)
 
 
+def _top_frame(frames: object) -> str | None:
+    """``module:function`` of the innermost in-app frame (what `report` groups show)."""
+    if not isinstance(frames, list):
+        return None
+    app = [f for f in frames if isinstance(f, dict) and f.get("in_app")]
+    if not app:
+        return None
+    return f"{app[-1].get('module') or app[-1].get('file')}:{app[-1].get('function')}"
+
+
 # --- resource ------------------------------------------------------------------------
 
 
@@ -247,6 +257,7 @@ def log_record(ev: dict) -> logs_pb2.LogRecord:
                 "exception.stacktrace": stacktrace(exc),
                 "error.type": exc.get("type"),
                 "cli.exception.fingerprint": exc.get("fingerprint"),
+                "cli.exception.top_frame": _top_frame(exc.get("frames")),
                 "cli.exception.thread": ev.get("thread"),
                 "cli.exception.count": _int(ev.get("count")),
             }

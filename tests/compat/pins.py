@@ -23,7 +23,13 @@ WHEEL_CACHE = ROOT / "build" / "compat-wheels"
 #: The packages autotelemetry itself pulls in (pyproject's dependencies but Click, which
 #: each set pins); the twin venv gets them too so that `pip list` in both differs only
 #: by autotelemetry.
-OWN_DEPENDENCIES = ["requests>=2.25", "opentelemetry-proto>=1.32", "protobuf>=4"]
+OWN_DEPENDENCIES = [
+    "requests>=2.25",
+    "packaging>=21",
+    "pygal>=3.0",
+    "opentelemetry-proto>=1.32",
+    "protobuf>=4",
+]
 
 
 @dataclass(frozen=True)
