@@ -111,7 +111,8 @@ def _installable(pins: list[Pin]) -> list[Pin]:
 
 def _download(set_name: str, requirements: list[str]) -> Path:
     """Fetch the wheels of ``requirements`` (and their dependencies) once, into build/."""
-    key = hashlib.sha1(json.dumps([PY, requirements]).encode()).hexdigest()[:10]
+    # Our own dependencies are in the key: the wheel's path does not change when they do.
+    key = hashlib.sha1(json.dumps([PY, requirements, OWN_DEPENDENCIES]).encode()).hexdigest()[:10]
     directory = WHEEL_CACHE / f"py{PY[0]}.{PY[1]}-{set_name}-{key}"
     if not (directory / "ready").exists():
         directory.mkdir(parents=True, exist_ok=True)
