@@ -202,13 +202,14 @@ class _Resolver:
         """(value, variable) of one of our options when its variable is set and valid;
         an invalid one is ignored here (``status`` reports it, from the option table)."""
         option = options.BY_NAME[name]
-        raw = self.environ.get(str(option.variable))
+        variable = str(option[options.VARIABLE])
+        raw = self.environ.get(variable)
         if raw is None:
             return None
         parsed, why = options.coerce(option, raw)
         if why is not None or parsed is None:
             return None
-        return parsed, str(option.variable)
+        return parsed, variable
 
     def otel(self, signal: str, knob: str) -> tuple[str, str] | None:
         """(value, variable) of the signal-specific, else the generic OTEL variable."""

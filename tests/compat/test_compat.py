@@ -25,8 +25,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
-from conftest import ROOT, Runner, assert_nowhere, assert_same_output
-from pins import CLICK_SETS, ENV, OWN_DEPENDENCIES, PIN_SETS, PinSet, runners
+from conftest import Runner, assert_nowhere, assert_same_output
+from pins import CLICK_SETS, ENV, PIN_SETS, PinSet, runners
 
 pytestmark = pytest.mark.compat
 
@@ -312,14 +312,3 @@ def test_frameworks_under_allow_everything(pin_sets, home, workdir):
     run("black", "--check", "good.py", "bad.py", env=env)
     run("python", "tyapp.py", "items", "add", "w", env=env)
     assert [e["command"] for e in run.events()] == ["black", "tyapp.py items add"]
-
-
-def test_twins_get_exactly_our_dependencies():
-    """The bare twin venvs hold autotelemetry's runtime dependencies (Click is pinned per
-    set), so `pip list` in both differs only by autotelemetry."""
-    import tomllib
-
-    project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
-    assert sorted(d for d in project["dependencies"] if not d.startswith("click")) == sorted(
-        OWN_DEPENDENCIES
-    )
