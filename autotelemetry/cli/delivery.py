@@ -7,6 +7,7 @@ import sys
 import click
 
 from autotelemetry.cli.common import open_store, when
+from autotelemetry.endpoint import header_problem
 from autotelemetry.hook import allowlist
 from autotelemetry.hook.boot import disabled_reason
 
@@ -44,6 +45,9 @@ def flush(wait: float) -> None:
         delivery.get_exporter(settings.protocol)
     except ValueError as exc:
         raise click.UsageError(f"AUTOTELEMETRY_PROTOCOL: {exc}") from None
+    problem = header_problem(settings.headers)
+    if problem is not None:
+        raise click.ClickException(f"{problem}; nothing sent, the events are kept")
     fd = delivery.acquire(home, wait=0)
     if fd is None:
         click.echo("waiting for the running sender to finish...", err=True)
@@ -60,7 +64,7 @@ def flush(wait: float) -> None:
 
     try:
         worker = delivery.Sender(home, settings, progress=progress)
-        click.echo(f"sending to {worker.url} ({settings.protocol})...", err=True)
+        click.echo(f"sending to {worker.display} ({settings.protocol})...", err=True)
         try:
             result = worker.run()
         finally:

@@ -169,7 +169,7 @@ def current_settings() -> Settings:
 def _any_exists(paths: "list[str]") -> bool:
     for path in paths:
         try:
-            os.stat(path)
+            os.lstat(path)  # a symlink exists too: the reader refuses it, with a problem
         except FileNotFoundError:
             continue
         except OSError:

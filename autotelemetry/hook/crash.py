@@ -290,20 +290,21 @@ def admit(home: str, fp: str, now: float) -> "int | None":
     Read-modify-write of a small file, replaced atomically: concurrent crashes
     can at worst lose a count or store one extra event, never corrupt the file.
     """
-    fs.ensure_private_dir(home)
+    fs.private_dir(home)
     path = os.path.join(home, STATE_FILE)
     entries: dict[str, list[float]] = {}
     try:
-        with open(path, "rb") as f:  # text mode would import encodings.ascii
-            for line in f.read(1 << 16).decode("ascii", "replace").splitlines():
-                parts = line.split()
-                if len(parts) == 4:
-                    try:
-                        entries[parts[0]] = [float(parts[1]), float(parts[2]), float(parts[3])]
-                    except ValueError:
-                        continue
-    except (OSError, ValueError):
-        pass
+        # A state that is not ours (or too big) counts as none: it is replaced below.
+        data = fs.read_file(path, 1 << 16) or b""
+    except OSError:
+        data = b""
+    for line in data.decode("ascii", "replace").splitlines():
+        parts = line.split()
+        if len(parts) == 4:
+            try:
+                entries[parts[0]] = [float(parts[1]), float(parts[2]), float(parts[3])]
+            except ValueError:
+                continue
     # entry: [window start (last stored), last seen, occurrences suppressed since]
     entry = entries.get(fp)
     if entry is not None and 0 <= now - entry[0] < WINDOW_SECONDS:

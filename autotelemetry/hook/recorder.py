@@ -318,8 +318,7 @@ class Recorder:
             mine = self._apply_settings(mine, debug)
             if not mine:
                 return
-            home = allowlist.home_dir()
-            fs.ensure_private_dir(home)
+            home = fs.private_dir(allowlist.home_dir())  # refused: nothing recorded
             ident = self.user_install_id(home)
             env = event.environment()
             lines = []
@@ -387,11 +386,12 @@ _INSTALL_ID = "install_id"
 
 
 def read_install_id(home: str) -> "str | None":
+    """The stored id; ``None`` when missing, malformed or not ours (then replaced)."""
     try:
-        with open(os.path.join(home, _INSTALL_ID), "rb") as f:  # text mode imports a codec
-            value = f.read(64).decode("ascii", "replace").strip()
-    except FileNotFoundError:
+        data = fs.read_file(os.path.join(home, _INSTALL_ID), 64)
+    except fs.Refused:
         return None
+    value = data.decode("ascii", "replace").strip() if data else ""
     return value if len(value) == 36 else None
 
 

@@ -13,7 +13,7 @@ the host's inheritable descriptors (argcomplete's fd 8/9 included).
 import os
 import sys
 
-from autotelemetry.hook import config
+from autotelemetry.hook import config, fs
 
 STAMP = "sender.stamp"
 
@@ -40,7 +40,7 @@ def _window_open(mtime: float, now: float) -> bool:
 def due(home: str, now: float) -> bool:
     """Whether a sender may be started now (stamp missing, or its window over)."""
     try:
-        st = os.stat(os.path.join(home, STAMP))
+        st = os.lstat(os.path.join(home, STAMP))
     except OSError:
         return True
     return not _window_open(st.st_mtime, now)
@@ -48,40 +48,35 @@ def due(home: str, now: float) -> bool:
 
 def touch(home: str, when: float) -> None:
     """Set the stamp's mtime: spawning is allowed again from ``when + interval``."""
-    path = os.path.join(home, STAMP)
-    try:
-        os.utime(path, (when, when))
-    except FileNotFoundError:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0), 0o600)
-        os.close(fd)
-        os.utime(path, (when, when))
+    fs.touch_file(os.path.join(home, STAMP), when)
 
 
 def _claim(home: str, now: float) -> bool:
     """Test-and-set on the stamp, so CLIs finishing together start one sender.
 
-    A stale stamp is claimed by renaming it away (only one rename of the same
-    file succeeds), a missing one by an exclusive create.
+    A stale stamp is claimed by renaming it away to an unpredictable name (only
+    one rename of the same file succeeds), a missing one by an exclusive create.
+    A stamp that is not ours (a symlink, a FIFO, another user's) starts nothing.
     """
     path = os.path.join(home, STAMP)
     try:
-        st = os.stat(path)
+        st = os.lstat(path)
     except FileNotFoundError:
         try:
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            return fs.make_file(path)
         except OSError:
             return False
-        os.close(fd)
-        return True
-    if _window_open(st.st_mtime, now):
+    if fs.refusal(st) is not None or _window_open(st.st_mtime, now):
         return False
-    mine = "%s.%d" % (path, os.getpid())
+    mine = "%s.%s.tmp" % (path, os.urandom(8).hex())
     try:
         os.rename(path, mine)
     except OSError:
         return False
-    os.utime(mine, (now, now))
-    os.rename(mine, path)
+    try:
+        fs.touch_file(mine, now)
+    finally:
+        os.rename(mine, path)
     return True
 
 

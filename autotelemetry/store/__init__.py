@@ -23,7 +23,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from autotelemetry.hook.fs import ensure_private_dir
+from autotelemetry.hook import fs
 
 STORE_FILE = "store.sqlite"
 SCHEMA_VERSION = 1
@@ -65,6 +65,25 @@ def store_path(home: str) -> str:
     return os.path.join(home, STORE_FILE)
 
 
+def check_files(path: str, create: bool) -> None:
+    """SQLite opens by path and follows symlinks: its files pass the trusted open first.
+
+    The database (created empty, 0600, exclusively when ``create``; else a missing one
+    raises ``FileNotFoundError``) and its ``-wal``/``-shm`` companions, where present,
+    must be regular files of ours with one link, not writable by others; anything else
+    raises :class:`autotelemetry.hook.fs.Refused` and SQLite never sees the path.
+    """
+    os.close(fs.open_file(path, os.O_RDWR if create else os.O_RDONLY, create=create)[0])
+    for suffix in ("-wal", "-shm"):
+        try:
+            st = os.lstat(path + suffix)
+        except FileNotFoundError:
+            continue
+        why = fs.refusal(st) or (None if st.st_nlink == 1 else "has other hard links")
+        if why is not None:
+            raise fs.Refused(path + suffix, why)
+
+
 def is_corrupt(exc: BaseException) -> bool:
     """Whether an SQLite error means the file is damaged (not merely locked or full).
 
@@ -77,6 +96,15 @@ def is_corrupt(exc: BaseException) -> bool:
     if code is not None:
         return code & 0xFF in (11, 26)  # SQLITE_CORRUPT, SQLITE_NOTADB
     return not isinstance(exc, sqlite3.OperationalError) or "not a database" in str(exc)
+
+
+def failure(exc: BaseException) -> str | None:
+    """One line for an SQLite error that stopped a command (full, locked, read-only), else None."""
+    if not isinstance(exc, sqlite3.Error):
+        return None
+    from autotelemetry.hook import allowlist
+
+    return f"the store {store_path(allowlist.home_dir())} cannot be used ({exc})"
 
 
 def corrupt_copies(home: str) -> list[str]:
@@ -129,12 +157,11 @@ class Store:
         self.readonly = readonly
         self.recovered_from: str | None = None
         if readonly:
-            if not os.path.isfile(self.path):
-                raise FileNotFoundError(self.path)
+            check_files(self.path, create=False)
             uri = Path(self.path).absolute().as_uri() + "?mode=ro"
             self.db = sqlite3.connect(uri, uri=True, timeout=5, isolation_level=None)
             return
-        ensure_private_dir(home)
+        fs.private_dir(home)
         try:
             self.db = self._open()
         except sqlite3.DatabaseError as exc:
@@ -144,8 +171,7 @@ class Store:
             self.db = self._open()
 
     def _open(self) -> sqlite3.Connection:
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
-        os.close(fd)
+        check_files(self.path, create=True)
         db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
         try:
             db.execute("PRAGMA journal_mode=WAL")
@@ -163,7 +189,7 @@ class Store:
 
     def _set_aside(self) -> None:
         """Corrupt or not a database: set it aside (kept for inspection) and start over."""
-        aside = f"{self.path}.corrupt-{time.time_ns()}-{os.getpid()}"
+        aside = f"{self.path}.corrupt-{time.time_ns()}-{os.urandom(4).hex()}"
         try:
             os.replace(self.path, aside)
         except FileNotFoundError:
@@ -250,7 +276,9 @@ def health(home: str) -> list[str]:
         store = Store(home, readonly=True)
     except FileNotFoundError:
         return problems
-    except sqlite3.Error as exc:
+    except fs.Refused:
+        return problems  # reported with its fix by autotelemetry.trust (status, doctor)
+    except (OSError, sqlite3.Error) as exc:
         return [*problems, f"the store {store_path(home)} cannot be opened ({exc})"]
     try:
         store.db.execute("SELECT count(*) FROM events").fetchone()
@@ -272,7 +300,9 @@ __all__ = [
     "STORE_FILE",
     "Filters",
     "Store",
+    "check_files",
     "corrupt_copies",
+    "failure",
     "health",
     "is_corrupt",
     "store_path",

@@ -5,7 +5,10 @@ Host CLIs write one small JSON Lines file per process into ``<home>/spool``
 shape, inserts them idempotently by ``event_id`` and removes a spool file only
 after its events are committed, so a reader killed at any instant loses nothing
 and duplicates nothing. A file that cannot be read as events is moved to
-``<home>/quarantine`` (kept for ``doctor``, never read again).
+``<home>/quarantine`` (kept for ``doctor``, never read again); so is anything in the
+spool that is not a regular file of ours (a symlink, a FIFO, another user's file:
+opened only through :func:`autotelemetry.hook.fs.open_file`, never followed), under
+an ``untrusted-`` name, counted apart.
 """
 
 from __future__ import annotations
@@ -17,8 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TypeVar
 
-from autotelemetry.hook import spool
-from autotelemetry.hook.fs import ensure_private_dir
+from autotelemetry.hook import fs, spool
 from autotelemetry.store import Store, is_corrupt
 
 #: Events committed per transaction while ingesting.
@@ -27,12 +29,20 @@ BATCH_EVENTS = 5000
 STALE_TMP_SECONDS = 600
 
 
+#: Name prefix, in the quarantine, of spool entries set aside because they are not ours.
+UNTRUSTED = "untrusted-"
+
+
 @dataclass
 class IngestResult:
     files: int = 0
     events: int = 0
     duplicates: int = 0
     quarantined: list[str] = field(default_factory=list)
+    #: Spool entries that are not regular files of ours, set aside unread.
+    untrusted: list[str] = field(default_factory=list)
+    #: Why the spool directory itself was refused (nothing ingested), or None.
+    refused: str | None = None
 
 
 class CorruptSpoolFile(ValueError):
@@ -43,9 +53,12 @@ class CorruptSpoolFile(ValueError):
 
 
 def pending(home: str) -> list[str]:
-    """Spool files ready to read, oldest first (names start with a nanosecond time)."""
-    directory = spool.spool_dir(home)
+    """Spool files ready to read, oldest first (names start with a nanosecond time).
+
+    None when the spool directory is missing or refused (not a directory of ours).
+    """
     try:
+        directory = fs.private_dir(spool.spool_dir(home), create=False)
         names = os.listdir(directory)
     except OSError:
         return []
@@ -61,7 +74,7 @@ def stats(home: str) -> tuple[int, int]:
     count = size = 0
     for path in pending(home):
         try:
-            size += os.stat(path).st_size
+            size += os.lstat(path).st_size
             count += 1
         except OSError:
             pass
@@ -71,23 +84,14 @@ def stats(home: str) -> tuple[int, int]:
 def read_lines(path: str) -> list[tuple[dict, str]]:
     """Each event of one spool file with its line of JSON (stored as the event's body).
 
-    Raises :class:`CorruptSpoolFile` if any line is bad.
+    Raises :class:`CorruptSpoolFile` if any line is bad, :class:`fs.Refused` if the
+    file is not a regular file of ours (never followed, never blocked on).
     """
     # os.read of the file's size: f.read(16 MiB) allocated (and faulted in) a
     # 16 MiB buffer for every small file, most of the ingest time.
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        size = min(os.fstat(fd).st_size, 16 << 20)
-        chunks = []
-        while size > 0:
-            chunk = os.read(fd, size)
-            if not chunk:
-                break
-            chunks.append(chunk)
-            size -= len(chunk)
-        data = b"".join(chunks)
-    finally:
-        os.close(fd)
+    data = fs.read_file(path, 16 << 20)
+    if data is None:
+        raise FileNotFoundError(path)
     events = []
     for number, raw in enumerate(data.splitlines(), 1):
         if not raw.strip():
@@ -108,17 +112,22 @@ def read(path: str) -> list[dict]:
     return [event for event, _ in read_lines(path)]
 
 
-def quarantine(home: str, path: str) -> str:
-    """Move a bad spool file aside (kept for `doctor`, never read again)."""
-    directory = ensure_private_dir(os.path.join(home, spool.QUARANTINE_DIR))
-    target = os.path.join(directory, os.path.basename(path))
+def quarantine(home: str, path: str, prefix: str = "") -> str:
+    """Move a bad spool file aside (kept for `doctor`, never read again).
+
+    A rename moves the directory entry itself: a symlink is moved, never followed.
+    """
+    directory = fs.private_dir(os.path.join(home, spool.QUARANTINE_DIR))
+    target = os.path.join(directory, prefix + os.path.basename(path))
     os.replace(path, target)
     return target
 
 
 def quarantined(home: str) -> list[str]:
+    """Names in the quarantine: corrupt spool files and (``untrusted-``) entries not ours."""
     try:
-        return sorted(os.listdir(os.path.join(home, spool.QUARANTINE_DIR)))
+        directory = fs.private_dir(os.path.join(home, spool.QUARANTINE_DIR), create=False)
+        return sorted(os.listdir(directory))
     except OSError:
         return []
 
@@ -147,16 +156,17 @@ def remove_stale_tmp(home: str, now: float | None = None) -> int:
 
 def eviction_marks(home: str) -> "list[tuple[str, int]]":
     """(path, count) of every pending eviction mark."""
-    directory = os.path.join(home, spool.EVICTIONS_DIR)
     try:
-        names = os.listdir(directory)
+        directory = fs.private_dir(os.path.join(home, spool.EVICTIONS_DIR), create=False)
+        entries = list(os.scandir(directory))
     except OSError:
         return []
     marks = []
-    for name in names:
+    for entry in entries:
         try:
-            marks.append((os.path.join(directory, name), int(name.rsplit("-", 1)[1])))
-        except (IndexError, ValueError):
+            if fs.refusal(entry.stat(follow_symlinks=False)) is None:  # only marks we wrote
+                marks.append((entry.path, int(entry.name.rsplit("-", 1)[1])))
+        except (IndexError, ValueError, OSError):
             pass
     return marks
 
@@ -238,6 +248,13 @@ def ingest(store: Store) -> IngestResult:
     """Move every pending spool file of the store's home into the store."""
     home = store.home
     result = IngestResult()
+    try:
+        fs.private_dir(spool.spool_dir(home), create=False)
+    except FileNotFoundError:
+        return result
+    except fs.Refused as exc:
+        result.refused = str(exc)
+        return result
     remove_stale_tmp(home)
     batch: list[tuple[str, Rows]] = []
     size = 0
@@ -247,6 +264,14 @@ def ingest(store: Store) -> IngestResult:
             file_rows = rows(events)
         except FileNotFoundError:
             continue  # another reader took it
+        except fs.Refused:
+            # Not ours (a symlink to someone's file, another user's forgery, a FIFO):
+            # never read; set aside so it is neither retried nor counted as an event.
+            try:
+                result.untrusted.append(quarantine(home, path, UNTRUSTED))
+            except OSError:
+                result.untrusted.append(path)
+            continue
         except (CorruptSpoolFile, OSError, UnicodeError, TypeError, ValueError):
             # Valid JSON of the wrong shape is as corrupt as broken JSON: one bad
             # file must never block the files behind it (or crash the reader).
@@ -331,6 +356,7 @@ def _commit(store: Store, batch: list[tuple[str, Rows]], result: IngestResult) -
 
 __all__ = [
     "BATCH_EVENTS",
+    "UNTRUSTED",
     "CorruptSpoolFile",
     "IngestResult",
     "eviction_marks",

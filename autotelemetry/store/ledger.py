@@ -163,6 +163,11 @@ def status(home: str) -> dict[str, Any]:
         ledger = Ledger(store)
         data["backlog"] = ledger.backlog()
         data["last"] = ledger.get("last")
+        if isinstance(data["last"], dict) and isinstance(data["last"].get("endpoint"), str):
+            # Versions before the display form stored the URL itself: never show its secrets.
+            from autotelemetry.endpoint import display
+
+            data["last"]["endpoint"] = display(data["last"]["endpoint"])
         data["next_retry"] = ledger.get("next_retry")
         dropped = ledger.counters("dropped")
     except sqlite3.DatabaseError:
