@@ -232,8 +232,8 @@ def check_home() -> list[Check]:
         return [Check("home", "fail", f"{home}: {exc.strerror}", "set AUTOTELEMETRY_HOME")]
     refused = trust.home_findings(home)
     checks = [Check("home", "fail", f"{f.path} {f.why}: {f.effect}", f.fix) for f in refused]
-    if refused and refused[0].path == home:
-        return checks  # nothing inside it is used
+    if refused and refused[0].path == home and "writable" not in refused[0].why:
+        return checks  # not a directory of ours: nothing in it is looked at
     checks += [
         Check("home", "fail", f"{f.path} {f.why}: {f.effect}", f.fix)
         for f in trust.foreign_entries(home)

@@ -44,9 +44,10 @@ def home_problems(home: str) -> list[str]:
     """
     findings = trust.home_findings(home)
     problems = [str(f) for f in findings]
-    if not findings and os.path.isdir(home):
-        if not os.access(home, os.W_OK):
-            problems.append(f"home {home} is not writable: nothing can be recorded")
+    if not findings and os.path.isdir(home) and not os.access(home, os.W_OK):
+        problems.append(f"home {home} is not writable: nothing can be recorded")
+    home_refused = bool(findings) and findings[0].path == home
+    if not home_refused or "writable" in findings[0].why:  # a directory of ours: its entries
         problems.extend(str(f) for f in trust.foreign_entries(home))
     return problems
 

@@ -98,6 +98,8 @@ def foreign_entries(home: str) -> list[Finding]:
     subdirs = {os.path.join(home, name) for name in (spool.SPOOL_DIR, spool.EVICTIONS_DIR)}
     for directory in (home, *sorted(subdirs)):
         try:
+            if directory != home and fs.refusal(os.lstat(directory), True) is not None:
+                continue  # a refused state directory is reported as such, never entered
             entries = list(os.scandir(directory))
         except OSError:
             continue
