@@ -28,7 +28,7 @@ from typing import Any, Callable
 
 from autotelemetry import endpoint
 from autotelemetry.exporters import get as get_exporter
-from autotelemetry.hook import allowlist, boot, config, fs, spawn, spool
+from autotelemetry.hook import allowlist, config, fs, spawn, spool
 from autotelemetry.store import Store, is_corrupt
 from autotelemetry.store.ingest import eviction_marks, ingest, pending
 from autotelemetry.store.ledger import Ledger, Row
@@ -167,7 +167,12 @@ class Sender:
         settings: Settings,
         progress: Callable[[Result], None] | None = None,
         log: Callable[[str], None] | None = None,
+        wait: Callable[[float, str], None] | None = None,
     ) -> None:
+        """``wait(seconds, reason)`` sleeps before a retry (``flush`` shows it on a terminal).
+
+        Raises :class:`HeaderError` for a header HTTP cannot carry (nothing is sent).
+        """
         problem = endpoint.header_problem(settings.headers)
         if problem is not None:
             raise HeaderError(problem)
@@ -182,6 +187,7 @@ class Sender:
         self.url = self.exporter.url(bare)
         self.display = endpoint.display(self.url)
         self.progress = progress
+        self.wait = wait or (lambda seconds, reason: time.sleep(seconds))
         self.log = log or (lambda line: sys.stderr.write("autotelemetry: " + line + "\n"))
         self.session = requests.Session()
         self.session.verify = settings.ca_bundle or True  # never off
@@ -329,7 +335,7 @@ class Sender:
                     self.record_failure(failures + 1, delay, exc.reason)
                     if time.monotonic() + delay >= self.deadline:
                         break
-                    time.sleep(delay)
+                    self.wait(delay, exc.reason)
                     self.prepare()
         except _Stop as exc:
             failures = self.ledger.failures()
@@ -440,7 +446,7 @@ def main() -> int:
         os.chdir("/")
     except OSError:
         pass
-    if boot.disabled_reason() is not None:
+    if config.disabled_reason() is not None:
         return 0
     settings = Settings.from_env()
     if not settings.endpoint:

@@ -13,8 +13,8 @@ from typing import Any
 
 from autotelemetry import __version__, endpoint, trust
 from autotelemetry.hook import allowlist, config, options
-from autotelemetry.hook.boot import disabled_reason
 from autotelemetry.hook.boot import state as boot_state
+from autotelemetry.hook.config import disabled_reason
 from autotelemetry.store import health, ledger, store_path
 from autotelemetry.store import ingest as spool_reader
 

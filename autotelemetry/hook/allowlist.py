@@ -11,7 +11,7 @@ allowlisted costs this module and nothing else.
 import os
 import sys
 
-from autotelemetry.hook import fs
+from autotelemetry.hook import boot, fs
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -270,3 +270,21 @@ def current_allowlist() -> Allowlist:
     if not _allow_cache:
         _allow_cache.append(load_allowlist())
     return _allow_cache[0]
+
+
+_listing: "list[AllowEntry | str | None]" = []
+
+
+def listing() -> "AllowEntry | str | None":
+    """Why this program may be recorded (its allowlist entry, or "autotelemetry run"),
+    or ``None`` when it is not: the first decision, made once per process."""
+    if not _listing:
+        name = program()
+        entry: "AllowEntry | str | None" = None
+        if name is not None and name not in NEVER:
+            if boot.state["forced"]:
+                entry = "autotelemetry run"
+            else:
+                entry = is_allowlisted(name, current_allowlist())
+        _listing.append(entry)
+    return _listing[0]

@@ -18,7 +18,7 @@ Hot path (an allowlisted CLI): when no config file exists (the common case, one
 import os
 import sys
 
-from autotelemetry.hook import allowlist, boot, event, options
+from autotelemetry.hook import allowlist, event, options
 
 CONFIG_FILE = "config.toml"
 
@@ -26,6 +26,25 @@ CONFIG_FILE = "config.toml"
 DEFAULTS = {o.name: o.default for o in options.OPTIONS if o.file}
 #: Settings a ``[cli.NAME]`` table may hold.
 PER_CLI_KEYS = tuple(o.name for o in options.OPTIONS if o.per_cli)
+
+
+def disabled_reason(environ: "dict[str, str] | os._Environ[str]" = os.environ) -> "str | None":
+    """Why telemetry is off for this process, or ``None`` when it is not.
+
+    The boot checks the same at interpreter start, faster, on the environment's
+    raw bytes; ``status``, ``doctor`` and the sender ask here (a test checks
+    that both agree).
+    """
+    for name in options.KILL_SWITCHES:
+        if options.flag(environ.get(name)):
+            return name + " is set"
+    if "_ARGCOMPLETE" in environ or ("COMP_LINE" in environ and "COMP_POINT" in environ):
+        return "shell completion run (argcomplete)"
+    for key in environ:
+        # Click and Typer completion: _<PROG>_COMPLETE=bash_complete etc.
+        if key[:1] == "_" and key.endswith("_COMPLETE"):
+            return "shell completion run (" + key + ")"
+    return None
 
 
 def debug_enabled() -> bool:
@@ -130,7 +149,7 @@ def apply_environment(
     # Only the kill switches count here (a completion run is not "disabled"), and
     # disabled_reason() scans every variable name: ask it only when one is set.
     if "AUTOTELEMETRY_DISABLED" in environ or "DO_NOT_TRACK" in environ:
-        reason = boot.disabled_reason(environ)
+        reason = disabled_reason(environ)
         if reason is not None and not reason.startswith("shell"):
             settings.values["enabled"] = False
             settings.sources["enabled"] = reason.split()[0]
@@ -148,9 +167,9 @@ def load_settings(
     if files is None:
         files = config_files(environ)
     if _any_exists(files):
-        from autotelemetry.hook import configfile
+        from autotelemetry.hook import handover
 
-        return configfile.load_settings(environ, files)
+        return handover.lazy("configfile").load_settings(environ, files)
     settings = Settings(files)
     apply_environment(settings, environ)
     return settings

@@ -18,7 +18,7 @@ spawns a process.
 import os
 import sys
 
-from autotelemetry.hook import allowlist, boot, config, event, fs, spool
+from autotelemetry.hook import allowlist, boot, config, event, fs, handover, spool
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -163,6 +163,7 @@ class Recorder:
         "parent_session",
         "queue",
         "session_id",
+        "thread_hook",
     )
 
     def __init__(self) -> None:
@@ -179,6 +180,8 @@ class Recorder:
         #: At most one callable ``(caller_frame) -> Invocation | None`` that may open
         #: an invocation when ``sys.exit`` is reached before any began (argparse).
         self.late_begin: "list[object]" = []
+        #: [our threading.excepthook, the one it chains to], while installed.
+        self.thread_hook: "list[object]" = []
 
     # --- the invocation ---------------------------------------------------------
 
@@ -225,9 +228,7 @@ class Recorder:
             invocation.command_event = record
             self.queue_event(record)
             if status == "crash":
-                from autotelemetry.hook import crash
-
-                crash.record(invocation, ending.cause, record)  # type: ignore[arg-type]
+                handover.lazy("crash").record(invocation, ending.cause, record)
         except Exception as exc:
             config.debug("could not build the event (%s: %s)" % (type(exc).__name__, exc))
         self.flush()
@@ -335,10 +336,8 @@ class Recorder:
             if settings.values["endpoint"]:
                 # Tell the user once (on a terminal) before anything leaves the machine,
                 # then maybe start the detached sender. Local mode: none of this runs.
-                from autotelemetry.hook import notice, spawn
-
-                notice.maybe_show(home, settings)
-                child = spawn.maybe_spawn(home)
+                handover.lazy("notice").maybe_show(home, settings)
+                child = handover.lazy("spawn").maybe_spawn(home)
                 if debug and child:
                     sys.stderr.write("autotelemetry: started sender (pid %d)\n" % child)
         except Exception as exc:
@@ -464,10 +463,32 @@ def _at_exit() -> None:
         closed = RECORDER.own()
         if closed is not None and is_uncaught(last):
             # An uncaught exception after the invocation was closed: still a crash.
-            from autotelemetry.hook import crash
-
-            crash.record(closed, last, closed.command_event)  # type: ignore[arg-type]
+            handover.lazy("crash").record(closed, last, closed.command_event)
     RECORDER.flush()
+    release()
+
+
+def release() -> None:
+    """Give back what we replaced and drop what we hold, once the run is recorded.
+
+    Anything of ours still reachable from the interpreter at shutdown (a
+    replaced ``sys.exit``, a chained ``threading.excepthook``, the invocation
+    with the framework's parse state) would keep the host's objects alive past
+    the point where they die without us, and interpreter teardown would pay for
+    it (measured: 2.9M instructions on a small Click CLI). After this, the host's
+    objects die exactly when they would without us.
+    """
+    if sys.exit is _exit:
+        sys.exit = _original_exit
+    hook = RECORDER.thread_hook
+    if hook:
+        threading = sys.modules.get("threading")
+        if threading is not None and getattr(threading, "excepthook", None) is hook[0]:
+            threading.excepthook = hook[1]  # type: ignore[attr-defined]
+        hook.clear()
+    RECORDER.invocation = None
+    RECORDER.queue.clear()
+    RECORDER.late_begin.clear()
 
 
 def _install_thread_hook() -> None:
@@ -485,12 +506,11 @@ def _install_thread_hook() -> None:
             if isinstance(exc, BaseException) and not isinstance(
                 exc, (SystemExit, KeyboardInterrupt)
             ):
-                from autotelemetry.hook import crash
-
-                crash.record_thread(exc, args.exc_traceback)
+                handover.lazy("crash").record_thread(exc, args.exc_traceback)
         except BaseException:
             pass
         previous(args)
 
     excepthook.__doc__ = getattr(previous, "__doc__", None)
     threading.excepthook = excepthook  # type: ignore[attr-defined]
+    RECORDER.thread_hook[:] = [excepthook, previous]

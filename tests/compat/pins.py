@@ -22,7 +22,7 @@ WHEEL_CACHE = ROOT / "build" / "compat-wheels"
 
 #: The packages autotelemetry itself pulls in; the twin venv gets them too so
 #: that `pip list` in both differs only by autotelemetry.
-OWN_DEPENDENCIES = ["requests>=2.25"]
+OWN_DEPENDENCIES = ["requests>=2.25", "packaging>=21", "pygal>=3.0"]
 
 
 @dataclass(frozen=True)
