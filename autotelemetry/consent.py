@@ -44,7 +44,7 @@ def _shared(path: str) -> bool:
 
 def read_lines(path: str) -> list[str]:
     """The lines of one of our files (the trusted open: a file that is not ours raises
-    :class:`autotelemetry.hook.fs.Refused`, never read and never rewritten)."""
+    the refusal of :mod:`autotelemetry.hook.fs`, never read and never rewritten)."""
     data = fs.read_file(path, 1 << 20, _shared(path))
     if data is None:
         return []

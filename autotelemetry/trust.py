@@ -119,12 +119,12 @@ def foreign_entries(home: str) -> list[Finding]:
     return found
 
 
-def explain(exc: fs.Refused) -> str:
-    """One line for a refusal met by a command: what, why, and the fix."""
-    path = exc.path
+def explain(exc: OSError) -> str:
+    """One line for a refusal (``errno == fs.REFUSED``) met by a command: what, why, the fix."""
+    path = str(exc.filename)
     directory = os.path.isdir(path) and not os.path.islink(path)
     home = os.path.abspath(path) == os.path.abspath(_home())
-    return str(_finding(path, exc.why, directory=directory, home=home))
+    return str(_finding(path, str(exc.strerror), directory=directory, home=home))
 
 
 def _home() -> str:

@@ -51,7 +51,7 @@ def failure(exc: BaseException) -> str:
     """One line for what stopped a command: which file, what happened, the fix if known."""
     from autotelemetry.hook import fs
 
-    if isinstance(exc, fs.Refused):
+    if isinstance(exc, OSError) and exc.errno == fs.REFUSED:
         from autotelemetry import trust
 
         return trust.explain(exc)

@@ -149,11 +149,9 @@ def pattern_problem(text: str) -> "str | None":
 def _read_allowlist_file(path: str, allowlist: Allowlist, shared: bool) -> None:
     try:
         data = fs.read_file(path, 1 << 20, shared)
-    except fs.Refused as exc:
-        allowlist.problems.append(f"{path}: {exc.why}, ignored")
-        return
     except OSError as exc:
-        allowlist.problems.append(f"{path}: cannot be read ({exc.strerror}), ignored")
+        why = exc.strerror if exc.errno == fs.REFUSED else f"cannot be read ({exc.strerror})"
+        allowlist.problems.append(f"{path}: {why}, ignored")
         return
     if data is None:
         return

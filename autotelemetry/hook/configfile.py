@@ -165,11 +165,9 @@ def read_config_file(
     """
     try:
         data = fs.read_file(path, _MAX_CONFIG_BYTES, shared)
-    except fs.Refused as exc:
-        problems.append(f"{path}: {exc.why}, ignored")
-        return None
     except OSError as exc:
-        problems.append(f"{path}: cannot be read ({exc.strerror}), ignored")
+        why = exc.strerror if exc.errno == fs.REFUSED else f"cannot be read ({exc.strerror})"
+        problems.append(f"{path}: {why}, ignored")
         return None
     if data is None:
         return None

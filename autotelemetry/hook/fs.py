@@ -5,8 +5,10 @@
 # on a descriptor opened O_NONBLOCK|O_NOCTTY: a FIFO or a device at any of our paths
 # never blocks the host), owned by the effective user ("shared": the per-environment
 # files under sys.prefix, which root may own), not writable by group or others; a file
-# written in place has one link. Anything else raises Refused: never repaired, tightened
-# or followed. Files with content appear whole by write_file (an unpredictable name,
+# written in place has one link. Anything else raises refused(): an OSError whose errno
+# is REFUSED (strerror: why; filename: the path), never repaired, tightened or followed.
+# (Not an exception class: creating a class costs every importing host ~0.1M instructions.)
+# Files with content appear whole by write_file (an unpredictable name,
 # O_CREAT|O_EXCL|O_NOFOLLOW, 0600, then a rename); empty ones (markers, stamps, the lock,
 # a new log or store) by an exclusive create at their name. Directories are created 0700,
 # missing parents too. `os` only; every byte here is paid by each bystander's import, so
@@ -24,13 +26,13 @@ _FS_WRITING = os.O_WRONLY | os.O_RDWR
 _fs_euid = getattr(os, "geteuid", None)  # None on Windows: no owners, no mode bits
 
 
-class Refused(OSError):
-    """A path that is not ours: ``path`` and ``why`` (``str()``: both)."""
+#: The errno of the OSError that refuses a path that is not ours (never an OS errno).
+REFUSED = -1
 
-    def __init__(self, path: str, why: str) -> None:
-        OSError.__init__(self, path + " " + why)
-        self.path = path
-        self.why = why
+
+def refused(path: str, why: str) -> OSError:
+    """The error for ``path``, not ours because it ``why`` (``is a symlink``, ...)."""
+    return OSError(REFUSED, why, path)
 
 
 def refusal(st: "os.stat_result", directory: bool = False, shared: bool = False) -> "str | None":
@@ -57,9 +59,9 @@ def _fs_error(path: str, exc: OSError) -> OSError:
     import errno  # loaded at every interpreter start (by site): a dictionary lookup
 
     if exc.errno in (errno.ELOOP, errno.EMLINK):
-        return Refused(path, "is a symlink")
+        return refused(path, "is a symlink")
     if exc.errno in (errno.ENXIO, errno.EISDIR):
-        return Refused(path, "is not a regular file")
+        return refused(path, "is not a regular file")
     return exc
 
 
@@ -74,7 +76,7 @@ def private_dir(path: str, create: bool = True) -> str:
         st = os.lstat(path)
     why = refusal(st, True)
     if why is not None:
-        raise Refused(path, why)
+        raise refused(path, why)
     return path
 
 
@@ -102,7 +104,7 @@ def open_file(
     path: str, flags: int = os.O_RDONLY, create: bool = False, shared: bool = False
 ) -> "tuple[int, os.stat_result]":
     """(fd, fstat) of the file of ours at ``path``; ``create``: made empty, 0600, exclusively."""
-    # Raises FileNotFoundError (missing and not created), Refused, OSError.
+    # Raises FileNotFoundError (missing and not created), refused(), OSError.
     try:
         fd = os.open(path, flags | _FS_FLAGS)
     except FileNotFoundError:
@@ -122,7 +124,7 @@ def open_file(
         if why is None and flags & _FS_WRITING and st.st_nlink != 1:
             why = "has other hard links"
         if why is not None:
-            raise Refused(path, why)
+            raise refused(path, why)
     except BaseException:
         os.close(fd)
         raise
@@ -131,7 +133,7 @@ def open_file(
 
 def read_file(path: str, limit: int = 1 << 20, shared: bool = False) -> "bytes | None":
     """The content of the file of ours at ``path``; ``None`` when there is none."""
-    # Raises Refused (also when larger than ``limit``) or OSError.
+    # Raises refused() (also when larger than ``limit``) or OSError.
     try:
         fd, st = open_file(path, os.O_RDONLY, False, shared)
     except FileNotFoundError:
@@ -140,7 +142,7 @@ def read_file(path: str, limit: int = 1 << 20, shared: bool = False) -> "bytes |
         size = st.st_size
         if size > limit:
             big = "%d MiB" % (limit >> 20) if limit >= 1 << 20 else "%d bytes" % limit
-            raise Refused(path, "is larger than " + big)
+            raise refused(path, "is larger than " + big)
         data = os.read(fd, size)
         while len(data) < size:  # a short read: on to the size fstat saw
             more = os.read(fd, size - len(data))
@@ -154,14 +156,14 @@ def read_file(path: str, limit: int = 1 << 20, shared: bool = False) -> "bytes |
 
 def make_file(path: str) -> bool:
     """Create the empty file ``path`` exclusively: ``False`` if one of ours is there."""
-    # Markers and claims. Raises Refused when what is there is not ours, OSError.
+    # Markers and claims. Raises refused() when what is there is not ours, OSError.
     try:
         os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _FS_FLAGS, 0o600))
         return True
     except FileExistsError:
         why = refusal(os.lstat(path))
         if why is not None:
-            raise Refused(path, why) from None
+            raise refused(path, why) from None
         return False
 
 

@@ -53,8 +53,10 @@ def maybe_show(home: str, settings: object) -> bool:
         try:
             if not fs.make_file(os.path.join(home, MARKER)):
                 return False  # shown before
-        except fs.Refused:
-            pass  # a marker we did not write hides nothing: shown, and shown again
+        except OSError as exc:
+            if exc.errno != fs.REFUSED:
+                raise
+            # a marker we did not write hides nothing: shown, and shown again
         stream = sys.stderr
         if stream is None:
             return False

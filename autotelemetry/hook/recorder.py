@@ -388,7 +388,9 @@ def read_install_id(home: str) -> "str | None":
     """The stored id; ``None`` when missing, malformed or not ours (then replaced)."""
     try:
         data = fs.read_file(os.path.join(home, _INSTALL_ID), 64)
-    except fs.Refused:
+    except OSError as exc:
+        if exc.errno != fs.REFUSED:
+            raise
         return None
     value = data.decode("ascii", "replace").strip() if data else ""
     return value if len(value) == 36 else None

@@ -169,7 +169,7 @@ def check_files(path: str, create: bool) -> None:
     The database (created empty, 0600, exclusively when ``create``; else a missing one
     raises ``FileNotFoundError``) and its ``-wal``/``-shm`` companions, where present,
     must be regular files of ours with one link, not writable by others; anything else
-    raises :class:`autotelemetry.hook.fs.Refused` and SQLite never sees the path.
+    raises the refusal of :mod:`autotelemetry.hook.fs` and SQLite never sees the path.
     """
     os.close(fs.open_file(path, os.O_RDWR if create else os.O_RDONLY, create=create)[0])
     for suffix in ("-wal", "-shm"):
@@ -179,7 +179,7 @@ def check_files(path: str, create: bool) -> None:
             continue
         why = fs.refusal(st) or (None if st.st_nlink == 1 else "has other hard links")
         if why is not None:
-            raise fs.Refused(path + suffix, why)
+            raise fs.refused(path + suffix, why)
 
 
 def is_corrupt(exc: BaseException) -> bool:
@@ -382,9 +382,9 @@ def health(home: str) -> list[str]:
         store = Store(home, readonly=True)
     except FileNotFoundError:
         return problems
-    except fs.Refused:
-        return problems  # reported with its fix by autotelemetry.trust (status, doctor)
     except (OSError, sqlite3.Error) as exc:
+        if isinstance(exc, OSError) and exc.errno == fs.REFUSED:
+            return problems  # reported with its fix by autotelemetry.trust (status, doctor)
         return [*problems, f"the store {store_path(home)} cannot be opened ({exc})"]
     try:
         store.db.execute("SELECT count(*) FROM events").fetchone()

@@ -90,7 +90,7 @@ def stats(home: str) -> tuple[int, int]:
 def read_lines(path: str) -> list[tuple[dict, str]]:
     """Each event of one spool file with its line of JSON (stored as the event's body).
 
-    Raises :class:`CorruptSpoolFile` if any line is bad, :class:`fs.Refused` if the
+    Raises :class:`CorruptSpoolFile` if any line is bad, ``fs.refused()`` if the
     file is not a regular file of ours (never followed, never blocked on).
     """
     # os.read of the file's size: f.read(16 MiB) allocated (and faulted in) a
@@ -285,8 +285,10 @@ def ingest(store: Store, progress: Callable[[int, int], None] | None = None) -> 
         fs.private_dir(spool.spool_dir(home), create=False)
     except FileNotFoundError:
         return result
-    except fs.Refused as exc:
-        result.refused = str(exc)
+    except OSError as exc:
+        if exc.errno != fs.REFUSED:
+            raise
+        result.refused = f"{exc.filename} {exc.strerror}"
         return result
     remove_stale_tmp(home)
     batch: list[tuple[str, Rows]] = []
@@ -298,15 +300,15 @@ def ingest(store: Store, progress: Callable[[int, int], None] | None = None) -> 
             file_rows = rows(events)
         except FileNotFoundError:
             continue  # another reader took it
-        except fs.Refused:
-            # Not ours (a symlink to someone's file, another user's forgery, a FIFO):
-            # never read; set aside so it is neither retried nor counted as an event.
-            try:
-                result.untrusted.append(quarantine(home, path, UNTRUSTED))
-            except OSError:
-                result.untrusted.append(path)
-            continue
-        except (CorruptSpoolFile, OSError, UnicodeError, TypeError, ValueError):
+        except (CorruptSpoolFile, OSError, UnicodeError, TypeError, ValueError) as exc:
+            if isinstance(exc, OSError) and exc.errno == fs.REFUSED:
+                # Not ours (a symlink to someone's file, another user's forgery, a FIFO):
+                # never read; set aside so it is neither retried nor counted as an event.
+                try:
+                    result.untrusted.append(quarantine(home, path, UNTRUSTED))
+                except OSError:
+                    result.untrusted.append(path)
+                continue
             # Valid JSON of the wrong shape is as corrupt as broken JSON: one bad
             # file must never block the files behind it (or crash the reader).
             try:
