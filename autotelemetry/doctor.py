@@ -17,7 +17,7 @@ import time
 from dataclasses import asdict, dataclass
 
 from autotelemetry import endpoint, trust
-from autotelemetry.hook import allowlist, config, fs
+from autotelemetry.hook import allowlist, config, configfile, fs
 from autotelemetry.hook.config import disabled_reason
 from autotelemetry.status import hook_files
 from autotelemetry.store import corrupt_copies, health
@@ -430,7 +430,7 @@ def check_storage() -> list[Check]:
 
 
 def run_checks(timeout: float = 2.0) -> list[Check]:
-    settings = config.load_settings()
+    settings = configfile.load_settings()
     checks: list[Check] = []
     for step in (
         check_hook,

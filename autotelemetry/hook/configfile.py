@@ -192,7 +192,7 @@ def load_settings(
     files: "list[str] | None" = None,
 ) -> "config.Settings":
     """Read every source and apply the documented precedence. Never raises."""
-    settings = config.Settings(config.config_files(environ) if files is None else files)
+    settings = config.new_settings(config.config_files(environ) if files is None else files)
     # Lowest precedence first, so each later source overrides.
     for path in reversed(settings.files):
         # The first of two files is the per-environment one (root may own it).
