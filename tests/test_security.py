@@ -302,6 +302,27 @@ def _closed(home: Path) -> None:
     home.chmod(0o700)
 
 
+@pytest.mark.parametrize("mode", [0o664, 0o646], ids=["group-writable", "world-writable"])
+@pytest.mark.parametrize("name", ["allowlist", "config.toml"])
+def test_our_own_file_writable_by_others_is_not_trusted(run, run_bare, venv, bare_venv, name, mode):
+    """Anyone who can write it could turn recording on or send the events elsewhere."""
+    if name == "config.toml":
+        (run.home / name).write_text("enabled = false\n")  # would turn recording off
+    (run.home / name).chmod(mode)
+    host_unchanged(run, run_bare, (venv, bare_venv))
+    recorded = [e for e in run.events() if e["type"] == "command"]
+    assert len(recorded) == (0 if name == "allowlist" else 3)
+    kind = "group" if mode == 0o664 else "world"
+    status = _call(run, "autotelemetry", "status").stdout.decode()
+    assert f"{run.home / name}: is {kind}-writable (mode {mode:03o}), ignored" in status
+    assert f"`chmod go-w {run.home / name}`" in status  # the exact fix
+    (run.home / name).chmod(0o644)
+    _call(run, "exampleclick", "db", "status")
+    assert len([e for e in run.events() if e["type"] == "command"]) == len(recorded) + (
+        1 if name == "allowlist" else 0
+    )
+
+
 @root_only
 def test_planted_allowlist_does_not_turn_recording_on(run, run_bare, venv, bare_venv, once_open):
     (once_open / "allowlist").unlink()
