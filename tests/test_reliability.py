@@ -30,6 +30,37 @@ from conftest import assert_same_output as _same
 FAST = {"AUTOTELEMETRY_RETRY_BASE": "0.1", "AUTOTELEMETRY_SEND_BUDGET": "8"}
 
 
+def valid_event(**fields: object) -> dict:
+    """A command event valid against the schema, with ``fields`` replaced."""
+    ev: dict = {
+        "schema_version": 1,
+        "event_id": str(uuid.uuid4()),
+        "type": "command",
+        "timestamp": "2026-11-01T10:00:00.000Z",
+        "session_id": str(uuid.uuid4()),
+        "install_id": str(uuid.uuid4()),
+        "cli": {"name": "synthetic", "version": "1", "framework": "click"},
+        "env": {
+            "os": "Linux",
+            "os_version": "6.1",
+            "arch": "x86_64",
+            "python": "3.11.7",
+            "ci": False,
+            "ci_provider": None,
+            "shell": None,
+            "tty": False,
+        },
+        "command": "synthetic run",
+        "flags": [],
+        "duration_ms": 1.0,
+        "exit_code": 0,
+        "status": "success",
+        "error_type": None,
+    }
+    ev.update(fields)
+    return ev
+
+
 def stored(run: Runner) -> list[dict]:
     events = run.stored()
     ids = [e["event_id"] for e in events]
@@ -45,9 +76,10 @@ def synthetic_spool(run: Runner, n: int, per_file: int = 1) -> None:
         "n, k = int(sys.argv[1]), int(sys.argv[2])\n"
         "for i in range(n):\n"
         "    lines = [event.dumps({'schema_version': 1, 'event_id': str(uuid.uuid4()),\n"
-        "        'type': 'command', 'timestamp': '2026-01-01T00:00:00.000Z', 'session_id': 's',\n"
-        "        'install_id': 'i', 'cli': {'name': 'synthetic', 'version': '1',\n"
-        "        'framework': 'click'}, 'env': {}, 'command': 'synthetic run',\n"
+        "        'type': 'command', 'timestamp': '2026-01-01T00:00:00.000Z',\n"
+        "        'session_id': str(uuid.uuid4()), 'install_id': str(uuid.uuid4()),\n"
+        "        'cli': {'name': 'synthetic', 'version': '1', 'framework': 'click'},\n"
+        "        'env': event.environment(), 'command': 'synthetic run',\n"
         "        'flags': ['--x'], 'duration_ms': 1.0, 'exit_code': 0, 'status': 'success',\n"
         "        'error_type': None}) for _ in range(k)]\n"
         "    spool.write(sys.argv[3], lines)\n"
@@ -302,20 +334,13 @@ def test_read_only_home(run, run_bare, venv, bare_venv):
 def _put(run: Runner, born_ns: int, command: str) -> None:
     spool = run.home / "spool"
     spool.mkdir(mode=0o700, exist_ok=True)
-    ev = {
-        "schema_version": 1,
-        "event_id": str(uuid.uuid4()),
-        "type": "command",
-        "timestamp": "2099-01-01T00:00:00.000Z"
+    ev = valid_event(
+        timestamp="2099-01-01T00:00:00.000Z"
         if born_ns > time.time_ns()
         else "1971-01-01T00:00:00.000Z",
-        "cli": {"name": "clock", "version": None, "framework": "click"},
-        "command": command,
-        "flags": [],
-        "status": "success",
-        "exit_code": 0,
-        "duration_ms": 1.0,
-    }
+        cli={"name": "clock", "version": None, "framework": "click"},
+        command=command,
+    )
     (spool / f"{born_ns:020d}-1-00000000.jsonl").write_text(json.dumps(ev) + "\n")
 
 

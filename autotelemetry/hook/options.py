@@ -212,6 +212,13 @@ OPTIONS = (
         "store cap: the oldest events beyond it are deleted (unsent ones counted)",
     ),
     Option(
+        "store_max_bytes",
+        "AUTOTELEMETRY_STORE_MAX_BYTES",
+        "count",
+        512 * MIB,
+        "store cap in bytes (pages in use): the oldest events beyond it are deleted (counted)",
+    ),
+    Option(
         "spool_max_bytes",
         "AUTOTELEMETRY_SPOOL_MAX_BYTES",
         "count",
