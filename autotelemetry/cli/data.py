@@ -9,7 +9,14 @@ from collections.abc import Iterator
 
 import click
 
-from autotelemetry.cli.common import Progress, filters, open_store, recovering, with_filters
+from autotelemetry.cli.common import (
+    Progress,
+    filters,
+    open_store,
+    recovered,
+    recovering,
+    with_filters,
+)
 from autotelemetry.hook import allowlist
 from autotelemetry.store import Filters, Store, queries, store_path
 from autotelemetry.store import ingest as spool_reader
@@ -76,10 +83,7 @@ def events(
         finally:
             rows.close()  # before the store closes: its cursor goes with it
         if store.recovered_from != before:
-            click.echo(
-                f"autotelemetry: the store was corrupt; set aside as {store.recovered_from}",
-                err=True,
-            )
+            click.echo(recovered(store), err=True)
         if shown == 0:
             total = store.count()
             click.echo(

@@ -564,6 +564,16 @@ def health(home: str) -> list[str]:
         for name in corrupt_copies(home)
     ]
     try:
+        size = os.path.getsize(store_path(home))
+    except OSError:
+        size = None
+    if size is not None and size < _MIN_STORE_BYTES:
+        return [
+            *problems,
+            f"the store {store_path(home)} is truncated ({size} bytes): corrupt; it will be set "
+            "aside, its loss counted, at the next `autotelemetry events`/`report`/send",
+        ]
+    try:
         store = Store(home, readonly=True)
     except FileNotFoundError:
         return problems

@@ -47,12 +47,17 @@ def _try(db: sqlite3.Connection, sql: str, args: tuple = ()) -> list[tuple] | No
 def _read_range(db: sqlite3.Connection, low: int, high: int, out: list[Old]) -> int:
     """Rows with ``low <= rowid <= high`` into ``out``, halving around damage;
     returns how many rowids in the range proved unreadable (an upper bound of rows lost)."""
-    rows = _try(
-        db,
-        "SELECT rowid, body, exit_code, duration_ms FROM events "
-        "WHERE rowid BETWEEN ? AND ? ORDER BY rowid",
-        (low, high),
-    )
+    if low == high:  # a seek, not a range: a range also reads the row after it
+        rows = _try(
+            db, "SELECT rowid, body, exit_code, duration_ms FROM events WHERE rowid = ?", (low,)
+        )
+    else:
+        rows = _try(
+            db,
+            "SELECT rowid, body, exit_code, duration_ms FROM events "
+            "WHERE rowid BETWEEN ? AND ? ORDER BY rowid",
+            (low, high),
+        )
     if rows is not None:
         out.extend(rows)
         return 0
