@@ -218,8 +218,21 @@ def recovered(store: Store) -> str:
 
 
 def open_store() -> Store:
-    """Open the store and ingest pending spool files first (telling stderr what was repaired)."""
-    store = Store(allowlist.home_dir())
+    """Open the store and ingest pending spool files first (telling stderr what was repaired).
+
+    A store that cannot be opened for writing (read-only mount, disk full, locked)
+    is a one-line error, never a traceback.
+    """
+    import sqlite3
+
+    home = allowlist.home_dir()
+    try:
+        store = Store(home)
+    except (OSError, sqlite3.OperationalError) as exc:
+        raise click.ClickException(
+            f"cannot open the store in {home} for writing ({exc}); `autotelemetry status` "
+            "reads it without writing"
+        ) from None
     if store.recovered_from:
         click.echo(recovered(store), err=True)
     with Progress("ingesting spool files", INGEST_PROGRESS_FILES) as progress:

@@ -103,7 +103,7 @@ def _print_events(rows: Iterator[tuple], as_json: bool, limit: int) -> int:
             shown += 1
             if limit and shown > limit:
                 break
-            click.echo(body)
+            click.echo(json_line(body))
         return shown
     sample: list[list[str]] = []
     widths: list[int] | None = None
@@ -121,6 +121,20 @@ def _print_events(rows: Iterator[tuple], as_json: bool, limit: int) -> int:
     if widths is None and sample:
         _print_sample(sample)
     return shown
+
+
+def json_line(body: object) -> str:
+    """A stored body as one line of strict JSON: as stored when it is (ingest checks every
+    event); a row stored by an older version that is not (``NaN``, ``Infinity``, not JSON
+    at all) is re-encoded (non-finite numbers become ``null``), never printed as it is."""
+    text = body if isinstance(body, str) else str(body)
+    if "NaN" not in text and "Infinity" not in text:
+        return text
+    try:
+        value = json.loads(text, parse_constant=lambda name: None)
+    except (ValueError, RecursionError):
+        return json.dumps({"unreadable": text})
+    return json.dumps(value, separators=(",", ":"), allow_nan=False)
 
 
 EVENT_COLUMNS = ["time (UTC)", "type", "cli", "version", "command", "status", "exit", "duration"]
@@ -147,7 +161,9 @@ def _event_line(cells: list[str], widths: list[int]) -> str:
 def _event_cells(body: str, exit_code: int | None, duration: float | None) -> list[str]:
     try:
         ev = json.loads(body)
-    except ValueError:
+    except (ValueError, TypeError, RecursionError):
+        ev = {}
+    if not isinstance(ev, dict):  # a row stored by an older version: never crash on it
         ev = {}
     cli = ev.get("cli") if isinstance(ev.get("cli"), dict) else {}
     kind = str(ev.get("type"))
