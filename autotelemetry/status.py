@@ -62,13 +62,13 @@ def variables() -> dict[str, dict[str, Any]]:
     Header values are credentials: only their names are shown.
     """
     out: dict[str, dict[str, Any]] = {}
-    for option in options.OPTIONS:
-        if option.file or option.variable is None or option.variable not in os.environ:
+    for name, variable, _kind, _default, file, *_ in options.OPTIONS:
+        if file or variable is None or variable not in os.environ:
             continue
-        value = config.value(option.name)
-        if option.name == "headers" and isinstance(value, str):
+        value = config.value(name)
+        if name == "headers" and isinstance(value, str):
             value = ",".join(item.partition("=")[0].strip() for item in value.split(","))
-        out[option.name] = {"value": value, "source": option.variable}
+        out[name] = {"value": value, "source": variable}
     return out
 
 
