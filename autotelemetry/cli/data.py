@@ -165,10 +165,12 @@ def _event_cells(body: str, exit_code: int | None, duration: float | None) -> li
         ev = {}
     if not isinstance(ev, dict):  # a row stored by an older version: never crash on it
         ev = {}
-    cli = ev.get("cli") if isinstance(ev.get("cli"), dict) else {}
+    value = ev.get("cli")
+    cli: dict = value if isinstance(value, dict) else {}
     kind = str(ev.get("type"))
     if kind == "crash":
-        exc = ev.get("exception") if isinstance(ev.get("exception"), dict) else {}
+        value = ev.get("exception")
+        exc: dict = value if isinstance(value, dict) else {}
         message = " ".join(str(exc.get("message") or "").split())
         if len(message) > 60:
             message = message[:59] + "…"
