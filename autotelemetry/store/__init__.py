@@ -573,11 +573,18 @@ def health(home: str) -> list[str]:
             f"the store {store_path(home)} is truncated ({size} bytes): corrupt; it will be set "
             "aside, its loss counted, at the next `autotelemetry events`/`report`/send",
         ]
+    corrupt = (
+        f"the store {store_path(home)} is corrupt ({{}}); it will be set aside, what can be "
+        "read of it salvaged and the rest counted, at the next `autotelemetry events`/"
+        "`report`/send"
+    )
     try:
         store = Store(home, readonly=True)
     except FileNotFoundError:
         return problems
     except sqlite3.Error as exc:
+        if is_corrupt(exc):
+            return [*problems, corrupt.format(exc)]
         return [*problems, f"the store {store_path(home)} cannot be opened ({exc})"]
     try:
         store.db.execute("SELECT count(*) FROM events").fetchone()
@@ -586,10 +593,7 @@ def health(home: str) -> list[str]:
             raise sqlite3.DatabaseError("database disk image is malformed")
     except sqlite3.DatabaseError as exc:
         if is_corrupt(exc) or not isinstance(exc, sqlite3.OperationalError):
-            problems.append(
-                f"the store {store_path(home)} is corrupt ({exc}); it will be set aside and "
-                "rebuilt from the spool at the next `autotelemetry events`/`report`/send"
-            )
+            problems.append(corrupt.format(exc))
     finally:
         store.close()
     return problems

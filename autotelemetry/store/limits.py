@@ -235,19 +235,17 @@ def cap_store(store: Store, max_events: int | None = None, max_bytes: int | None
     unsent = 0
     for _ in range(8):  # the byte cap converges in a step or two
         cut = None
-        row = db.execute(
-            "SELECT rowid FROM events ORDER BY rowid DESC LIMIT 1 OFFSET ?", (max_events,)
-        ).fetchone()
-        if row is not None:
-            cut = int(row[0])
+        low, high = db.execute("SELECT min(rowid), max(rowid) FROM events").fetchone()
+        # Rowids are contiguous (rows go oldest first or all at once), so the span is the
+        # count and the cut is arithmetic: no scan.
+        if high is not None and int(high) - int(low) + 1 > max_events:
+            cut = int(high) - max_events
         used = _used_bytes(store)
-        if used > max_bytes:
-            low, high = db.execute("SELECT min(rowid), max(rowid) FROM events").fetchone()
-            if high is not None:
-                count = int(high) - int(low) + 1
-                excess = used - max_bytes
-                n = min(count, max(1, -(-excess * count // used) + count // 100))
-                cut = max(cut or 0, int(low) + n - 1)
+        if used > max_bytes and high is not None:
+            count = int(high) - int(low) + 1
+            excess = used - max_bytes
+            n = min(count, max(1, -(-excess * count // used) + count // 100))
+            cut = max(cut or 0, int(low) + n - 1)
         if cut is None:
             break
         with store.transaction():
