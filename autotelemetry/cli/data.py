@@ -37,6 +37,8 @@ def _nothing_recorded() -> bool:
 
 #: Events listed on a terminal without ``--limit`` (piped output gets them all).
 TERMINAL_LIMIT = 25
+#: SQLite page cache of the `events` listing, KiB.
+LISTING_CACHE_KIB = 8192
 #: Rows read before the column widths of the text listing are fixed (bounded memory).
 WIDTH_SAMPLE = 200
 #: Stored events from which `report` shows a progress bar (on a terminal).
@@ -70,6 +72,9 @@ def events(
         limit = TERMINAL_LIMIT if sys.stdout.isatty() else 0
     chosen = filters(cli_name, since, until)
     with open_store() as store:
+        # A listing reads each page once: a small page cache keeps the memory bounded
+        # whatever the store holds (ingest, above, had the large one).
+        store.db.execute(f"PRAGMA cache_size=-{LISTING_CACHE_KIB}")
         before = store.recovered_from
         rows = spool_reader.recovering_rows(
             store, lambda: queries.listing(store, chosen, limit + 1 if limit else None)
