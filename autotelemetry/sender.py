@@ -193,6 +193,7 @@ class Sender:
         self.suspects: list[tuple[Row, int]] = []
         #: Highest rowid tried in this run (suspects stay above the watermark).
         self.cursor = 0
+        self.probed = False
 
     # --- the store -----------------------------------------------------------------
 
@@ -212,10 +213,10 @@ class Sender:
 
     # --- sending -----------------------------------------------------------------
 
-    def post(self, rows: list[tuple[int, str]]) -> dict[str, int]:
+    def post(self, rows: list[tuple[int, str]], carry: bool = True) -> dict[str, int]:
         """POST one batch; returns the drop counts it carried, raises on failure."""
         events = [json.loads(body) for _, body in rows]
-        carried = self.ledger.unreported()
+        carried = self.ledger.unreported() if carry else {}
         payload = self.exporter.encode(events, carried)
         if self.settings.debug:
             self.log(
@@ -299,11 +300,32 @@ class Sender:
                 return
             self.suspects.append((rows[0], exc.code))
             if len(self.suspects) >= SUSPECTS:
-                raise _EndpointWrong(exc.code, True) from None
+                if not self._probe():
+                    raise _EndpointWrong(exc.code, True) from None
+                self._proven()
             return
         self._proven()
         self.accepted = True
         self._advance(rows, True, None, carried)
+
+    def _probe(self) -> bool:
+        """Before calling the endpoint wrong: does it take a record from elsewhere in the
+        backlog (the newest, sent alone)? If so, the records it rejected are bad on their
+        own (old ones a backend refuses, say) and must not block the rest forever. The
+        probe does not move the watermark: that record is sent again in its turn (at least
+        once). At most one probe per run."""
+        if self.probed:
+            return self.accepted
+        self.probed = True
+        row = self.ledger.newest()
+        if row is None or any(row[0] == r[0] for r, _ in self.suspects):
+            return False
+        try:
+            self.post([row], carry=False)
+        except _Permanent:
+            return False
+        self.accepted = True
+        return True
 
     def _proven(self) -> None:
         """The endpoint accepted a record: the single records it rejected before are bad."""
@@ -343,8 +365,10 @@ class Sender:
                     self.wait(delay, exc.reason)
                     self.prepare()
             if self.suspects and not self.accepted:
-                # Every record tried was rejected on its own: the endpoint is wrong.
-                raise _EndpointWrong(self.suspects[-1][1], True)
+                if not self._probe():
+                    # Every record tried was rejected on its own: the endpoint is wrong.
+                    raise _EndpointWrong(self.suspects[-1][1], True)
+                self._proven()
         except _EndpointWrong as exc:
             self.refused(exc)
         self.result.kept = self.ledger.backlog()

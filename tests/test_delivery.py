@@ -225,6 +225,21 @@ def test_a_single_event_rejected_alone_is_dropped_only_once_others_are_accepted(
     assert d["dropped"] == {"http_400": 1} and d["endpoint_error"] is None
 
 
+def test_old_records_a_backend_refuses_do_not_block_the_backlog(run, receiver):
+    """Three rejected records in a row with none accepted yet look like a wrong endpoint;
+    one probe (the newest record, alone) tells them apart: here they are bad on their own."""
+    spool_events(run, 10)
+    ids = stored_ids(run)
+    order = [e["event_id"] for e in reversed(run.stored())]  # oldest first (rowid order)
+    refused = set(order[:3])
+    receiver.default = lambda batch: 400 if refused & set(batch) else 200
+    out = flush(run, receiver.url)
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert b"sent 7; kept 0 for retry; dropped 3 (http_400: 3)" in out.stdout
+    assert set(receiver.delivered) == set(ids) - refused
+    assert status(run, receiver.url)["endpoint_error"] is None
+
+
 def test_flush_and_status_after_a_retry_that_succeeded(run, receiver):
     """Regression: after a 503 then a success, flush said "kept 0 for retry (HTTP 503)" with a
     next-retry time in the past, and status kept showing a retry time with nothing to send."""

@@ -89,6 +89,13 @@ class Ledger:
             )
         ]
 
+    def newest(self) -> Row | None:
+        """The newest stored event (the sender's probe of an endpoint): (rowid, body)."""
+        row = self.store.db.execute(
+            "SELECT rowid, body FROM events ORDER BY rowid DESC LIMIT 1"
+        ).fetchone()
+        return (int(row[0]), str(row[1])) if row else None
+
     def unreported(self) -> dict[str, int]:
         """Drop counts not yet carried by a delivered batch."""
         dropped, reported = self.counters("dropped"), self.counters("reported")
