@@ -390,11 +390,17 @@ _INSTALL_ID = "install_id"
 
 
 def read_install_id(home: str) -> "str | None":
+    path = os.path.join(home, _INSTALL_ID)
+    if not os.access(path, os.F_OK):
+        return None  # (an exception would cost more than the check)
     try:
-        with open(os.path.join(home, _INSTALL_ID), "rb") as f:  # text mode imports a codec
-            value = f.read(64).decode("ascii", "replace").strip()
-    except FileNotFoundError:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+    except OSError:
         return None
+    try:
+        value = os.read(fd, 64).decode("ascii", "replace").strip()
+    finally:
+        os.close(fd)
     return value if len(value) == 36 else None
 
 
