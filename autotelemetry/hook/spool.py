@@ -55,12 +55,14 @@ LIMITS_EVERY = 60
 def _limits_due(home: str, now_ns: int) -> bool:
     """Claim this home's limit check if the last one is ``LIMITS_EVERY`` s old (``os`` only).
 
-    The stamp is opened through the trusted open (a stamp that is not ours raises).
+    A stamp from the future (the clock was ahead, or jumped back) is as old as it
+    is far: it never switches the limits off. The stamp is set through the trusted
+    open (a stamp that is not ours raises).
     """
     path = os.path.join(home, LIMITS_STAMP)
     now = now_ns / 1e9
     try:
-        if now - os.lstat(path).st_mtime < LIMITS_EVERY:
+        if 0 <= now - os.lstat(path).st_mtime < LIMITS_EVERY:
             return False
     except FileNotFoundError:
         pass
