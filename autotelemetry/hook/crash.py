@@ -259,6 +259,11 @@ def fingerprint(type_name: str, all_frames: "list[dict]") -> str:
     return _fnv64(type_name + "|" + "|".join(parts))
 
 
+def _names(command: "str | None") -> "tuple[str, ...]":
+    """The command path's names after the program's (``"mycli db migrate"`` → db, migrate)."""
+    return tuple(command.split()[1:]) if isinstance(command, str) else ()
+
+
 def build(
     exc: BaseException,
     tb: "object",
@@ -284,7 +289,7 @@ def build(
     omitted = total - len(kept)
     exception: dict[str, object] = {
         "type": type_name,
-        "message": privacy.exception_message(exc, tb) if messages else None,
+        "message": privacy.exception_message(exc, tb, _names(command)) if messages else None,
         "frames": kept,
         "frames_omitted": omitted,
         "fingerprint": fingerprint(type_name, every),

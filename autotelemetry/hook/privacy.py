@@ -587,6 +587,7 @@ class Typed:
         self,
         argv: "list[str] | None" = None,
         environ: "dict[str, str] | os._Environ[str] | None" = None,
+        names: "list[str] | tuple[str, ...]" = (),
     ) -> None:
         values, split = argv_values(argv)
         wholes: "set[str]" = set()
@@ -603,9 +604,12 @@ class Typed:
         for value in _environ_values(environ):
             if len(value) >= ENV_MIN_LENGTH:
                 wholes.add(value.lower())
+        # The CLI's own command names (from the command event: canonical names it
+        # registered) are names, not values: typed, they may still be shown.
+        own = {n.lower() for n in names}
         #: Longest first, so a value containing another is replaced whole.
-        self.wholes = sorted(wholes, key=len, reverse=True)
-        self.parts = parts
+        self.wholes = sorted(wholes - own, key=len, reverse=True)
+        self.parts = parts - own
 
     def strip(self, text: str) -> str:
         """Every whole value (at token boundaries, any case) → ``<value>``.
@@ -649,11 +653,15 @@ class Typed:
         return "".join(out)
 
 
-def typed_here() -> Typed:
-    """This process's :class:`Typed` (``sys.argv`` and ``os.environ``), built once."""
-    typed = _cache.get("typed")
+def typed_here(names: "tuple[str, ...]" = ()) -> Typed:
+    """This process's :class:`Typed` (``sys.argv`` and ``os.environ``), built once.
+
+    ``names``: the command's own names (``("db", "migrate")``), exempt from the belt.
+    """
+    key = "typed" + "\0".join(names)
+    typed = _cache.get(key)
     if typed is None:
-        typed = _cache["typed"] = Typed()
+        typed = _cache[key] = Typed(names=names)
     return typed  # type: ignore[return-value]
 
 
@@ -780,23 +788,47 @@ def _module_text(name: str) -> "_Text | None":
             namespace, members = None, []
         for key, value in members:
             kind = type(value)
-            if kind is dict or kind is list or kind is tuple:
-                items = list(value.values() if kind is dict else value)  # type: ignore[attr-defined]
+            if kind is function:
+                if value.__module__ == name:  # type: ignore[attr-defined]
+                    codes.append(value.__code__)  # type: ignore[attr-defined]
+                    names.append(key)
+            elif issubclass(kind, type):
+                if _class_dict(value).get("__module__") == name:
+                    _class_codes(value, codes, seen)
+                    names.append(key)
+            else:
+                # A dispatch table, or an object holding a function: a Click command
+                # (``@click.command`` binds the Command, its callback is an attribute).
+                items = _held(value, kind)
                 for item in items[:CONTAINER_ITEMS]:
                     if type(item) is function and item.__module__ == name:  # type: ignore[attr-defined]
                         codes.append(item.__code__)  # type: ignore[attr-defined]
-            elif kind is function and value.__module__ == name:  # type: ignore[attr-defined]
-                codes.append(value.__code__)  # type: ignore[attr-defined]
-                names.append(key)
-            elif issubclass(kind, type) and _class_dict(value).get("__module__") == name:
-                _class_codes(value, codes, seen)
-                names.append(key)
         if namespace is not None:
             codes += _running_module_code(namespace)
         text = _Text(codes, _source_file)
         text.names.update(n.lower() for n in names)
     texts[name] = text  # type: ignore[index]
     return text
+
+
+_GETSET = type(type.__dict__["__dict__"])
+
+
+def _held(value: object, kind: type) -> "list[object]":
+    """The items of a dict/list/tuple, or the attributes of an instance, read without
+    running any of the program's code (no ``__getattr__``, no property)."""
+    if kind is dict:
+        return list(value.values())  # type: ignore[attr-defined]
+    if kind is list or kind is tuple:
+        return list(value)  # type: ignore[call-overload]
+    for klass in type.__dict__["__mro__"].__get__(kind, type):
+        descriptor = _class_dict(klass).get("__dict__")
+        if descriptor is not None:
+            if type(descriptor) is not _GETSET:
+                return []
+            namespace = descriptor.__get__(value, kind)
+            return list(namespace.values()) if type(namespace) is dict else []
+    return []
 
 
 def _running_module_code(namespace: "dict[str, object]") -> "list[object]":
@@ -1078,8 +1110,13 @@ def message(
     return truncate(text, limit)
 
 
-def exception_message(exc: BaseException, tb: "object | None" = None) -> str:
+def exception_message(
+    exc: BaseException, tb: "object | None" = None, names: "tuple[str, ...]" = ()
+) -> str:
     """``str(exc)``, sanitised against what the code on ``tb`` (and around it) contains.
+
+    ``names`` are the command's own names (its path without the program), which
+    the typed-value belt leaves alone: a subcommand is a name the CLI registered.
 
     An exception whose ``__str__`` raises gets the placeholder the interpreter
     itself prints (``<exception str() failed>``).
@@ -1092,7 +1129,8 @@ def exception_message(exc: BaseException, tb: "object | None" = None) -> str:
         return "<exception str() failed>"
     if text == "<exception str() failed>":
         return text
-    return message(text, vocabulary=Vocabulary(exc, tb if tb is not None else exc.__traceback__))
+    vocabulary = Vocabulary(exc, tb if tb is not None else exc.__traceback__)
+    return message(text, vocabulary=vocabulary, typed=typed_here(names))
 
 
 def note_main_file(path: "str | None") -> None:
