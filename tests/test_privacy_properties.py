@@ -262,6 +262,7 @@ def test_no_value_survives_anywhere(venv: Venv, receiver: Receiver, tmp_path_fac
         assert counted, out.stderr[-2000:]
         expected += int(counted.group(1)) + 1  # the threads' and the uncaught one
     crashes = [e for e in run.events() if e["type"] == "crash"]
+    print(f"\nleak example: {len(crashes)} crash events, argv {len(argv)} tokens")
     # Every case was recorded (none lost to the rate limit or a failure) ...
     assert len(crashes) >= expected > 100
     # ... and kept the program's own text around the values it dropped.

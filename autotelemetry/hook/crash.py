@@ -3,7 +3,7 @@
 Imported only when a crash has happened (the recorder calls :func:`record` at
 exit and :func:`record_thread` from the ``threading.excepthook`` it installs),
 so a run that does not crash pays nothing for it. Every string goes through
-:mod:`autotelemetry.privacy` before it is put into the event. Nothing here
+:mod:`autotelemetry.hook.privacy` before it is put into the event. Nothing here
 raises to the host: :func:`record` catches everything.
 
 Grouping: the fingerprint is a hash of the exception's qualified type and the
@@ -11,7 +11,8 @@ module/function of its *in-app* frames (consecutive repeats collapsed, so a
 ``RecursionError`` groups regardless of depth), never line numbers. A frame is
 in-app when its module belongs to the distribution that owns the program's
 entry point (found from ``entry_points.txt``/``RECORD`` in site-packages), or,
-for a plain script, when it is the script itself or a module beside it.
+for a plain script, when it is the script itself or a module beside it (the script is
+found through ``__main__.__loader__`` once CPython has dropped ``__main__.__file__``).
 
 Rate limit: the same fingerprint is stored once per :data:`WINDOW_SECONDS`;
 later occurrences inside the window only count, and that count rides on the
@@ -259,9 +260,10 @@ def fingerprint(type_name: str, all_frames: "list[dict]") -> str:
     return _fnv64(type_name + "|" + "|".join(parts))
 
 
-def _names(command: "str | None") -> "tuple[str, ...]":
-    """The command path's names after the program's (``"mycli db migrate"`` → db, migrate)."""
-    return tuple(command.split()[1:]) if isinstance(command, str) else ()
+def _names(program: "str | None", command: "str | None") -> "tuple[str, ...]":
+    """The program's name and its command path's (``"mycli db migrate"``): names, not values."""
+    names = command.split() if isinstance(command, str) else []
+    return tuple([program, *names] if program else names)
 
 
 def build(
@@ -289,7 +291,9 @@ def build(
     omitted = total - len(kept)
     exception: dict[str, object] = {
         "type": type_name,
-        "message": privacy.exception_message(exc, tb, _names(command)) if messages else None,
+        "message": privacy.exception_message(exc, tb, _names(program, command))
+        if messages
+        else None,
         "frames": kept,
         "frames_omitted": omitted,
         "fingerprint": fingerprint(type_name, every),

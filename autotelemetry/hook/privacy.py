@@ -190,6 +190,13 @@ def _compute_prefixes() -> "list[tuple[str, str]]":
 
 
 def _homes() -> "list[str]":
+    cached = _cache.get("homes")
+    if cached is None:
+        cached = _cache["homes"] = _compute_homes()
+    return cached  # type: ignore[return-value]
+
+
+def _compute_homes() -> "list[str]":
     homes = [os.environ.get("HOME"), os.environ.get("USERPROFILE")]
     try:
         homes.append(os.path.expanduser("~"))
@@ -304,44 +311,44 @@ _RULES: "tuple[tuple[str, str, tuple[str, ...] | None, tuple[str, ...]], ...]" =
         r"eyJ[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*(?:\.[A-Za-z0-9_-]*)?|eyJ[A-Za-z0-9_-]{8,}",
         "<redacted:jwt>",
         ("eyj",),
-        (),
+        ("J",),
     ),
     (
         r"(?:sk|pk|rk)_(?:live|test)_[A-Za-z0-9]+|whsec_[A-Za-z0-9]+",
         "<redacted:api-key>",
         ("_live_", "_test_", "whsec_"),
-        (),
+        ("_",),
     ),
     (
         r"(?<![A-Z0-9])(?:AKIA|ASIA|AGPA|AIDA|AROA|AIPA|ANPA|ANVA|ABIA|ACCA)[A-Z0-9]{12,}",
         "<redacted:aws>",
         ("akia", "asia", "agpa", "aida", "aroa", "aipa", "anpa", "anva", "abia", "acca"),
-        (),
+        ("A",),
     ),
     (
         r"AIza[0-9A-Za-z_-]{20,}|ya29\.[0-9A-Za-z_-]{20,}",
         "<redacted:google>",
         ("aiza", "ya29."),
-        (),
+        ("A.",),
     ),
     (
         r"(?:gh[pousr]_[A-Za-z0-9]{8,}|github_pat_[A-Za-z0-9_]{8,})",
         "<redacted:github>",
         ("ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_"),
-        (),
+        ("_",),
     ),
     (
         r"gl(?:pat|dt|rt|ptt|cbt|soat|ft|imt|agent|oas)-[A-Za-z0-9_-]{8,}",
         "<redacted:gitlab>",
         _GITLAB,
-        (),
+        ("-",),
     ),
-    (r"xox[abposre]-[A-Za-z0-9-]{6,}", "<redacted:slack>", ("xox",), ()),
+    (r"xox[abposre]-[A-Za-z0-9-]{6,}", "<redacted:slack>", ("xox",), ("-",)),
     (
         r"(?i)hooks\.slack\.com/services/[A-Za-z0-9/_-]+",
         "hooks.slack.com/<redacted:slack>",
         ("hooks.slack.com",),
-        (),
+        ("/",),
     ),
     (
         r"sk-(?:ant-|proj-)?[A-Za-z0-9_-]{16,}|npm_[A-Za-z0-9]{16,}|pypi-[A-Za-z0-9_-]{16,}"
@@ -349,7 +356,7 @@ _RULES: "tuple[tuple[str, str, tuple[str, ...] | None, tuple[str, ...]], ...]" =
         r"|shp(?:at|ss|ca|pa)_[a-fA-F0-9]{16,}",
         "<redacted:api-key>",
         ("sk-", "npm_", "pypi-", "hf_", "sg.", "_v1_", "shpat_", "shpss_", "shpca_", "shppa_"),
-        (),
+        ("-_.",),
     ),
     # password=..., "token": "...", api_key: ..., --secret=...
     (
@@ -417,12 +424,8 @@ def redact(text: str) -> str:
             if not _long_runs(text, needs[0]):
                 continue
         else:
-            # Plain loops, no any(<generator>): cheap for the usual short message.
-            for trigger in triggers:
-                if trigger in lower:
-                    break
-            else:
-                continue
+            # The characters a match needs first (a few tests, most names fail one),
+            # then the triggers. Plain loops: no any(<generator>), cheap when short.
             missing = False
             for chars in needs:
                 for c in chars:
@@ -433,6 +436,11 @@ def redact(text: str) -> str:
                     break
             if missing:
                 continue
+            for trigger in triggers:
+                if trigger in lower:
+                    break
+            else:
+                continue
         new = _rule(index).sub(replacement, text)  # type: ignore[attr-defined]
         if new != text:
             text, lower = new, new.lower()
@@ -442,23 +450,37 @@ def redact(text: str) -> str:
 # --- what the user typed (the second belt) ------------------------------------------------
 
 
-def _read_argfile(path: str) -> "list[str]":
-    """An ``@file``'s lines (argparse's ``fromfile_prefix_chars``), never blocking."""
+def _read(path: str, limit: int) -> "bytes | None":
+    """The first ``limit`` bytes of a regular file, never blocking (a FIFO is refused)."""
     try:
         fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0))
-    except (OSError, ValueError):
-        return []
+    except (OSError, ValueError, TypeError):
+        return None
     try:
         import stat as _stat
 
-        if not _stat.S_ISREG(os.fstat(fd).st_mode):
-            return []
-        data = os.read(fd, 1 << 16)
+        st = os.fstat(fd)
+        if not _stat.S_ISREG(st.st_mode):
+            return None
+        chunks = []
+        size = 0
+        while size < min(limit, st.st_size):
+            chunk = os.read(fd, min(limit, st.st_size) - size)
+            if not chunk:
+                break
+            chunks.append(chunk)
+            size += len(chunk)
+        return b"".join(chunks)
     except OSError:
-        return []
+        return None
     finally:
         os.close(fd)
-    return data.decode("utf-8", "replace").splitlines()
+
+
+def _read_argfile(path: str) -> "list[str]":
+    """An ``@file``'s lines (argparse's ``fromfile_prefix_chars``), never blocking."""
+    data = _read(path, 1 << 16)
+    return data.decode("utf-8", "replace").splitlines() if data else []
 
 
 def _percent(value: str, plus: bool) -> str:
@@ -811,6 +833,39 @@ def _module_text(name: str) -> "_Text | None":
     return text
 
 
+#: Largest module source read to rule tokens out before walking the module's code.
+SOURCE_LIMIT = 4 << 20
+
+
+def _module_source(name: str) -> "bytes | None":
+    """A module's source file (or ``.pyc``), lower-cased: a cheap filter before the walk.
+
+    A value is in no module; walking a large one (``click.core``) to learn that cost
+    about five million instructions, a substring test of its file a few thousand.
+    ``None`` (no file, unreadable, frozen): only the walk can tell.
+    """
+    sources = _cache.setdefault("sources", {})
+    if name in sources:  # type: ignore[operator]
+        return sources[name]  # type: ignore[index,no-any-return]
+    data = None
+    module = sys.modules.get(name)
+    try:
+        namespace = type(sys).__dict__["__dict__"].__get__(module)
+        path = namespace.get("__file__")
+        if not isinstance(path, str) and name == "__main__":
+            path = _cache.get("main_file")
+        if isinstance(path, str) and (_source_file(path) or path.endswith(".pyc")):
+            data = _read(path, SOURCE_LIMIT)
+            if data is not None and len(data) >= SOURCE_LIMIT:
+                data = None  # a cut file could rule out what its rest holds
+    except Exception:
+        data = None
+    if data is not None:
+        data = data.lower()
+    sources[name] = data  # type: ignore[index]
+    return data
+
+
 _GETSET = type(type.__dict__["__dict__"])
 
 
@@ -985,11 +1040,16 @@ class Vocabulary:
                 names.append(module)
         found: "set[str]" = set()
         for name in names:
-            text = _module_text(name)
-            if text is None:
+            # Numbers count only where the failing code itself has them (stage 2).
+            wanted = {t for t in pending - found if not t.isdigit()}
+            source = _module_source(name)
+            if source is not None:  # what the file does not hold, its code cannot
+                wanted = {t for t in wanted if t.encode("utf-8", "surrogatepass") in source}
+            if not wanted:
                 continue
-            hit = text.find(pending - found)
-            found |= hit
+            text = _module_text(name)
+            if text is not None:
+                found |= text.find(wanted)
             if len(found) == len(pending):
                 break
         return found
@@ -1161,6 +1221,14 @@ def relative_file(
     module ``pkg.mod``); else relative to the script's directory; else the file's
     base name, scrubbed of typed values.
     """
+    key = "file\0%s\0%s\0%s" % (filename, module, script_dir)
+    done = _cache.get(key)
+    if done is None:
+        done = _cache[key] = _relative_file(filename, module, script_dir)
+    return done  # type: ignore[return-value]
+
+
+def _relative_file(filename: str, module: "str | None", script_dir: "str | None") -> str:
     if not filename or filename.startswith("<"):
         return scrub(filename) if filename else "<unknown>"
     path = os.path.abspath(filename)
