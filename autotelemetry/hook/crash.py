@@ -39,7 +39,7 @@ _app: "dict[str, object]" = {}
 # --- in-app decision -------------------------------------------------------------------
 
 
-def _site_dirs() -> "list[str]":
+def _sites_on_path() -> "list[str]":
     seen: list[str] = []
     for path in sys.path:
         site = path and path.rstrip("/\\").endswith(("site-packages", "dist-packages"))
@@ -80,7 +80,7 @@ def _dist_top_levels(dist_info: str) -> "set[str]":
 def _entry_point_owner(program: str) -> "set[str]":
     """Top-level packages of the distribution whose console script is ``program``."""
     normal = program.lower().replace("-", "_").replace(".", "_") + "-"
-    for directory in _site_dirs():
+    for directory in _sites_on_path():
         try:
             entries = [e for e in os.listdir(directory) if e.endswith(".dist-info")]
         except OSError:
@@ -427,8 +427,8 @@ def record_thread(exc: BaseException, tb: "object") -> None:
         command_event = invocation.command_event
         if command_event is None and not invocation.done:
             try:  # the command as far as known while it still runs
-                ending = recorder.Ending(1, None, None)
-                outcome = invocation.integration.describe(invocation, ending)
+                ended = recorder.ending(1, None, None)
+                outcome = invocation.integration.describe(invocation, ended)
                 program = allowlist.program() or "unknown"
                 command_event = {
                     "cli": {

@@ -17,7 +17,7 @@ Names come only from the command tree the CLI registered; values never.
 
 import sys
 
-from autotelemetry.hook import allowlist, config, event, recorder
+from autotelemetry.hook import allowlist, config, event, namespace, recorder
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -36,7 +36,7 @@ def patch(core: "ModuleType") -> None:
     original = context.__dict__["__init__"]
     if getattr(original, _WRAPPED, False):
         return
-    framework = _Framework(core)
+    framework = _framework(core)
 
     def __init__(self, *args, **kwargs):
         original(self, *args, **kwargs)
@@ -53,25 +53,25 @@ def patch(core: "ModuleType") -> None:
     config.debug(f"patched {core.__name__}")
 
 
-class _Framework:
-    """The exception and enum classes of one Click copy (click or typer._click)."""
+def _framework(core: "ModuleType") -> "Any":
+    """The exception and enum classes of one Click copy (click or typer._click), as a record."""
+    package = core.__name__.rpartition(".")[0]
+    places = [vars(core), vars(sys.modules.get(package + ".exceptions", core))]
 
-    def __init__(self, core: object) -> None:
-        package = core.__name__.rpartition(".")[0]  # type: ignore[attr-defined]
-        places = [vars(core), vars(sys.modules.get(package + ".exceptions", core))]
+    def find(name: str) -> type:
+        for names in places:
+            value = names.get(name)
+            if isinstance(value, type):
+                return value
+        return type("_Missing" + name, (Exception,), {})  # matches nothing
 
-        def find(name: str) -> type:
-            for namespace in places:
-                value = namespace.get(name)
-                if isinstance(value, type):
-                    return value
-            return type("_Missing" + name, (Exception,), {})  # matches nothing
-
-        self.Abort = find("Abort")
-        self.ClickException = find("ClickException")
-        self.UsageError = find("UsageError")
-        self.Exit = find("Exit")
-        self.COMMANDLINE = core.ParameterSource.COMMANDLINE  # type: ignore[attr-defined]
+    return namespace.Record(
+        Abort=find("Abort"),
+        ClickException=find("ClickException"),
+        UsageError=find("UsageError"),
+        Exit=find("Exit"),
+        COMMANDLINE=core.ParameterSource.COMMANDLINE,
+    )
 
 
 def _made_by_make_context() -> bool:
@@ -91,7 +91,7 @@ def _made_by_make_context() -> bool:
     return False
 
 
-def _note(ctx, framework: _Framework) -> None:
+def _note(ctx, framework: "Any") -> None:
     if getattr(ctx, "resilient_parsing", False) or not _made_by_make_context():
         return
     invocation = recorder.RECORDER.current()
@@ -127,7 +127,7 @@ def _click_cause(frame: "FrameType | None") -> "BaseException | None":
     return None
 
 
-def _outcome_of(framework: _Framework, cause: "Any") -> "dict[str, object]":
+def _outcome_of(framework: "Any", cause: "Any") -> "dict[str, object]":
     """What Click's exception classes say about how the command ended."""
     inner = getattr(cause, "__cause__", None)
     if isinstance(cause, framework.Exit) and isinstance(inner, KeyboardInterrupt):
@@ -145,13 +145,13 @@ def _outcome_of(framework: _Framework, cause: "Any") -> "dict[str, object]":
 
 def describe(invocation: "recorder.Invocation", ending: "recorder.Ending") -> "recorder.Outcome":
     """The integration protocol: the command, flags and outcome Click's contexts recorded."""
-    framework: _Framework = invocation.state["framework"]  # type: ignore[assignment]
+    framework: "Any" = invocation.state["framework"]
     cause = ending.cause
     if cause is None:
         cause = _click_cause(ending.frame)
     program = allowlist.program() or "unknown"
     names, flags, root = _walk(invocation.state["contexts"], framework)  # type: ignore[arg-type]
-    return recorder.Outcome(
+    return recorder.outcome(
         names,
         flags,
         "typer" if _is_typer(root) else "click",
@@ -173,7 +173,7 @@ def _callback_module(ctx: object) -> "str | None":
     return module
 
 
-def _walk(contexts: "list[Any]", framework: _Framework):
+def _walk(contexts: "list[Any]", framework: "Any"):
     """Canonical command names (below the program) and command-line flags."""
     if not contexts:
         return [], [], None
