@@ -137,7 +137,7 @@ def main_file() -> "str | None":
     if main is None:
         return None
     try:
-        namespace = type(sys).__dict__["__dict__"].__get__(main)
+        namespace = privacy._namespace(main)
     except Exception:
         return None
     path = namespace.get("__file__")

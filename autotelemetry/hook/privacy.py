@@ -248,13 +248,13 @@ def strip_paths(text: str) -> str:
     if lowered == []:
         return text
     if lowered is None or not text.isascii():  # Unicode case mappings: the regex decides
-        return _user_pattern().sub(USER, text)  # type: ignore[attr-defined,no-any-return]
+        return _user_pattern().sub(USER, text)  # type: ignore[attr-defined]
     lower = text.lower()
     for name in lowered:  # type: ignore[attr-defined]
         if name in lower:
             # Compiled only when a name occurs: most strings hold none, and the
             # case-insensitive pattern costs more to compile than a crash to build.
-            return _user_pattern().sub(USER, text)  # type: ignore[attr-defined,no-any-return]
+            return _user_pattern().sub(USER, text)  # type: ignore[attr-defined]
     return text
 
 
@@ -278,7 +278,16 @@ _KEYS = (
 )
 _PAIR_VALUE = r"(?:\"[^\"]*(?:\"|\Z)|'[^']*(?:'|\Z)|[^\s,;&)\]}]+)"
 _B64 = r"A-Za-z0-9+/_-"
-_KEY_TRIGGERS = ("pass", "pwd", "secret", "token", "key", "auth", "credential", "session")
+_KEY_TRIGGERS: "tuple[str, ...]" = (
+    "pass",
+    "pwd",
+    "secret",
+    "token",
+    "key",
+    "auth",
+    "credential",
+    "session",
+)
 _KEY_TRIGGERS += ("cookie", "sig")
 
 #: (pattern, replacement, triggers, needs), applied in order. A rule runs only when
@@ -288,7 +297,16 @@ _KEY_TRIGGERS += ("cookie", "sig")
 #: of a crash event, so a crash compiles only the few its text can need (a module
 #: named ``exampleargparse`` holds "pass" but no ``=``: no pair rule is compiled).
 _SPACE = " \t\n\r\x0b\x0c"
-_GITLAB = ("glpat-", "gldt-", "glrt-", "glptt-", "glcbt-", "glsoat-", "glft-", "glimt-")
+_GITLAB: "tuple[str, ...]" = (
+    "glpat-",
+    "gldt-",
+    "glrt-",
+    "glptt-",
+    "glcbt-",
+    "glsoat-",
+    "glft-",
+    "glimt-",
+)
 _GITLAB += ("glagent-", "gloas-")
 _RULES: "tuple[tuple[str, str, tuple[str, ...] | None, tuple[str, ...]], ...]" = (
     (
@@ -751,9 +769,17 @@ def _source_file(filename: object) -> bool:
     return isinstance(main, str) and os.path.abspath(filename) == main
 
 
+def _namespace(module: object) -> "dict[str, object]":
+    """A module's namespace (``TypeError`` for anything that is not a real module)."""
+    namespace = getattr(module, "__dict__", None)
+    if type(namespace) is not dict:
+        raise TypeError("not a module")
+    return namespace
+
+
 def _class_dict(cls: type) -> "dict[str, object]":
     # type's own descriptor: a metaclass's __getattribute__ never runs.
-    return type.__dict__["__dict__"].__get__(cls, type)  # type: ignore[no-any-return]
+    return type.__dict__["__dict__"].__get__(cls, type)
 
 
 def _class_codes(cls: type, out: "list[object]", seen: "set[int]") -> None:
@@ -771,14 +797,14 @@ def _class_codes(cls: type, out: "list[object]", seen: "set[int]") -> None:
         elif kind is property:
             for f in (value.fget, value.fset, value.fdel):  # type: ignore[attr-defined]
                 if type(f) is function:
-                    out.append(f.__code__)  # type: ignore[union-attr]
+                    out.append(f.__code__)
         elif issubclass(kind, type):
-            _class_codes(value, out, seen)
+            _class_codes(value, out, seen)  # type: ignore[arg-type]
 
 
 def _class_name(cls: object) -> str:
     try:
-        return type.__dict__["__name__"].__get__(cls, type)  # type: ignore[no-any-return]
+        return type.__dict__["__name__"].__get__(cls, type)
     except Exception:
         return ""
 
@@ -795,7 +821,7 @@ def _module_text(name: str) -> "_Text | None":
     """
     texts = _cache.setdefault("modules", {})
     if name in texts:  # type: ignore[operator]
-        return texts[name]  # type: ignore[index,no-any-return]
+        return texts[name]  # type: ignore[index]
     module = sys.modules.get(name)
     text = None
     if module is not None:
@@ -804,27 +830,27 @@ def _module_text(name: str) -> "_Text | None":
         names: "list[str]" = []
         seen: "set[int]" = set()
         try:
-            namespace = type(sys).__dict__["__dict__"].__get__(module)
+            namespace = _namespace(module)
             members = list(namespace.items())
         except Exception:
             namespace, members = None, []
         for key, value in members:
             kind = type(value)
             if kind is function:
-                if value.__module__ == name:  # type: ignore[attr-defined]
+                if value.__module__ == name:
                     codes.append(value.__code__)  # type: ignore[attr-defined]
                     names.append(key)
             elif issubclass(kind, type):
-                if _class_dict(value).get("__module__") == name:
-                    _class_codes(value, codes, seen)
+                if _class_dict(value).get("__module__") == name:  # type: ignore[arg-type]
+                    _class_codes(value, codes, seen)  # type: ignore[arg-type]
                     names.append(key)
             else:
                 # A dispatch table, or an object holding a function: a Click command
                 # (``@click.command`` binds the Command, its callback is an attribute).
                 items = _held(value, kind)
                 for item in items[:CONTAINER_ITEMS]:
-                    if type(item) is function and item.__module__ == name:  # type: ignore[attr-defined]
-                        codes.append(item.__code__)  # type: ignore[attr-defined]
+                    if type(item) is function and item.__module__ == name:
+                        codes.append(item.__code__)
         if namespace is not None:
             codes += _running_module_code(namespace)
         text = _Text(codes, _source_file)
@@ -846,11 +872,11 @@ def _module_source(name: str) -> "bytes | None":
     """
     sources = _cache.setdefault("sources", {})
     if name in sources:  # type: ignore[operator]
-        return sources[name]  # type: ignore[index,no-any-return]
+        return sources[name]  # type: ignore[index]
     data = None
     module = sys.modules.get(name)
     try:
-        namespace = type(sys).__dict__["__dict__"].__get__(module)
+        namespace = _namespace(module)
         path = namespace.get("__file__")
         if not isinstance(path, str) and name == "__main__":
             path = _cache.get("main_file")
@@ -881,7 +907,7 @@ def _held(value: object, kind: type) -> "list[object]":
         if descriptor is not None:
             if type(descriptor) is not _GETSET:
                 return []
-            namespace = descriptor.__get__(value, kind)
+            namespace = descriptor.__get__(value, kind)  # type: ignore[attr-defined]
             return list(namespace.values()) if type(namespace) is dict else []
     return []
 
@@ -1114,7 +1140,7 @@ def scrub(text: str) -> str:
     out = done.get(text)  # type: ignore[attr-defined]
     if out is None:
         out = done[text] = redact(strip_paths(redact(text)))  # type: ignore[index]
-    return out  # type: ignore[no-any-return]
+    return out
 
 
 # --- truncation ---------------------------------------------------------------------
