@@ -299,6 +299,7 @@ def _message(exc: BaseException) -> str:
 
 #: Built at run time: as one token, no constant of this module holds it.
 VALUE = "".join(["qz", "vw", "xk", "jh"])
+FIVE = 5
 
 
 def test_positive_rule_keeps_only_program_text(tmp_path, monkeypatch):
@@ -321,7 +322,7 @@ def test_cpython_texts_are_program_text():
     cases = [
         (lambda: 1 / 0, "division by zero"),
         (lambda: None.x, "'NoneType' object has no attribute 'x'"),  # type: ignore[attr-defined]
-        (lambda: 5[0], "'int' object is not subscriptable"),  # type: ignore[index]
+        (lambda: FIVE[0], "'int' object is not subscriptable"),  # type: ignore[index]
         (_open_missing, "[Errno 2] No such file or directory: '/<value>'"),
     ]
     for fn, expected in cases:

@@ -863,6 +863,27 @@ def _module_text(name: str) -> "_Text | None":
 SOURCE_LIMIT = 4 << 20
 
 
+def _module_names(name: str) -> "set[str]":
+    """Lower-cased names of the functions and classes a module defines (cached)."""
+    cached = _cache.setdefault("module_names", {})
+    if name in cached:  # type: ignore[operator]
+        return cached[name]  # type: ignore[index]
+    names: "set[str]" = set()
+    function = type(_code_type)
+    try:
+        for key, value in list(_namespace(sys.modules.get(name)).items()):
+            kind = type(value)
+            if kind is function:
+                if value.__module__ == name:
+                    names.add(key.lower())
+            elif issubclass(kind, type) and _class_dict(value).get("__module__") == name:  # type: ignore[arg-type]
+                names.add(key.lower())
+    except Exception:
+        pass
+    cached[name] = names  # type: ignore[index]
+    return names
+
+
 def _module_source(name: str) -> "bytes | None":
     """A module's source file (or ``.pyc``), lower-cased: a cheap filter before the walk.
 
@@ -1068,6 +1089,10 @@ class Vocabulary:
         for name in names:
             # Numbers count only where the failing code itself has them (stage 2).
             wanted = {t for t in pending - found if not t.isdigit()}
+            own = _module_names(name)  # names bound in it (also classes made in C)
+            hit = {t for t in wanted if t in own}
+            found |= hit
+            wanted -= hit
             source = _module_source(name)
             if source is not None:  # what the file does not hold, its code cannot
                 wanted = {t for t in wanted if t.encode("utf-8", "surrogatepass") in source}
