@@ -69,7 +69,7 @@ def test_crash_event_details(run):
     exc = crash["exception"]
     assert exc["type"] == "RuntimeError"
     # "abc" was typed on the command line: scrubbed from the message (law 3)
-    assert exc["message"] == "giving up on ~/.config/exampleclick.toml: <arg>"
+    assert exc["message"] == "giving up on ~/.config/exampleclick.toml: <value>"
     assert exc["chain"] == [
         {"type": "KeyError", "relation": "context"},
         {"type": "OSError", "relation": "cause"},
@@ -192,7 +192,7 @@ def test_framework_independent_capture(run, venv):
     assert command["status"] == "crash" and command["error_type"] == "PermissionError"
     assert crash["cli"]["framework"] == "argparse"
     assert crash["command"] == "generic_crash.py sub"
-    assert crash["exception"]["message"] == "~/notes.txt: <arg>"
+    assert crash["exception"]["message"] == "~/notes.txt: <value>"
     out = subprocess.run([venv.python, script, "exit"], capture_output=True, env=run.env())
     assert out.returncode == 3
     assert len(_split(run)[1]) == 1  # SystemExit is not a crash
