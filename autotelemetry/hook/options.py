@@ -106,6 +106,16 @@ OPTIONS = (
         choices=("record", "skip"),
     ),
     Option(
+        "signals",
+        "AUTOTELEMETRY_SIGNALS",
+        "bool",
+        True,
+        "record runs that SIGTERM or SIGHUP ends (`terminated`) when the CLI leaves them at "
+        "the default; `false` leaves those signals untouched (docs/reliability.md, Signals)",
+        file=True,
+        per_cli=True,
+    ),
+    Option(
         "crash_messages",
         "AUTOTELEMETRY_CRASH_MESSAGES",
         "bool",
