@@ -12,6 +12,7 @@ and without a handler of the host's.
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -226,6 +227,9 @@ EXITS = [
     ("click-reexit", ["--help"], "", ["--help"], "success", 0),
     ("click-returns", ["nosuchQ"], "", [], "usage_error", 1),
     ("click-returns", ["--verbose", "run"], "run", ["--verbose"], "success", 0),
+    ("click-returns", ["fail"], "fail", [], "failure", 1),
+    # a SystemExit that bypasses sys.exit: the status first recorded (here the same)
+    ("click-raise", ["fail"], "fail", [], "failure", 1),
     # the wrapper swallows the exit: the process exits 0, so the run is a success
     ("click-swallow", ["fail"], "fail", [], "success", 0),
     ("click-swallow", ["nosuchQ"], "", [], "success", 0),
@@ -338,6 +342,16 @@ def test_default_disposition_signal_is_recorded_and_still_kills(
     )
     assert ev["flags"] == (["--seconds"] if "--seconds" in args else [])
     assert ev["error_type"] is None
+    # the schema knows the new status and field; the store keeps them
+    jsonschema = pytest.importorskip("jsonschema")
+    schema = json.loads(run("autotelemetry", "schema").stdout)
+    assert not list(jsonschema.Draft202012Validator(schema).iter_errors(ev))
+    (stored,) = run.stored()
+    assert (stored["status"], stored["signal"], stored["exit_code"]) == (
+        "terminated",
+        name,
+        128 + number,
+    )
 
 
 @pytest.mark.parametrize("number", [signal.SIGTERM, signal.SIGHUP], ids=["SIGTERM", "SIGHUP"])

@@ -14,16 +14,13 @@ Events are flushed as soon as the outcome is known and again from ``atexit``
 for anything still pending. In local mode nothing here touches the network or
 spawns a process.
 
-How the process *really* ends is settled separately (:func:`settle`): a
-``SystemExit`` can be caught and the process exit with another status (a CLI
-that turns usage errors into exit 1), so a later ``sys.exit``, an uncaught
-exception after the command, or a swallowed exit corrects the event already
-spooled. SIGTERM and SIGHUP left at their default disposition are observed by
-a handler that records the run as ``terminated`` and then dies by the same
-signal (:func:`watch_signals`; docs/reliability.md, "Signals").
+How the process really exits can differ from the framework's exit (a caught
+``SystemExit``, a signal): :mod:`autotelemetry.hook.exits`, imported only then,
+corrects the event. SIGTERM/SIGHUP at their default: :func:`watch_signals`.
 """
 
 import _signal  # type: ignore[import-not-found]  # builtin, loaded by every CPython at start
+import _weakref  # builtin, loaded by every CPython at start
 import os
 import sys
 
@@ -50,11 +47,12 @@ class Invocation:
     """
 
     __slots__ = (
+        "bottom",
         "command_event",
         "done",
         "ending",
         "exit_fate",
-        "exits",
+        "exit_ref",
         "framework",
         "integration",
         "outcome",
@@ -76,14 +74,14 @@ class Invocation:
         self.done = False
         #: The command event, once built (a later crash event shares its fields).
         self.command_event: "dict[str, object] | None" = None
-        #: How the command ended and what the integration said (kept to settle the
-        #: real exit status later; see :func:`settle`).
+        # How the command ended and what the integration said, kept to settle the
+        # real exit status later (hook/exits.py); what became of the SystemExit
+        # of the last sys.exit (None, "exited" or "caught") and its marker.
         self.ending: "Ending | None" = None
         self.outcome: "Outcome | None" = None
-        #: ``sys.exit`` calls seen, and what became of the last one's SystemExit:
-        #: None (not yet known), "exited" (it ended the interpreter) or "caught".
-        self.exits = 0
         self.exit_fate: "str | None" = None
+        self.exit_ref: object = None
+        self.bottom: "FrameType | None" = None  # the outermost frame at sys.exit
 
 
 class Ending:
@@ -103,8 +101,7 @@ class Ending:
         self.cause = cause
         #: The frame that called ``sys.exit`` (None at interpreter exit).
         self.frame = frame
-        #: The number of the signal the process dies by, if one ends it.
-        self.signal = signal
+        self.signal = signal  # the signal the process dies by, if one ends it
 
 
 class Outcome:
@@ -217,7 +214,7 @@ class Recorder:
         #: At most one callable ``(caller_frame) -> Invocation | None`` that may open
         #: an invocation when ``sys.exit`` is reached before any began (argparse).
         self.late_begin: "list[object]" = []
-        #: Each spool file this process wrote and the events in it (see :func:`settle`).
+        #: Each spool file this process wrote and its events (hook/exits.py rewrites one).
         self.spooled: "list[tuple[str, list[dict[str, object]]]]" = []
 
     # --- the invocation ---------------------------------------------------------
@@ -263,7 +260,10 @@ class Recorder:
             outcome = invocation.integration.describe(invocation, ending)
             status, error_type = classify(ending, outcome)
             record = self.command_event(invocation, outcome, ending.exit_code, status, error_type)
-            _set_signal(record, ending.signal)
+            if ending.signal is not None:
+                from autotelemetry.hook import exits
+
+                record["signal"] = exits.signal_name(ending.signal)
             invocation.command_event = record
             invocation.outcome = outcome
             invocation.ending = ending
@@ -461,22 +461,25 @@ _original_exit = sys.exit
 
 def _exit(status=None):
     """``sys.exit`` as seen by instrumented programs: note the outcome, then exit."""
-    marker = None  # a local of this frame: lives exactly as long as the SystemExit's traceback
+    marker = None  # lives as long as the SystemExit's traceback (see _watch_exit)
     try:
         invocation = RECORDER.current()
         closed = RECORDER.own() if invocation is None else None
         if closed is not None and closed.ending is not None:
-            # The command's own exit was caught and the program exits again
+            # The command's exit was caught and the program exits again
             # (``except SystemExit: sys.exit(1)``): this status is the real one.
-            marker = _ExitMarker(closed)  # kept alive by this frame, see _ExitMarker
-            settle(closed, exit_status(status))
+            marker = _watch_exit(closed)
+            if exit_status(status) != closed.ending.exit_code:
+                from autotelemetry.hook import exits
+
+                exits.settle(closed, exit_status(status))
         else:
             if invocation is None and RECORDER.late_begin:
                 invocation = RECORDER.late_begin[0](sys._getframe(1))  # type: ignore[operator]
             if invocation is not None:
                 ending = Ending(exit_status(status), sys.exc_info()[1], sys._getframe(1))
                 RECORDER.end(invocation, ending)
-                marker = _ExitMarker(invocation)  # noqa: F841 (kept alive by this frame)
+                marker = _watch_exit(invocation)  # noqa: F841
     except Exception:
         pass
     _original_exit(status)
@@ -487,85 +490,36 @@ _exit.__name__ = "exit"
 _exit.__qualname__ = "exit"
 
 
-class _ExitMarker:
-    """Learns whether a ``SystemExit`` raised by :func:`_exit` ended the interpreter.
+def _watch_exit(invocation: Invocation) -> object:
+    """A marker for the SystemExit ``_exit`` is about to raise, and a weak reference to it.
 
-    It is a local of ``_exit``'s frame, which the exception's traceback keeps
-    alive, so it is freed with the exception: by the interpreter itself, with
-    no Python frame running, when the exception ended the program; from inside
-    running code when the program caught it and dropped it. Nothing touches the
-    exception object.
+    The marker is a local of ``_exit``'s frame, which the exception's traceback
+    holds, so it is freed with the exception: by the interpreter itself, with
+    no Python frame running, when the exception ended the program; from
+    running code when the program caught and dropped it (:func:`_exit_freed`).
+    Nothing touches the exception object.
     """
-
-    __slots__ = ("invocation", "serial")
-
-    def __init__(self, invocation: Invocation) -> None:
-        invocation.exits += 1
-        invocation.exit_fate = None
-        self.invocation = invocation
-        self.serial = invocation.exits
-
-    def __del__(self) -> None:
-        try:
-            invocation = self.invocation
-            if invocation.exits == self.serial:
-                try:
-                    sys._getframe(1)
-                    invocation.exit_fate = "caught"
-                except ValueError:  # no Python frame: the interpreter is handling it
-                    invocation.exit_fate = "exited"
-        except BaseException:
-            pass
+    invocation.exit_fate = None
+    marker = lambda: None  # noqa: E731 (any fresh object that takes a weak reference)
+    invocation.exit_ref = _weakref.ref(marker, _exit_freed)
+    frame = sys._getframe(1)
+    while frame.f_back is not None:
+        frame = frame.f_back
+    invocation.bottom = frame  # how it finished tells a normal end (hook/exits.py)
+    return marker
 
 
-def settle(
-    invocation: Invocation,
-    exit_code: int,
-    signum: "int | None" = None,
-    cause: "BaseException | None" = None,
-) -> None:
-    """Make a closed invocation's command event say how the process really ends.
-
-    The status is classified again with the real exit status (a usage error
-    that the program turns into exit 1 stays ``usage_error`` with exit code 1;
-    a signal makes it ``terminated``); if anything changed, the spool file that
-    holds the event is rewritten in place (an event not yet flushed is simply
-    updated). A reader that ingested the file in between keeps the first
-    version (see docs/reliability.md).
-    """
-    record = invocation.command_event
-    ending = invocation.ending
-    outcome = invocation.outcome
-    if record is None or ending is None or outcome is None:
-        return
-    final = Ending(exit_code, ending.cause if cause is None else cause, None, signum)
-    status, error_type = classify(final, outcome)
-    invocation.ending = final
-    name = signal_name(signum)
-    if (record["exit_code"], record["status"], record.get("signal")) == (exit_code, status, name):
-        return
-    record["exit_code"] = exit_code
-    record["status"] = status
-    record["error_type"] = error_type
-    _set_signal(record, signum)
-    for path, records in RECORDER.spooled:
-        if any(r is record for r in records):
+def _exit_freed(ref: object) -> None:
+    try:
+        invocation = RECORDER.own()
+        if invocation is not None and invocation.exit_ref is ref:
             try:
-                lines = [event.dumps(r) for r in records]
-                spool.rewrite(path, lines)
-                if config.debug_enabled():
-                    for line in lines:
-                        sys.stderr.write("autotelemetry: corrected " + line + "\n")
-            except Exception as exc:
-                config.debug("could not correct the event (%s: %s)" % (type(exc).__name__, exc))
-            return
-
-
-def _set_signal(record: "dict[str, object]", signum: "int | None") -> None:
-    if signum is None:
-        record.pop("signal", None)
-    else:
-        record["signal"] = signal_name(signum)
+                sys._getframe(1)
+                invocation.exit_fate = "caught"
+            except ValueError:  # no Python frame: the interpreter is handling it
+                invocation.exit_fate = "exited"
+    except BaseException:
+        pass
 
 
 def observe_exit(late_begin: "object | None" = None) -> None:
@@ -592,85 +546,57 @@ def _at_exit() -> None:
         # An exception that ended the program was printed by the interpreter,
         # which leaves it in sys.last_value (3.9+) before atexit runs.
         if isinstance(last, BaseException) and not isinstance(last, SystemExit):
-            if isinstance(last, KeyboardInterrupt):
-                # The interpreter re-raises SIGINT to die by it (POSIX).
-                ending = Ending(130, last, None, _interpreter_sigint())
-            else:
-                ending = Ending(1, last, None)
-            RECORDER.end(invocation, ending)
+            code = 130 if isinstance(last, KeyboardInterrupt) else 1
+            # An uncaught KeyboardInterrupt: the interpreter re-raises SIGINT (POSIX).
+            sigint = _signal.SIGINT if code == 130 and os.name == "posix" else None
+            RECORDER.end(invocation, Ending(code, last, None, sigint))
         else:
             RECORDER.end(invocation, Ending(0, None, None))
     else:
         closed = RECORDER.own()
         if closed is not None:
-            settle_at_exit(closed, last)
+            if closed.exit_fate == "caught" or isinstance(last, BaseException):
+                from autotelemetry.hook import exits
+
+                exits.after_close(closed, last)
+            closed.bottom = None
     RECORDER.flush()
     release_signals()
 
 
-def settle_at_exit(closed: Invocation, last: object) -> None:
-    """The real exit status of a process whose command had already ended."""
-    if is_uncaught(last):
-        # An uncaught exception after the invocation was closed: still a crash.
-        from autotelemetry.hook import crash
-
-        crash.record(closed, last, closed.command_event)  # type: ignore[arg-type]
-        settle(closed, 1, cause=last)  # type: ignore[arg-type]
-    elif isinstance(last, KeyboardInterrupt):
-        settle(closed, 130, _interpreter_sigint())
-    elif closed.exit_fate == "caught":
-        # The program caught the command's SystemExit and went on to a normal end
-        # (a bare ``raise SystemExit(n)`` later is not observable: docs/design.md).
-        settle(closed, 0)
-
-
-def _interpreter_sigint() -> "int | None":
-    """SIGINT on POSIX, where an uncaught KeyboardInterrupt ends the process by it."""
-    return _signal.SIGINT if os.name == "posix" else None
-
-
-# --- signals that end the run -----------------------------------------------------------
+# --- signals that end the run ---------------------------------------------------------
 
 #: Signals whose default action ends the process, recorded as ``terminated``.
 TERMINATING_SIGNALS = tuple(
     getattr(_signal, name) for name in ("SIGTERM", "SIGHUP") if hasattr(_signal, name)
 )
-_SIGNAL_NAMES = {
-    getattr(_signal, name): name
-    for name in ("SIGHUP", "SIGINT", "SIGTERM")
-    if hasattr(_signal, name)
-}
-
-
-def signal_name(signum: "int | None") -> "str | None":
-    """``"SIGTERM"`` for 15 (the event's ``signal`` field)."""
-    if signum is None:
-        return None
-    return _SIGNAL_NAMES.get(signum) or "SIG%d" % signum
 
 
 class _DefaultDisposition(int):
-    """Our SIGTERM/SIGHUP handler, which the ``signal`` module reports as ``SIG_DFL``.
+    """Our SIGTERM/SIGHUP handler; the ``signal`` module reports it as ``SIG_DFL``.
 
-    It is an ``int`` equal to ``SIG_DFL`` (0): ``signal.getsignal()`` and the
-    previous handler that ``signal.signal()`` returns map it to the
-    ``Handlers.SIG_DFL`` member itself, so a host that installs its handler
-    only where it finds the default, chains to the previous handler when that
-    is callable, or restores it later, does exactly what it does without us.
-    Being callable (and not an exact ``int``), ``_signal.signal`` installs it
-    as a Python-level handler.
+    An ``int`` equal to ``SIG_DFL``: ``signal.getsignal()`` (and the previous
+    handler ``signal.signal()`` returns) maps it to ``Handlers.SIG_DFL`` itself,
+    so a host that installs a handler only where it finds the default, or calls
+    the previous one when callable, does what it does without us (see
+    docs/reliability.md, "Signals").
     """
 
     __slots__ = ()
 
     def __call__(self, signum: int, frame: "FrameType | None") -> None:
         if _signal.getsignal(signum) is not self:
-            return  # not installed: someone's own handler called it; SIG_DFL does nothing
+            return  # not installed: someone's handler called it; SIG_DFL would do nothing
         try:
-            _record_termination(signum, frame)
+            from autotelemetry.hook import exits
+
+            exits.terminate(signum, frame)  # records, then dies by the signal
         except BaseException:
-            pass
-        _die_by(signum)
+            try:
+                _signal.signal(signum, _signal.SIG_DFL)
+                os.kill(os.getpid(), signum)
+            except BaseException:
+                pass
 
 
 _TERMINATION_HANDLER = _DefaultDisposition(_signal.SIG_DFL)
@@ -682,11 +608,9 @@ _fork_hook: "list[bool]" = []
 def watch_signals() -> None:
     """Install the handler for SIGTERM/SIGHUP where the host leaves the default.
 
-    POSIX only, from the main thread (elsewhere ``_signal.signal`` refuses and
-    nothing changes), and only where the disposition really is the default:
-    Python's own table says so and, on Linux, so does the kernel (a handler
-    that C code installed is invisible to Python; ours would replace it).
-    Forked children get the default back (:func:`_default_in_child`).
+    POSIX, main thread only (elsewhere ``_signal.signal`` refuses: nothing
+    changes), and only where the disposition is the default for Python and, on
+    Linux, for the kernel (a handler C code installed is invisible to Python).
     """
     if os.name != "posix" or not TERMINATING_SIGNALS:
         return
@@ -711,17 +635,14 @@ def watch_signals() -> None:
             _signal.signal(signum, _TERMINATION_HANDLER)
             _watched.append(signum)
         if _watched and not _fork_hook:
-            os.register_at_fork(after_in_child=_default_in_child)
+            os.register_at_fork(after_in_child=release_signals)  # a child starts at the default
             _fork_hook.append(True)
     except Exception:
         pass
 
 
 def _kernel_dispositions() -> "tuple[int, int]":
-    """(ignored, caught) signal masks of this process from ``/proc/self/status`` (Linux).
-
-    Elsewhere, or if it cannot be read, ``(0, 0)``: Python's table is trusted.
-    """
+    """(ignored, caught) signal masks from ``/proc/self/status``; ``(0, 0)`` if unknown."""
     if not sys.platform.startswith("linux"):
         return 0, 0
     try:
@@ -730,40 +651,18 @@ def _kernel_dispositions() -> "tuple[int, int]":
             data = os.read(fd, 16384)
         finally:
             os.close(fd)
-        masks = []
-        for key in (b"\nSigIgn:", b"\nSigCgt:"):
-            start = data.index(key) + len(key)
-            masks.append(int(data[start : data.index(b"\n", start)].strip(), 16))
-        return masks[0], masks[1]
+        ignored = data.index(b"\nSigIgn:") + 8
+        caught = data.index(b"\nSigCgt:") + 8
+        return (
+            int(data[ignored : data.index(b"\n", ignored)], 16),
+            int(data[caught : data.index(b"\n", caught)], 16),
+        )
     except (OSError, ValueError):
         return 0, 0
 
 
-def _record_termination(signum: int, frame: "FrameType | None") -> None:
-    """The run ends by ``signum``: record it (status ``terminated``, exit 128+N)."""
-    invocation = RECORDER.current()
-    if invocation is not None:
-        RECORDER.end(invocation, Ending(128 + signum, None, frame, signum))
-        return
-    closed = RECORDER.own()
-    if closed is not None:
-        settle(closed, 128 + signum, signum)
-    RECORDER.flush()
-
-
-def _die_by(signum: int) -> None:
-    """End the process by ``signum`` with its default action, as if we were never here."""
-    try:
-        _signal.signal(signum, _signal.SIG_DFL)
-    except BaseException:
-        pass
-    try:
-        os.kill(os.getpid(), signum)
-    except BaseException:
-        pass
-
-
-def _restore_default_signals() -> None:
+def release_signals() -> None:
+    """The default disposition again where ours is installed (at exit; in a forked child)."""
     for signum in _watched:
         try:
             if _signal.getsignal(signum) is _TERMINATION_HANDLER:
@@ -771,16 +670,6 @@ def _restore_default_signals() -> None:
         except BaseException:
             pass
     del _watched[:]
-
-
-def _default_in_child() -> None:
-    """After ``fork``: the child gets the default disposition it would have had without us."""
-    _restore_default_signals()
-
-
-def release_signals() -> None:
-    """At exit: the default disposition again, and nothing of ours left referenced."""
-    _restore_default_signals()
 
 
 def _install_thread_hook() -> None:

@@ -5,7 +5,6 @@ exit 1 by catching the ``SystemExit`` and exiting again, an error handler that
 overrides argparse's exit status, a wrapper that swallows the exit.
 """
 
-import argparse
 import os
 import sys
 
@@ -31,8 +30,10 @@ def fail():
     raise click.ClickException("it failed")
 
 
-def build_parser(parser_class=argparse.ArgumentParser):
-    parser = parser_class(prog="exit_patterns.py")
+def build_parser(parser_class=None):
+    import argparse  # only the argparse patterns import it (the Click ones stay pure Click)
+
+    parser = (parser_class or argparse.ArgumentParser)(prog="exit_patterns.py")
     parser.add_argument("--verbose", action="store_true")
     commands = parser.add_subparsers(dest="command", required=True)
     run_parser = commands.add_parser("run")
@@ -40,12 +41,16 @@ def build_parser(parser_class=argparse.ArgumentParser):
     return parser
 
 
-class ExitOneParser(argparse.ArgumentParser):
-    """``error()`` exits 1 instead of 2 (as pip's and many tools' parsers do)."""
+def exit_one_parser():
+    """A parser whose ``error()`` exits 1 instead of 2 (as pip's and many tools' do)."""
+    import argparse
 
-    def error(self, message):
-        self.print_usage(sys.stderr)
-        self.exit(1, f"{self.prog}: error: {message}\n")
+    class ExitOneParser(argparse.ArgumentParser):
+        def error(self, message):
+            self.print_usage(sys.stderr)
+            self.exit(1, f"{self.prog}: error: {message}\n")
+
+    return ExitOneParser
 
 
 def main():
@@ -63,7 +68,8 @@ def main():
             pass
         print("wrapper done")
     elif PATTERN == "click-returns":
-        # main() catches the exit and returns a status to the console-script line.
+        # main() catches the exit and returns a status to a console-script line,
+        # which looked sys.exit up before main ran.
         def inner():
             try:
                 cli.main(prog_name="exit_patterns.py")
@@ -72,6 +78,14 @@ def main():
             return 0
 
         sys.exit(inner())
+    elif PATTERN == "click-raise":
+        # The exit is caught, then the program ends by a SystemExit of its own that
+        # bypasses sys.exit: its status cannot be seen; the one first recorded stays.
+        try:
+            cli.main(prog_name="exit_patterns.py")
+        except SystemExit as exc:
+            code = exc.code
+        raise SystemExit(code)
     elif PATTERN == "argparse-reexit":
         try:
             args = build_parser().parse_args()
@@ -79,7 +93,7 @@ def main():
             sys.exit(1 if exc.code == 2 else exc.code)
         print(f"ran {args.count}")
     elif PATTERN == "argparse-error1":
-        args = build_parser(ExitOneParser).parse_args()
+        args = build_parser(exit_one_parser()).parse_args()
         print(f"ran {args.count}")
     elif PATTERN == "crash-after-exit":
         # The command's exit is caught, then the program crashes on the way out.

@@ -1,28 +1,14 @@
-"""Click and Typer instrumentation.
+"""Click and Typer instrumentation (docs/frameworks.md, "Click and Typer").
 
 Patched once per Click ``core`` module: ``click.core`` and, for Typer ≥ 0.26,
-its vendored copy ``typer._click.core`` (Typer built on Click needs nothing
-more: its classes are Click's).
-
-Three observation points, none of them on the path of user code:
-
-* ``Context.__init__``: every context Click creates while parsing (in
-  ``make_context``) is remembered; contexts carry the command tree the CLI
-  registered, which is all the command path needs.
-* the parser's option ``process`` (``click.parser._Option``, ``Option`` before
-  8.2), a leaf that stores one parsed option and runs no user code: it tells
-  which registered option (and which side of an on/off switch) each option
-  string on the command line belonged to, without reading the string or its
-  value. Flags come from there; ``ctx.get_parameter_source`` is per parameter
-  *name*, so every option writing that name would match.
-* ``Context.invoked_subcommand`` becomes a property whose setter notes the
-  command object ``Group.invoke`` resolved just before it runs the group
-  callback, so a callback that exits early still records the subcommand the
-  user asked for (by its registered name).
-
-The outcome is observed by :mod:`autotelemetry.hook.recorder` at ``sys.exit``
-or at interpreter exit, never by wrapping ``main``: a wrapper would sit on the
-path of every propagating exception and change the traceback the user sees.
+its vendored copy ``typer._click.core``. Observed, never wrapped, none on the
+path of user code: ``Context.__init__`` (the contexts ``make_context`` makes
+carry the command tree the CLI registered), the parser's per-option
+``process`` leaf (which registered option, and which side of an on/off
+switch, each option on the command line was: the flags), and
+``Context.invoked_subcommand``'s assignment in ``Group.invoke`` (the command
+resolved before a group callback that may exit early). The outcome is
+observed by :mod:`autotelemetry.hook.recorder` at ``sys.exit`` or at exit.
 
 Names come only from the command tree and the options the CLI registered;
 values never.
@@ -65,6 +51,9 @@ def patch(core: "ModuleType") -> None:
     context.__init__ = __init__
     framework.typed = _patch_option_process(core, framework)
     _observe_subcommand(context, framework)
+    # Now, not when the command begins: a console script's ``sys.exit(main())``
+    # looks ``sys.exit`` up before ``main`` runs (a main that returns a status).
+    recorder.observe_exit()
     config.debug(f"patched {core.__name__}")
 
 
@@ -99,36 +88,33 @@ def _patch_option_process(core: "ModuleType", framework: "_Framework") -> bool:
 
 
 def _typed(option: "Any", caller: "FrameType", framework: "_Framework") -> None:
-    """Note the flag of one option occurrence the parser just processed.
+    # One option occurrence the parser just processed: ``option`` is its record
+    # of one registered side (``obj`` the Click Option); ``caller`` the parser
+    # method that matched it, whose ``self.ctx`` says whose parse this is.
+    invocation = _invocation_of(getattr(caller.f_locals.get("self"), "ctx", None), framework)
+    if invocation is not None:
+        name = _side_name(option)
+        if name is not None:
+            invocation.state.setdefault("flags", []).append(name)  # type: ignore[attr-defined]
 
-    ``option`` is the parser's record of one registered side (its ``obj`` is
-    the Click ``Option``); ``caller`` is the parser method that matched it,
-    whose ``self.ctx`` says which command's parse this is. Only parses of
-    contexts that belong to the invocation count.
-    """
+
+def _invocation_of(ctx: "Any", framework: "_Framework") -> "recorder.Invocation | None":
+    """The open Click invocation ``ctx`` belongs to (a context it noted), or ``None``."""
     invocation = recorder.RECORDER.current()
     if invocation is None or invocation.integration is not sys.modules[__name__]:
-        return
-    if invocation.state["framework"] is not framework:
-        return
-    ctx = getattr(caller.f_locals.get("self"), "ctx", None)
+        return None
+    if invocation.state["framework"] is not framework or ctx is None:
+        return None
     contexts: "list[Any]" = invocation.state["contexts"]  # type: ignore[assignment]
-    if ctx is None or not any(c is ctx for c in contexts):
-        return
-    name = _side_name(option)
-    if name is not None:
-        invocation.state.setdefault("flags", []).append(name)  # type: ignore[attr-defined]
+    return invocation if any(c is ctx for c in contexts) else None
 
 
 def _side_name(option: "Any") -> "str | None":
-    """The canonical name of the registered side a parser option stands for.
-
-    A ``--shout/--no-shout`` switch is one Click ``Option`` added to the parser
-    twice (its ``opts`` and its ``secondary_opts``); the off side is its own
-    flag, named by the first long name of the secondary options (a short alias
-    of the off side maps to it). Every other option is named by its own first
-    long name, never by another option writing the same parameter.
-    """
+    """The canonical name of the registered side a parser option stands for."""
+    # A --shout/--no-shout switch is one Click Option added to the parser twice
+    # (its opts, its secondary_opts): the off side is its own flag, named by its
+    # first long name (a short alias of the off side maps to it). Any other
+    # option: its own first long name, never another option's of the same name.
     obj = getattr(option, "obj", None)
     if getattr(obj, "param_type_name", None) != "option":
         return None
@@ -140,13 +126,11 @@ def _side_name(option: "Any") -> "str | None":
 
 
 def _observe_subcommand(context: type, framework: "_Framework") -> None:
-    """Make ``Context.invoked_subcommand`` a property that notes the resolved command.
-
-    ``Group.invoke`` resolves the subcommand, sets ``ctx.invoked_subcommand``
-    and only then runs the group callback; the setter reads the command object
-    from that frame's ``cmd`` (never the typed word), so a callback that exits
-    before the subcommand runs still yields the path the user asked for.
-    """
+    """Make ``Context.invoked_subcommand`` a property whose setter notes the command."""
+    # Group.invoke resolves the subcommand, sets ctx.invoked_subcommand, then runs
+    # the group callback: the setter reads the resolved command object from that
+    # frame's ``cmd`` (never the typed word), so a callback that exits early still
+    # yields the path the user asked for, by its registered name (see _walk).
     if "invoked_subcommand" in context.__dict__:
         return  # a class attribute or a descriptor of its own: leave it alone
 
@@ -160,28 +144,16 @@ def _observe_subcommand(context: type, framework: "_Framework") -> None:
         self.__dict__["invoked_subcommand"] = value
         if value is not None and value != "*":
             try:
-                _chosen(self, sys._getframe(1), framework)
+                invocation = _invocation_of(self, framework)
+                command = sys._getframe(1).f_locals.get("cmd")
+                if invocation is not None and command is not None:
+                    invocation.state.setdefault("chosen", {})[id(self)] = command  # type: ignore[index]
             except Exception:
                 pass
 
     context.invoked_subcommand = property(  # type: ignore[attr-defined]
         get_invoked_subcommand, set_invoked_subcommand
     )
-
-
-def _chosen(ctx: "Any", caller: "FrameType", framework: "_Framework") -> None:
-    """Remember the command ``Group.invoke`` resolved for ``ctx`` (a noted context)."""
-    invocation = recorder.RECORDER.current()
-    if invocation is None or invocation.integration is not sys.modules[__name__]:
-        return
-    if invocation.state["framework"] is not framework:
-        return
-    contexts: "list[Any]" = invocation.state["contexts"]  # type: ignore[assignment]
-    if not any(c is ctx for c in contexts):
-        return
-    command = caller.f_locals.get("cmd")
-    if command is not None:
-        invocation.state.setdefault("chosen", {})[id(ctx)] = command  # type: ignore[index]
 
 
 class _Framework:
