@@ -71,17 +71,17 @@ def settle(
         record.pop("signal", None)
     else:
         record["signal"] = name
-    for path, records in recorder.RECORDER.spooled:
-        if any(r is record for r in records):
-            try:
-                lines = [event.dumps(r) for r in records]
-                spool.rewrite(path, lines)
-                if config.debug_enabled():
-                    for line in lines:
-                        sys.stderr.write("autotelemetry: corrected " + line + "\n")
-            except Exception as exc:
-                config.debug("could not correct the event (%s: %s)" % (type(exc).__name__, exc))
-            return
+    if invocation.spooled is None:
+        return  # still queued (updated in place), or not recorded (excluded, sampled out)
+    path, records = invocation.spooled
+    try:
+        lines = [event.dumps(r) for r in records]
+        spool.rewrite(path, lines)
+        if config.debug_enabled():
+            for line in lines:
+                sys.stderr.write("autotelemetry: corrected " + line + "\n")
+    except Exception as exc:
+        config.debug("could not correct the event (%s: %s)" % (type(exc).__name__, exc))
 
 
 def after_close(closed: "recorder.Invocation", last: object) -> None:

@@ -57,6 +57,7 @@ class Invocation:
         "integration",
         "outcome",
         "pid",
+        "spooled",
         "state",
         "t0",
     )
@@ -82,6 +83,8 @@ class Invocation:
         self.exit_fate: "str | None" = None
         self.exit_ref: object = None
         self.bottom: "FrameType | None" = None  # the outermost frame at sys.exit
+        #: The spool file holding the command event, and every event in it.
+        self.spooled: "tuple[str, list[dict[str, object]]] | None" = None
 
 
 class Ending:
@@ -197,7 +200,6 @@ class Recorder:
         "parent_session",
         "queue",
         "session_id",
-        "spooled",
     )
 
     def __init__(self) -> None:
@@ -214,8 +216,6 @@ class Recorder:
         #: At most one callable ``(caller_frame) -> Invocation | None`` that may open
         #: an invocation when ``sys.exit`` is reached before any began (argparse).
         self.late_begin: "list[object]" = []
-        #: Each spool file this process wrote and its events (hook/exits.py rewrites one).
-        self.spooled: "list[tuple[str, list[dict[str, object]]]]" = []
 
     # --- the invocation ---------------------------------------------------------
 
@@ -373,7 +373,9 @@ class Recorder:
                 record["env"] = env
                 lines.append(event.dumps(record))
             path = spool.write(home, lines)
-            self.spooled.append((path, mine))
+            invocation = self.invocation
+            if invocation is not None and any(r is invocation.command_event for r in mine):
+                invocation.spooled = (path, mine)  # hook/exits.py may rewrite it
             if debug:
                 for line in lines:
                     sys.stderr.write("autotelemetry: recorded " + line + "\n")
