@@ -28,7 +28,7 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from types import FrameType
 
-_NAMES = {
+_SIGNAL_NAMES = {
     getattr(_signal, name): name
     for name in ("SIGHUP", "SIGINT", "SIGTERM")
     if hasattr(_signal, name)
@@ -37,7 +37,7 @@ _NAMES = {
 
 def signal_name(signum: int) -> str:
     """``"SIGTERM"`` for 15: the event's ``signal`` field."""
-    return _NAMES.get(signum) or "SIG%d" % signum
+    return _SIGNAL_NAMES.get(signum) or "SIG%d" % signum
 
 
 def settle(
