@@ -1,23 +1,24 @@
-"""Ship the start-up hook files at the root of site-packages.
+"""Ship the start-up hook and the built hot modules at the root of site-packages.
 
 `autotelemetry.pth` (``import _autotelemetry_boot``, for every Python up to
 3.17) and `autotelemetry.start` (PEP 829 entry point, Python 3.15+) both
 activate the boot; Python 3.15+ ignores the import line when the matching
 `.start` file is present, so the boot runs once either way.
 
-The boot itself is shipped as a root module, ``_autotelemetry_boot.py`` (a
-copy of ``autotelemetry/hook/boot.py``), so that interpreter start imports one
-small module and not the ``autotelemetry`` package; the module registers
-itself as ``autotelemetry.hook.boot`` so the process holds one boot and one
-state. Editable installs get a two-line shim under that name instead of a copy
-(so edits to the source take effect); hatchling's own path `.pth` is named
-`_autotelemetry.pth`, so it sorts first and puts the sources on ``sys.path``
-before our line runs.
+The host side's hot path is shipped as root modules built from the sources in
+``autotelemetry/hook/`` by ``tools/amalgamate.py`` (the boot; the allowlist
+decision; one recording module per framework), so that a host CLI imports a
+few small modules and never the ``autotelemetry`` package; each registers
+itself under its sources' names, so the process holds one copy of each module
+and its state. Editable installs get only a shim for the boot (the sources are
+used, so edits take effect); hatchling's own path `.pth` sorts first and puts
+the sources on ``sys.path`` before our line runs.
 """
 
 from __future__ import annotations
 
 import shutil
+import sys
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -30,7 +31,6 @@ HOOK_FILES = {
     "autotelemetry.start": "_autotelemetry_boot:activate\n",
 }
 BOOT = "_autotelemetry_boot.py"
-BOOT_SOURCE = Path("autotelemetry", "hook", "boot.py")
 EDITABLE_SHIM = '''"""Editable install of autotelemetry: the boot lives in the source tree."""
 
 import sys
@@ -54,12 +54,18 @@ class CustomBuildHook(BuildHookInterface):
         for name, text in HOOK_FILES.items():
             Path(self._shim_dir, name).write_text(text)
             files[str(Path(self._shim_dir, name))] = name
-        boot = Path(self._shim_dir, BOOT)
         if version == "editable":
-            boot.write_text(EDITABLE_SHIM)
+            Path(self._shim_dir, BOOT).write_text(EDITABLE_SHIM)
+            files[str(Path(self._shim_dir, BOOT))] = BOOT
         else:
-            boot.write_bytes(Path(self.root, BOOT_SOURCE).read_bytes())
-        files[str(boot)] = BOOT
+            sys.path.insert(0, str(Path(self.root, "tools")))
+            try:
+                import amalgamate
+            finally:
+                sys.path.pop(0)
+            for name, text in amalgamate.build_all(Path(self.root)).items():
+                Path(self._shim_dir, name + ".py").write_text(text, encoding="utf-8")
+                files[str(Path(self._shim_dir, name + ".py"))] = name + ".py"
         key = "force_include_editable" if version == "editable" else "force_include"
         build_data.setdefault(key, {}).update(files)
 

@@ -16,7 +16,7 @@ import time
 from dataclasses import asdict, dataclass
 
 from autotelemetry.hook import allowlist, config
-from autotelemetry.hook.boot import disabled_reason
+from autotelemetry.hook.config import disabled_reason
 from autotelemetry.status import hook_files
 from autotelemetry.store import corrupt_copies, health
 from autotelemetry.store.ingest import pending, quarantined

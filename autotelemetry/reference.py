@@ -12,8 +12,26 @@ import re
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from typing import NamedTuple
 
-from autotelemetry.hook.options import KINDS, OPTIONS, Option
+from autotelemetry.hook.options import KINDS, OPTIONS
+
+
+class Option(NamedTuple):
+    """A row of the option table with its fields named (the host side keeps plain tuples)."""
+
+    name: str
+    variable: str | None
+    kind: str
+    default: object
+    file: bool
+    per_cli: bool
+    choices: tuple[str, ...]
+    doc: str
+
+
+#: The option table, with its fields named.
+ROWS = [Option(*row) for row in OPTIONS]
 
 #: Options of the delivery path (docs/delivery.md repeats them).
 DELIVERY = (
@@ -71,7 +89,7 @@ def table(select: Callable[[Option], bool]) -> str:
         "| setting | set by | type | default | meaning |",
         "|---|---|---|---|---|",
     ]
-    for option in OPTIONS:
+    for option in ROWS:
         if select(option):
             rows.append(
                 f"| `{option.name}` | {_where(option)} | {_type(option)} | {_default(option)} "

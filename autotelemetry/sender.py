@@ -27,7 +27,7 @@ from email.utils import parsedate_to_datetime
 from typing import Any, Callable
 
 from autotelemetry.exporters import get as get_exporter
-from autotelemetry.hook import allowlist, boot, config, fs, spawn, spool
+from autotelemetry.hook import allowlist, config, fs, spawn, spool
 from autotelemetry.store import Store, is_corrupt
 from autotelemetry.store.ingest import eviction_marks, ingest, pending
 from autotelemetry.store.ledger import Ledger, Row
@@ -161,7 +161,9 @@ class Sender:
         settings: Settings,
         progress: Callable[[Result], None] | None = None,
         log: Callable[[str], None] | None = None,
+        wait: Callable[[float, str], None] | None = None,
     ) -> None:
+        """``wait(seconds, reason)`` sleeps before a retry (``flush`` shows it on a terminal)."""
         import requests
 
         self.home = home
@@ -169,6 +171,7 @@ class Sender:
         self.exporter = get_exporter(settings.protocol)
         self.url = self.exporter.url(settings.endpoint or "")
         self.progress = progress
+        self.wait = wait or (lambda seconds, reason: time.sleep(seconds))
         self.log = log or (lambda line: sys.stderr.write("autotelemetry: " + line + "\n"))
         self.session = requests.Session()
         self.session.verify = settings.ca_bundle or True  # never off
@@ -306,7 +309,7 @@ class Sender:
                     self.record_failure(failures + 1, delay, exc.reason)
                     if time.monotonic() + delay >= self.deadline:
                         break
-                    time.sleep(delay)
+                    self.wait(delay, exc.reason)
                     self.prepare()
         except _Stop as exc:
             failures = self.ledger.failures()
@@ -410,7 +413,7 @@ def main() -> int:
         os.chdir("/")
     except OSError:
         pass
-    if boot.disabled_reason() is not None:
+    if config.disabled_reason() is not None:
         return 0
     settings = Settings.from_env()
     if not settings.endpoint:

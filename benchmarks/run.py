@@ -543,13 +543,19 @@ with Store(sys.argv[1]) as s:
 print(r.events, time.perf_counter() - start)
 """
 
-#: Inserts N command events straight into the store (fast setup for `report`).
+#: Inserts N events straight into the store (fast setup for `report`): six commands on
+#: three versions from 5,000 installs over 28 days, 1 in 10 runs failing or misused,
+#: one or two flags per run, and a crash event (with its run) every 1,000 runs.
 FILL_STORE = r"""
 import json, sys, uuid
-from autotelemetry.store import Store
+from autotelemetry.store import EVENT_COLUMNS, FLAG_COLUMNS, Store
 home, n = sys.argv[1], int(sys.argv[2])
 commands = ["db migrate", "db status", "greet", "fail", "pipeline resize", "crash"]
 statuses = ["success"] * 8 + ["failure", "usage_error"]
+installs = [str(uuid.UUID(int=(i + 1) << 64)) for i in range(5000)]
+ev_sql = "INSERT INTO events (%s) VALUES (%s)" % (EVENT_COLUMNS, ",".join("?" * 15))
+fl_sql = "INSERT INTO flags (%s) VALUES (%s)" % (FLAG_COLUMNS, ",".join("?" * 6))
+frames = [{"module": "exampleclick.cli", "function": "explode", "line": 3, "in_app": True}]
 with Store(home) as s:
     db = s.db
     db.execute("BEGIN")
@@ -557,20 +563,33 @@ with Store(home) as s:
     for i in range(n):
         eid = str(uuid.UUID(int=i + 1))
         cmd = "exampleclick " + commands[i % 6]
-        status = statuses[i % 10]
-        ts = "2026-11-%02dT%02d:%02d:%02dZ" % (1 + i % 28, i % 24, i % 60, i % 59)
+        crash = i % 1000 == 999
+        status = "crash" if crash else statuses[i % 10]
+        ts = "2026-11-%02dT%02d:%02d:%02d.%03dZ" % (1 + i % 28, i % 24, i % 60, i % 59, i % 1000)
+        version = "1.%d" % (i % 3)
+        install = installs[(i * 7919) % 5000]
         body = json.dumps({"event_id": eid, "type": "command", "command": cmd})
-        rows.append((eid, "command", ts, "exampleclick", "1.%d" % (i % 3), "click", cmd,
-                     status, 0, float(20 + (i * 7919) % 300), None, None, body))
-        flags.append((eid, "exampleclick", cmd, "--dry-run"))
+        rows.append((eid, "command", ts, "exampleclick", version, "click", cmd, status,
+                     1 if crash else 0, float(20 + (i * 7919) % 300), None, None, body,
+                     install, None))
+        flags.append((eid, "exampleclick", cmd, "--dry-run", ts, None))
         if i % 3 == 0:
-            flags.append((eid, "exampleclick", cmd, "--verbose"))
+            flags.append((eid, "exampleclick", cmd, "--verbose", ts, None))
+        if crash:
+            cid = str(uuid.UUID(int=(1 << 100) + i))
+            exc = {"type": "OSError", "message": "cannot load <path>", "frames": frames,
+                   "fingerprint": "fp%d" % (i % 7)}
+            body = json.dumps({"event_id": cid, "type": "crash", "command": cmd,
+                               "timestamp": ts, "cli": {"name": "exampleclick",
+                               "version": version}, "exception": exc})
+            rows.append((cid, "crash", ts, "exampleclick", version, "click", cmd, None, 1,
+                         None, "OSError", exc["fingerprint"], body, install, None))
         if len(rows) >= 50000:
-            db.executemany("INSERT INTO events VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)", rows)
-            db.executemany("INSERT INTO flags VALUES (?,?,?,?)", flags)
+            db.executemany(ev_sql, rows)
+            db.executemany(fl_sql, flags)
             rows, flags = [], []
-    db.executemany("INSERT INTO events VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)", rows)
-    db.executemany("INSERT INTO flags VALUES (?,?,?,?)", flags)
+    db.executemany(ev_sql, rows)
+    db.executemany(fl_sql, flags)
     db.execute("COMMIT")
     print(s.count())
 """
@@ -666,10 +685,16 @@ def scale(envs: dict[str, Path], events: int, stored: int, pending: int, runs: i
         once(cmd, env)
         times = [once(cmd, env) for _ in range(5)]
         times_json = [once([*cmd, "--json"], env) for _ in range(3)]
+        page = str(Path(home) / "report.html")
+        times_html = [once([*cmd, "--html", page], env) for _ in range(3)]
+        times_since = [once([*cmd, "--since", "2026-11-22"], env) for _ in range(3)]
         out["report"] = {
             "events": stored,
             "seconds": round(statistics.median(times), 3),
             "json_seconds": round(statistics.median(times_json), 3),
+            "html_seconds": round(statistics.median(times_html), 3),
+            "since_seconds": round(statistics.median(times_since), 3),
+            "html_bytes": Path(page).stat().st_size,
         }
         print(f"report: {out['report']}", flush=True)
     # Growth: an instrumented run with `pending` spool files waiting vs none.
@@ -789,7 +814,11 @@ def render(data: dict[str, object]) -> str:
             f"{snd['events_per_s']:,} events/s ({snd['seconds']} s, "
             f"{snd['requests']} requests) | |",
             f"| `autotelemetry report` over {rep['events']:,} stored events | "
-            f"{rep['seconds']} s (`--json` {rep['json_seconds']} s) | ≤ 2 s |",
+            f"{rep['seconds']} s (`--json` {rep['json_seconds']} s, last week only "
+            f"`--since` {rep.get('since_seconds', '-')} s) | ≤ 2 s |",
+            f"| `autotelemetry report --html` over {rep['events']:,} stored events | "
+            f"{rep.get('html_seconds', '-')} s ({rep.get('html_bytes', 0) // 1024} KiB page) "
+            "| ≤ 5 s |",
             f"| instrumented Click run with {gr['case'].split(', ')[2].split(' spool')[0]} "
             f"spool files pending vs none | {gr['ms']['ours']} ms vs {gr['ms']['bare']} ms "
             f"(ratio **{gr['ratio']['ours']}**; means {gr['mean_ms']['ours']} vs "

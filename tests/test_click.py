@@ -362,15 +362,18 @@ def test_store_ingest_is_idempotent_and_report(run):
 
     report = json.loads(out.stdout)
     (cli,) = report["clis"]
-    assert cli["cli"] == "exampleclick" and cli["invocations"] == 4
+    assert cli["cli"] == "exampleclick" and cli["runs"] == cli["events"] == 4
     assert cli["status"]["failure"] == 1 and cli["status"]["usage_error"] == 1
+    assert cli["installs"] == 1 and cli["sampled"] is False
     assert {c["command"] for c in cli["commands"]} == {
         "exampleclick db migrate",
         "exampleclick db status",
         "exampleclick fail",
         "exampleclick db",
     }
-    assert cli["flags"] == [{"flag": "--dry-run", "count": 1, "share": 0.25}]
+    assert cli["flags"] == [{"flag": "--dry-run", "runs": 1, "events": 1, "share": 0.25}]
+    migrate = next(c for c in cli["commands"] if c["command"] == "exampleclick db migrate")
+    assert migrate["flags"] == [{"flag": "--dry-run", "runs": 1, "events": 1, "share": 1.0}]
     text = run("autotelemetry", "report").stdout.decode()
     assert "exampleclick db migrate" in text and "p95" in text
     assert run("autotelemetry", "events", "--cli", "nope").stdout == b""

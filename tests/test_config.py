@@ -528,12 +528,14 @@ def test_hot_path_imports_only_stdlib_already_cheap(run, venv, tmp_path):
         return set(out.read_text().split())
 
     baseline = loaded(AUTOTELEMETRY_DISABLED="1")
+    ours = ("autotelemetry", "_autotelemetry")
     plain = loaded() - baseline
-    assert plain and all(m.startswith("autotelemetry") for m in plain), plain
+    assert plain and all(m.startswith(ours) for m in plain), plain
     assert "autotelemetry.hook.notice" not in plain
     (run.home / "config.toml").write_text('endpoint = "http://127.0.0.1:9/"\n')
     with_file = loaded() - baseline
-    assert {m for m in with_file if not m.startswith("autotelemetry")} == set()
+    assert {m for m in with_file if not m.startswith(ours)} == set()
+    assert "autotelemetry.hook.configfile" in with_file
     assert len(read_spool(run.home)) == 2
 
 

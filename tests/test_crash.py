@@ -136,12 +136,15 @@ def test_rate_limit_counts_repeats(run):
     crashes = _split(run)[1]
     assert [c["count"] for c in crashes] == [1, 3]
     report = json.loads(run("autotelemetry", "report", "--json").stdout)
-    (group,) = report["crash_groups"]
+    (cli,) = report["clis"]
+    (group,) = cli["crash_groups"]
     assert group["count"] == 4 and group["fingerprint"] == fp
     assert group["type"] == "OSError" and group["top_frame"] == "exampleclick.cli:_load"
     assert group["versions"] == ["1.2.0"] and group["first_seen"] <= group["last_seen"]
+    assert group["events"] == 2 and group["message"]
     text = run("autotelemetry", "report").stdout.decode()
-    assert "crash groups:" in text and fp in text and "exampleclick.cli:_load" in text
+    assert "crash groups (2 crash events):" in text and fp in text
+    assert "exampleclick.cli:_load" in text
 
 
 def test_broken_crash_state_changes_nothing(run, run_bare, venv, bare_venv):

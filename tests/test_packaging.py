@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -28,9 +29,27 @@ def test_wheel_ships_pth_and_start(venv: Venv):
     pth = (site / "autotelemetry.pth").read_text()
     assert pth == "import _autotelemetry_boot\n"  # no exec, no package import
     assert (site / "autotelemetry.start").read_text().strip() == "_autotelemetry_boot:activate"
-    # The root module is a byte copy of the package's boot.
-    assert (site / BOOT).read_bytes() == (site / "autotelemetry" / "hook" / "boot.py").read_bytes()
     assert list((site / "__pycache__").glob("_autotelemetry_boot.*.pyc"))
+
+
+def test_wheel_ships_the_built_hot_modules(venv: Venv):
+    """Every root module tools/amalgamate.py builds, exactly as built from the sources here."""
+    sys.path.insert(0, str(ROOT / "tools"))
+    try:
+        import amalgamate
+    finally:
+        sys.path.pop(0)
+    site = venv.site_packages
+    built = amalgamate.build_all(ROOT)
+    assert set(built) == {t.name for t in amalgamate.TARGETS}
+    for name, text in built.items():
+        assert (site / f"{name}.py").read_text(encoding="utf-8") == text
+        assert list((site / "__pycache__").glob(f"{name}.*.pyc")), name
+    # The rare paths' table of the hand-over matches the build.
+    from autotelemetry.hook import handover
+
+    for module, root in handover.RARE.items():
+        assert module in next(t.modules for t in amalgamate.TARGETS if t.name == root)
 
 
 #: Python 3.13's site.py decodes every .pth file as utf-8-sig first; any .pth costs that codec.
@@ -100,22 +119,32 @@ def _guard_run(
     return set(out_file.read_text().split())
 
 
-#: What an instrumented run may add to the host's modules, beyond what it loads itself.
-ALLOWED_IN_HOST = {
-    "autotelemetry",
-    "autotelemetry.hook",
-    *BOOT_MODULES,
+#: What the allowlist decision adds to any program that imports a framework: one built
+#: module, under its own name and its sources' names (never the ``autotelemetry`` package).
+DECISION = {
+    "_autotelemetry_handover",
     "autotelemetry.hook.allowlist",
+    "autotelemetry.hook.fs",
+    "autotelemetry.hook.handover",
+}
+#: The recording modules, built into one root module per framework.
+RECORDING = {
     "autotelemetry.hook.config",
     "autotelemetry.hook.event",
-    "autotelemetry.hook.fs",
     "autotelemetry.hook.instrument",
-    "autotelemetry.hook.integrations",
-    "autotelemetry.hook.integrations.click",
-    "autotelemetry.hook.integrations.argparse",
     "autotelemetry.hook.options",
     "autotelemetry.hook.recorder",
     "autotelemetry.hook.spool",
+}
+#: What an instrumented run may add to the host's modules, beyond what it loads itself.
+ALLOWED_IN_HOST = {
+    *BOOT_MODULES,
+    *DECISION,
+    *RECORDING,
+    "_autotelemetry_click",
+    "autotelemetry.hook.integrations.click",
+    "_autotelemetry_argparse",
+    "autotelemetry.hook.integrations.argparse",
     "atexit",
     "fnmatch",
     *SITE_PTH_CODEC,
@@ -140,7 +169,11 @@ FORBIDDEN = {
 #: Only with an endpoint configured: the notice and the sender spawner (``os``/``sys``).
 #: ``autotelemetry.hook.configfile`` (the config-file reader) is in neither set: these runs have
 #: no config file, and an endpoint from the environment must not pull it in.
-ALLOWED_WITH_ENDPOINT = {"autotelemetry.hook.notice", "autotelemetry.hook.spawn"}
+ALLOWED_WITH_ENDPOINT = {
+    "_autotelemetry_endpoint",
+    "autotelemetry.hook.notice",
+    "autotelemetry.hook.spawn",
+}
 
 
 @pytest.mark.parametrize("framework", ["click", "typer", "argparse"])
@@ -188,18 +221,13 @@ def test_host_process_imports_only_the_allowed_modules(
         if endpoint:
             assert added >= ALLOWED_WITH_ENDPOINT
     if not allow:
-        assert added <= {
-            "autotelemetry",
-            "autotelemetry.hook",
-            *BOOT_MODULES,
-            "autotelemetry.hook.allowlist",
-            "autotelemetry.hook.config",
-            "autotelemetry.hook.event",
-            "autotelemetry.hook.fs",
-            "autotelemetry.hook.instrument",
-            "autotelemetry.hook.options",
-            *SITE_PTH_CODEC,
-        }
+        assert added == {*BOOT_MODULES, *DECISION} | (added & SITE_PTH_CODEC)
+    else:
+        built = "_autotelemetry_argparse" if framework == "argparse" else "_autotelemetry_click"
+        assert {*BOOT_MODULES, *DECISION, *RECORDING, built} <= added
+    # Never the package: the built modules are all a host loads (importing the
+    # autotelemetry package would cost every run two more imports).
+    assert not {"autotelemetry", "autotelemetry.hook"} & added
 
 
 @pytest.mark.slow

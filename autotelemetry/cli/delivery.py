@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import math
 import sys
+import time
 
 import click
 
-from autotelemetry.cli.common import open_store, when
+from autotelemetry.cli.common import Progress, interactive, open_store, wait, when
 from autotelemetry.hook import allowlist
-from autotelemetry.hook.boot import disabled_reason
+from autotelemetry.hook.config import disabled_reason
 
 
 @click.command()
@@ -47,10 +49,10 @@ def flush(wait: float) -> None:
     fd = delivery.acquire(home, wait=0)
     if fd is None:
         click.echo("waiting for the running sender to finish...", err=True)
-        fd = delivery.acquire(home, wait=wait)
+        fd = _wait_for_sender(home, wait)
         if fd is None:
             raise click.ClickException("a sender is still running; try again later")
-    tty = sys.stderr.isatty()
+    tty = interactive()
 
     def progress(r: delivery.Result) -> None:
         if tty:
@@ -59,7 +61,12 @@ def flush(wait: float) -> None:
             )
 
     try:
-        worker = delivery.Sender(home, settings, progress=progress)
+        worker = delivery.Sender(
+            home,
+            settings,
+            progress=progress,
+            wait=lambda seconds, reason: _retry_wait(seconds, reason, worker.result, tty),
+        )
         click.echo(f"sending to {worker.url} ({settings.protocol})...", err=True)
         try:
             result = worker.run()
@@ -74,3 +81,25 @@ def flush(wait: float) -> None:
         click.echo(f"next retry not before {when(result.next_retry)}")
     if result.kept:
         sys.exit(1)
+
+
+def _wait_for_sender(home: str, seconds: float) -> int | None:
+    """The sender lock, polled for up to ``seconds``; a countdown bar on a terminal."""
+    from autotelemetry import sender as delivery
+
+    end = time.monotonic() + seconds
+    total = max(1, math.ceil(seconds))
+    with Progress("waiting for the running sender (seconds)", show_pos=True) as bar:
+        while True:
+            fd = delivery.acquire(home, wait=min(0.25, max(0.0, end - time.monotonic())))
+            left = end - time.monotonic()
+            bar(total - max(0, math.ceil(left)), total)
+            if fd is not None or left <= 0:
+                return fd
+
+
+def _retry_wait(seconds: float, reason: str, result: object, tty: bool) -> None:
+    if tty:
+        click.echo("", err=True)  # end the "sending: ..." line
+    sent = getattr(result, "sent", 0)
+    wait(seconds, f"{reason}: {sent} sent so far; retrying in {seconds:.0f} s")

@@ -94,6 +94,16 @@ def stacktrace(exc: dict) -> str:
     return "\n".join(lines)
 
 
+def _top_frame(frames: object) -> str | None:
+    """``module:function`` of the innermost in-app frame (what `report` groups show)."""
+    if not isinstance(frames, list):
+        return None
+    app = [f for f in frames if isinstance(f, dict) and f.get("in_app")]
+    if not app:
+        return None
+    return f"{app[-1].get('module') or app[-1].get('file')}:{app[-1].get('function')}"
+
+
 def record(ev: dict) -> dict[str, Any]:
     """The log record of one event."""
     env = ev.get("env") or {}
@@ -102,6 +112,7 @@ def record(ev: dict) -> dict[str, Any]:
         "log.record.uid": ev.get("event_id"),
         "session.id": ev.get("session_id"),
         "autotelemetry.install_id": ev.get("install_id"),
+        "autotelemetry.sample_rate": ev.get("sample_rate"),
         "autotelemetry.schema_version": ev.get("schema_version"),
         "cli.framework": cli.get("framework"),
         "cli.command": ev.get("command"),
@@ -125,6 +136,8 @@ def record(ev: dict) -> dict[str, Any]:
                 "exception.message": exc.get("message"),
                 "exception.stacktrace": stacktrace(exc),
                 "cli.exception.fingerprint": exc.get("fingerprint"),
+                "cli.exception.top_frame": _top_frame(exc.get("frames")),
+                "cli.exception.count": ev.get("count"),
                 "error.type": exc.get("type"),
             }
         )

@@ -10,6 +10,8 @@ allowlisted costs this module and nothing else.
 import os
 import sys
 
+from autotelemetry.hook import boot
+
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from types import FrameType
@@ -286,3 +288,21 @@ def current_allowlist() -> Allowlist:
     if not _allow_cache:
         _allow_cache.append(load_allowlist())
     return _allow_cache[0]
+
+
+_listing: "list[AllowEntry | str | None]" = []
+
+
+def listing() -> "AllowEntry | str | None":
+    """Why this program may be recorded (its allowlist entry, or "autotelemetry run"),
+    or ``None`` when it is not: the first decision, made once per process."""
+    if not _listing:
+        name = program()
+        entry: "AllowEntry | str | None" = None
+        if name is not None and name not in NEVER:
+            if boot.state["forced"]:
+                entry = "autotelemetry run"
+            else:
+                entry = is_allowlisted(name, current_allowlist())
+        _listing.append(entry)
+    return _listing[0]

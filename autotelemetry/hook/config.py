@@ -18,14 +18,33 @@ Hot path (an allowlisted CLI): when no config file exists (the common case, one
 import os
 import sys
 
-from autotelemetry.hook import allowlist, boot, event, options
+from autotelemetry.hook import allowlist, event, options
 
 CONFIG_FILE = "config.toml"
 
 #: Every setting a config file may hold, and its default.
-DEFAULTS = {o.name: o.default for o in options.OPTIONS if o.file}
+DEFAULTS = {o[options.NAME]: o[options.DEFAULT] for o in options.OPTIONS if o[options.FILE]}
 #: Settings a ``[cli.NAME]`` table may hold.
-PER_CLI_KEYS = tuple(o.name for o in options.OPTIONS if o.per_cli)
+PER_CLI_KEYS = tuple(o[options.NAME] for o in options.OPTIONS if o[options.PER_CLI])
+
+
+def disabled_reason(environ: "dict[str, str] | os._Environ[str]" = os.environ) -> "str | None":
+    """Why telemetry is off for this process, or ``None`` when it is not.
+
+    The boot checks the same at interpreter start, faster, on the environment's
+    raw bytes; ``status``, ``doctor`` and the sender ask here (a test checks
+    that both agree).
+    """
+    for name in options.KILL_SWITCHES:
+        if options.flag(environ.get(name)):
+            return name + " is set"
+    if "_ARGCOMPLETE" in environ or ("COMP_LINE" in environ and "COMP_POINT" in environ):
+        return "shell completion run (argcomplete)"
+    for key in environ:
+        # Click and Typer completion: _<PROG>_COMPLETE=bash_complete etc.
+        if key[:1] == "_" and key.endswith("_COMPLETE"):
+            return "shell completion run (" + key + ")"
+    return None
 
 
 def debug_enabled() -> bool:
@@ -41,24 +60,26 @@ def debug(message: str) -> None:
 def value(name: str, environ: "dict[str, str] | os._Environ[str]" = os.environ) -> object:
     """An environment-only option: its variable's value when set and valid, else its default."""
     option = options.BY_NAME[name]
-    raw = environ.get(option.variable) if option.variable else None
+    variable = option[options.VARIABLE]
+    raw = environ.get(variable) if variable else None
     if raw is None:
-        return option.default
+        return option[options.DEFAULT]
     parsed, why = options.coerce(option, raw)
-    return option.default if why is not None or parsed is None else parsed
+    return option[options.DEFAULT] if why is not None or parsed is None else parsed
 
 
 def variable_problems(environ: "dict[str, str] | os._Environ[str]" = os.environ) -> "list[str]":
     """Environment-only options whose variable is set to something invalid (then ignored)."""
     problems = []
     for option in options.OPTIONS:
-        if option.file or option.variable is None:
+        variable = option[options.VARIABLE]
+        if option[options.FILE] or variable is None:
             continue  # settings report their own problems (Settings.problems)
-        raw = environ.get(option.variable)
+        raw = environ.get(variable)
         if raw is not None:
             why = options.coerce(option, raw)[1]
             if why is not None:
-                problems.append(f"{option.variable}: {why}, ignored")
+                problems.append(f"{variable}: {why}, ignored")
     return problems
 
 
@@ -116,21 +137,22 @@ def apply_environment(
 ) -> None:
     """The top of the precedence: setting variables, then the kill switches."""
     for option in options.OPTIONS:
-        if not option.file or option.variable is None:
+        variable = option[options.VARIABLE]
+        if not option[options.FILE] or variable is None:
             continue
-        raw = environ.get(option.variable)
+        raw = environ.get(variable)
         if raw is None:
             continue
         parsed, why = options.coerce(option, raw)
         if why:
-            settings.problems.append(f"{option.variable}: {why}, ignored")
+            settings.problems.append(f"{variable}: {why}, ignored")
             continue
-        settings.values[option.name] = parsed
-        settings.sources[option.name] = option.variable
+        settings.values[option[options.NAME]] = parsed
+        settings.sources[option[options.NAME]] = variable
     # Only the kill switches count here (a completion run is not "disabled"), and
     # disabled_reason() scans every variable name: ask it only when one is set.
     if "AUTOTELEMETRY_DISABLED" in environ or "DO_NOT_TRACK" in environ:
-        reason = boot.disabled_reason(environ)
+        reason = disabled_reason(environ)
         if reason is not None and not reason.startswith("shell"):
             settings.values["enabled"] = False
             settings.sources["enabled"] = reason.split()[0]
@@ -148,9 +170,9 @@ def load_settings(
     if files is None:
         files = config_files(environ)
     if _any_exists(files):
-        from autotelemetry.hook import configfile
+        from autotelemetry.hook import handover
 
-        return configfile.load_settings(environ, files)
+        return handover.lazy("configfile").load_settings(environ, files)
     settings = Settings(files)
     apply_environment(settings, environ)
     return settings

@@ -38,7 +38,7 @@ _app: "dict[str, object]" = {}
 # --- in-app decision -------------------------------------------------------------------
 
 
-def _site_dirs() -> "list[str]":
+def _sites_on_path() -> "list[str]":
     seen: list[str] = []
     for path in sys.path:
         site = path and path.rstrip("/\\").endswith(("site-packages", "dist-packages"))
@@ -79,7 +79,7 @@ def _dist_top_levels(dist_info: str) -> "set[str]":
 def _entry_point_owner(program: str) -> "set[str]":
     """Top-level packages of the distribution whose console script is ``program``."""
     normal = program.lower().replace("-", "_").replace(".", "_") + "-"
-    for directory in _site_dirs():
+    for directory in _sites_on_path():
         try:
             entries = [e for e in os.listdir(directory) if e.endswith(".dist-info")]
         except OSError:

@@ -1,7 +1,7 @@
 """How the process really exits, when that differs from what was first recorded.
 
-Imported only on those paths (a run that exits once, the usual way, never
-loads it):
+Loaded only on those paths (``handover.lazy("exits")``; a run that exits once,
+the usual way, never loads it):
 
 * the command's ``SystemExit`` was caught and the program exits again with
   another status (``except SystemExit: sys.exit(1)``, a CLI that turns usage
@@ -22,7 +22,7 @@ import _signal  # type: ignore[import-not-found]  # builtin, loaded by every CPy
 import os
 import sys
 
-from autotelemetry.hook import config, event, recorder, spool
+from autotelemetry.hook import config, event, handover, recorder, spool
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -88,9 +88,7 @@ def after_close(closed: "recorder.Invocation", last: object) -> None:
     """At exit, the command having ended earlier: how does the process end?"""
     if recorder.is_uncaught(last):
         # An uncaught exception after the invocation was closed: still a crash.
-        from autotelemetry.hook import crash
-
-        crash.record(closed, last, closed.command_event)  # type: ignore[arg-type]
+        handover.lazy("crash").record(closed, last, closed.command_event)
         settle(closed, 1, cause=last)  # type: ignore[arg-type]
     elif isinstance(last, KeyboardInterrupt):
         settle(closed, 130, _signal.SIGINT if os.name == "posix" else None, last)

@@ -8,10 +8,6 @@ are symlinks, not directories, or owned by another user.
 import os
 
 
-class UnsafeStateDir(OSError):
-    """A state directory we refuse to use (a symlink, or owned by someone else)."""
-
-
 def ensure_private_dir(path: str) -> str:
     """Create ``path`` (and parents) as 0700 if missing, then check it is safe.
 
@@ -26,12 +22,12 @@ def ensure_private_dir(path: str) -> str:
     import stat as _stat
 
     if _stat.S_ISLNK(st.st_mode):
-        raise UnsafeStateDir(f"{path} is a symlink; refusing to follow it")
+        raise OSError(f"{path} is a symlink; refusing to follow it")
     if not _stat.S_ISDIR(st.st_mode):
-        raise UnsafeStateDir(f"{path} exists and is not a directory")
+        raise OSError(f"{path} exists and is not a directory")
     getuid = getattr(os, "getuid", None)
     if getuid is not None and st.st_uid != getuid():
-        raise UnsafeStateDir(f"{path} is owned by another user (uid {st.st_uid})")
+        raise OSError(f"{path} is owned by another user (uid {st.st_uid})")
     if st.st_mode & 0o077 and getuid is not None:
         os.chmod(path, 0o700)
     return path

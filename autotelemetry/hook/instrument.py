@@ -32,16 +32,11 @@ def should_instrument() -> bool:
     if _decision:
         return _decision[0]
     name = allowlist.program()
-    reason = None
-    if name is None or name in allowlist.NEVER:
-        on = False
-    elif boot.state["forced"]:
-        on, reason = True, "autotelemetry run"
-    else:
-        entry = allowlist.is_allowlisted(name, allowlist.current_allowlist())
-        on = entry is not None
-        if entry is not None:
-            reason = f"{entry.pattern!r} in {entry.source}"
+    entry = allowlist.listing()
+    on = entry is not None
+    reason = entry if isinstance(entry, str) else None
+    if isinstance(entry, allowlist.AllowEntry):
+        reason = f"{entry.pattern!r} in {entry.source}"
     skipped = None
     if on:
         # Only allowlisted programs pay for reading settings (a stat per missing file).
@@ -69,15 +64,14 @@ def should_instrument() -> bool:
 def integration(module_name: str) -> "ModuleType | None":
     """The integration module (``patch``/``describe``) registered for a framework module."""
     name = boot.INTEGRATIONS.get(module_name)
-    if name == "click":
-        from autotelemetry.hook.integrations import click
-
-        return click
-    if name == "argparse":
-        from autotelemetry.hook.integrations import argparse
-
-        return argparse
-    return None
+    if name is None:
+        return None
+    # Built into the hot module already (it registers its sources' names), or from
+    # the package: a second framework in one process binds to this module's state.
+    found = sys.modules.get("autotelemetry.hook.integrations." + name)
+    if found is None:
+        found = __import__("autotelemetry.hook.integrations." + name, fromlist=("_",))
+    return found
 
 
 def on_import(name: str, module: "ModuleType") -> None:

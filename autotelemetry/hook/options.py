@@ -1,6 +1,6 @@
 """The option table: every knob of autotelemetry, in one place.
 
-Each :class:`Option` says what a setting is called, which environment variable
+Each option (a row of :data:`OPTIONS`) says what a setting is called, which environment variable
 sets it, whether a ``config.toml`` may set it (and per CLI), its kind, default
 and one line of documentation. :mod:`autotelemetry.hook.config` reads every
 value through this table (:func:`coerce` is the one parser of every kind),
@@ -10,36 +10,28 @@ docs/configuration.md are generated from it (a test keeps them in step).
 Host side: runs inside users' CLIs, so it imports nothing.
 """
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Final
 
-class Option:
-    """One setting or variable (see the module docstring)."""
+    Option = tuple[str, "str | None", str, object, bool, bool, tuple[str, ...], str]
 
-    __slots__ = ("choices", "default", "doc", "file", "kind", "name", "per_cli", "variable")
 
-    def __init__(
-        self,
-        name: str,
-        variable: "str | None",
-        kind: str,
-        default: object,
-        doc: str,
-        file: bool = False,
-        per_cli: bool = False,
-        choices: "tuple[str, ...]" = (),
-    ) -> None:
-        self.name = name
-        #: The environment variable that sets it for one run (None: files only).
-        self.variable = variable
-        #: One of KINDS: how a value is parsed and checked.
-        self.kind = kind
-        self.default = default
-        self.doc = doc
-        #: Settable in config.toml (per environment and per user).
-        self.file = file
-        #: Settable per CLI in a ``[cli.NAME]`` table.
-        self.per_cli = per_cli
-        self.choices = choices
-
+#: The fields of an option (a row of :data:`OPTIONS`), by position. Rows are plain
+#: tuples: a class and an instance per option would cost every instrumented run
+#: ~0.3M instructions more (docs/design.md).
+NAME: "Final" = 0
+VARIABLE: "Final" = 1
+KIND: "Final" = 2
+DEFAULT: "Final" = 3
+FILE: "Final" = 4
+PER_CLI: "Final" = 5
+CHOICES: "Final" = 6
+DOC: "Final" = 7
+#: ``VARIABLE``: the environment variable that sets it for one run (None: files only);
+#: ``KIND``: one of :data:`KINDS`; ``FILE``: settable in config.toml (per environment
+#: and per user); ``PER_CLI``: settable in a ``[cli.NAME]`` table; ``CHOICES``: the
+#: words a "choice" accepts; ``DOC``: one line for the docs and ``status``.
 
 #: What each kind accepts (also the "type" column of the docs).
 KINDS = {
@@ -58,210 +50,281 @@ KINDS = {
 MIB = 1 << 20
 DAY = 86400
 
-OPTIONS = (
+OPTIONS: "tuple[Option, ...]" = (
+    # (name, variable, kind, default, file, per_cli, choices, doc)
     # --- settings: environment variable and config.toml -------------------------------
-    Option(
+    (
         "enabled",
         None,
         "bool",
         True,
+        True,
+        True,
+        (),
         "record anything at all; `false` from any source wins (DO_NOT_TRACK and "
         "AUTOTELEMETRY_DISABLED are the variables that turn it off)",
-        file=True,
-        per_cli=True,
     ),
-    Option(
+    (
         "endpoint",
         "AUTOTELEMETRY_ENDPOINT",
         "url",
         None,
+        True,
+        False,
+        (),
         "where events are sent; unset means local only",
-        file=True,
     ),
-    Option(
+    (
         "protocol",
         "AUTOTELEMETRY_PROTOCOL",
         "choice",
         "otlp",
+        True,
+        False,
+        ("otlp", "json"),
         "`otlp` (OTLP/HTTP logs; `/v1/logs` appended to a base URL) or `json` (webhook)",
-        file=True,
-        choices=("otlp", "json"),
     ),
-    Option(
+    (
         "sample_rate",
         "AUTOTELEMETRY_SAMPLE_RATE",
         "rate",
         1.0,
+        True,
+        True,
+        (),
         "probability that a run is recorded",
-        file=True,
-        per_cli=True,
     ),
-    Option(
+    (
         "ci",
         "AUTOTELEMETRY_CI",
         "choice",
         "record",
+        True,
+        False,
+        ("record", "skip"),
         "`record` (events carry `env.ci`/`env.ci_provider`) or `skip` (record nothing in CI)",
-        file=True,
-        choices=("record", "skip"),
     ),
-    Option(
+    (
         "signals",
         "AUTOTELEMETRY_SIGNALS",
         "bool",
         True,
+        True,
+        True,
+        (),
         "record runs that SIGTERM or SIGHUP ends (`terminated`) when the CLI leaves them at "
         "the default; `false` leaves those signals untouched (docs/reliability.md, Signals)",
-        file=True,
-        per_cli=True,
     ),
-    Option(
+    (
         "crash_messages",
         "AUTOTELEMETRY_CRASH_MESSAGES",
         "bool",
         True,
+        True,
+        False,
+        (),
         "keep sanitised exception messages in crash events; `false` stores `message: null`",
-        file=True,
     ),
     # --- environment only ----------------------------------------------------------
-    Option(
+    (
         "disabled",
         "AUTOTELEMETRY_DISABLED",
         "flag",
         False,
+        False,
+        False,
+        (),
         "turn everything off, whatever else says on (as does DO_NOT_TRACK=1)",
     ),
-    Option(
+    (
         "home",
         "AUTOTELEMETRY_HOME",
         "path",
         None,
+        False,
+        False,
+        (),
         "root of all per-user state (spool, store, install id, user config and allowlist); "
         "default `$XDG_STATE_HOME/autotelemetry` (`~/.local/state/autotelemetry`; macOS "
         "`~/Library/Application Support/autotelemetry`; Windows `%LOCALAPPDATA%\\autotelemetry`)",
     ),
-    Option(
+    (
         "allow",
         "AUTOTELEMETRY_ALLOW",
         "text",
         None,
+        False,
+        False,
+        (),
         "extra allowlisted programs for this run: comma-separated names or globs",
     ),
-    Option(
+    (
         "allowlist",
         "AUTOTELEMETRY_ALLOWLIST",
         "path",
         None,
+        False,
+        False,
+        (),
         "use only this allowlist file",
     ),
-    Option(
+    (
         "debug",
         "AUTOTELEMETRY_DEBUG",
         "flag",
         False,
+        False,
+        False,
+        (),
         "print each decision and event to stderr",
     ),
-    Option(
+    (
         "headers",
         "AUTOTELEMETRY_HEADERS",
         "text",
         None,
+        False,
+        False,
+        (),
         "`k=v,k2=v2` headers for the endpoint (auth), values percent-decoded; never "
         "written to disk, not settable in files",
     ),
-    Option(
+    (
         "ca_bundle",
         "AUTOTELEMETRY_CA_BUNDLE",
         "path",
         None,
+        False,
+        False,
+        (),
         "CA file or directory for TLS (verification cannot be turned off)",
     ),
-    Option(
-        "timeout", "AUTOTELEMETRY_TIMEOUT", "seconds", 10.0, "connect and read timeout per request"
+    (
+        "timeout",
+        "AUTOTELEMETRY_TIMEOUT",
+        "seconds",
+        10.0,
+        False,
+        False,
+        (),
+        "connect and read timeout per request",
     ),
-    Option(
+    (
         "send_budget",
         "AUTOTELEMETRY_SEND_BUDGET",
         "seconds",
         60.0,
+        False,
+        False,
+        (),
         "a sender run (or `flush`) stops after this",
     ),
-    Option(
+    (
         "send_interval",
         "AUTOTELEMETRY_SEND_INTERVAL",
         "seconds0",
         10.0,
+        False,
+        False,
+        (),
         "minimum time between two sender starts",
     ),
-    Option(
+    (
         "batch_events",
         "AUTOTELEMETRY_BATCH_EVENTS",
         "count",
         500,
+        False,
+        False,
+        (),
         "events per request (before gzip)",
     ),
-    Option(
+    (
         "retry_base",
         "AUTOTELEMETRY_RETRY_BASE",
         "seconds",
         1.0,
+        False,
+        False,
+        (),
         "first backoff after a transient failure (doubles each time, with jitter)",
     ),
-    Option(
+    (
         "retry_max",
         "AUTOTELEMETRY_RETRY_MAX",
         "seconds",
         3600.0,
+        False,
+        False,
+        (),
         "longest backoff",
     ),
-    Option(
+    (
         "store_max_events",
         "AUTOTELEMETRY_STORE_MAX_EVENTS",
         "count",
         200_000,
+        False,
+        False,
+        (),
         "store cap: the oldest events beyond it are deleted (unsent ones counted)",
     ),
-    Option(
+    (
         "spool_max_bytes",
         "AUTOTELEMETRY_SPOOL_MAX_BYTES",
         "count",
         64 * MIB,
+        False,
+        False,
+        (),
         "spool cap in bytes: the oldest files beyond it are evicted (counted)",
     ),
-    Option(
+    (
         "spool_max_files",
         "AUTOTELEMETRY_SPOOL_MAX_FILES",
         "count",
         10000,
+        False,
+        False,
+        (),
         "spool cap in files",
     ),
-    Option(
+    (
         "spool_max_age",
         "AUTOTELEMETRY_SPOOL_MAX_AGE",
         "seconds",
         30 * DAY,
+        False,
+        False,
+        (),
         "spool files older than this are evicted (counted)",
     ),
     # --- set by autotelemetry itself ---------------------------------------------------
-    Option(
+    (
         "run",
         "AUTOTELEMETRY_RUN",
         "flag",
         False,
+        False,
+        False,
+        (),
         "set by us: the one-shot consent of `autotelemetry run`, removed at start",
     ),
-    Option(
+    (
         "parent_session",
         "AUTOTELEMETRY_PARENT_SESSION",
         "text",
         None,
+        False,
+        False,
+        (),
         "set by us: the session id an instrumented run exports to its children "
         "(becomes their `parent_session_id`); do not set it yourself",
     ),
 )
 
 #: The same options by name.
-BY_NAME = {option.name: option for option in OPTIONS}
+BY_NAME: "dict[str, Option]" = {option[0]: option for option in OPTIONS}
 
 #: Variables outside our prefix that mean "off", whatever else says on.
 KILL_SWITCHES = ("AUTOTELEMETRY_DISABLED", "DO_NOT_TRACK")
@@ -276,13 +339,13 @@ def flag(value: "str | None") -> bool:
     return value is not None and value.strip().lower() not in ("", *_FALSE)
 
 
-def coerce(option: Option, value: object) -> "tuple[object, str | None]":
+def coerce(option: "Option", value: object) -> "tuple[object, str | None]":
     """``(value, None)`` when ``value`` is valid for ``option``, else ``(None, why)``.
 
     ``value`` is the text of a variable or what a config file holds (already
     typed by TOML). An empty variable means "unset" for paths, text and URLs.
     """
-    kind = option.kind
+    kind = option[KIND]
     if kind == "flag":
         return flag(value if isinstance(value, str) else str(value)), None
     if kind == "bool":
@@ -296,9 +359,10 @@ def coerce(option: Option, value: object) -> "tuple[object, str | None]":
                 return False, None
         return None, "must be true or false"
     if kind == "choice":
-        if isinstance(value, str) and value.strip().lower() in option.choices:
+        choices = option[CHOICES]
+        if isinstance(value, str) and value.strip().lower() in choices:
             return value.strip().lower(), None
-        return None, "must be " + " or ".join(repr(c) for c in option.choices)
+        return None, "must be " + " or ".join(repr(c) for c in choices)
     if kind == "url":
         if isinstance(value, str):
             text = value.strip()

@@ -26,7 +26,9 @@ from pathlib import Path
 from autotelemetry.hook.fs import ensure_private_dir
 
 STORE_FILE = "store.sqlite"
-SCHEMA_VERSION = 1
+#: 2: ``install_id`` and ``sample_rate`` columns (and ``ts``/``sample_rate`` on flags)
+#: with the report's covering indexes; a version-1 store is migrated on open.
+SCHEMA_VERSION = 2
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS events (
@@ -42,23 +44,119 @@ CREATE TABLE IF NOT EXISTS events (
     duration_ms REAL,
     error_type  TEXT,
     fingerprint TEXT,
-    body        TEXT NOT NULL
+    body        TEXT NOT NULL,
+    install_id  TEXT,
+    sample_rate REAL
 );
-CREATE INDEX IF NOT EXISTS events_ts ON events (ts);
-CREATE INDEX IF NOT EXISTS events_cli_command ON events (cli, command, duration_ms);
--- Covering indexes for `report` (no table row is read; see docs/performance.md).
-CREATE INDEX IF NOT EXISTS events_report_command
-    ON events (type, cli, command, duration_ms, status);
-CREATE INDEX IF NOT EXISTS events_report_cli ON events (type, cli, duration_ms, cli_version);
 CREATE TABLE IF NOT EXISTS flags (
-    event_id TEXT NOT NULL,
-    cli      TEXT,
-    command  TEXT,
-    flag     TEXT NOT NULL
+    event_id    TEXT NOT NULL,
+    cli         TEXT,
+    command     TEXT,
+    flag        TEXT NOT NULL,
+    ts          TEXT,
+    sample_rate REAL
 );
-CREATE INDEX IF NOT EXISTS flags_cli ON flags (cli, flag);
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT);
 """
+
+#: The columns of a row of :func:`~autotelemetry.store.ingest.rows`, in insert order.
+EVENT_COLUMNS = (
+    "event_id, type, ts, cli, cli_version, framework, command, status, exit_code, "
+    "duration_ms, error_type, fingerprint, body, install_id, sample_rate"
+)
+FLAG_COLUMNS = "event_id, cli, command, flag, ts, sample_rate"
+
+# Indexes: `events` (newest first, time filters) and the report's covering
+# indexes. Each report query reads one index and no table row; each ends in
+# `ts` so a time filter is checked inside the index too (see docs/performance.md).
+_INDEXES = """
+CREATE INDEX IF NOT EXISTS events_ts ON events (ts);
+CREATE INDEX IF NOT EXISTS report_runs
+    ON events (type, cli, command, cli_version, install_id, status, sample_rate, ts, duration_ms);
+CREATE INDEX IF NOT EXISTS report_durations
+    ON events (type, cli, command, duration_ms, sample_rate, ts);
+CREATE INDEX IF NOT EXISTS report_cli_durations ON events (type, cli, duration_ms, sample_rate, ts);
+CREATE INDEX IF NOT EXISTS report_days
+    ON events (type, cli, substr(ts, 1, 10), cli_version, status, sample_rate, ts);
+CREATE INDEX IF NOT EXISTS flags_report ON flags (cli, command, flag, sample_rate, ts);
+"""
+#: Indexes of schema version 1 that the report's indexes replace.
+_OLD_INDEXES = ("events_cli_command", "events_report_command", "events_report_cli", "flags_cli")
+
+
+def _migrate(db: sqlite3.Connection) -> None:
+    """Create the schema, or bring a version-1 store to the current version, in one transaction.
+
+    Version 1 lacked ``install_id``/``sample_rate`` (read back from each event's
+    body) and the flags' ``ts``/``sample_rate`` (copied from their events).
+    Concurrent openers serialise on the write lock; the version is checked again
+    under it.
+    """
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        version = db.execute("PRAGMA user_version").fetchone()[0]
+        if version < SCHEMA_VERSION:
+            columns = {r[1] for r in db.execute("PRAGMA table_info(events)")}
+            # Statement by statement: executescript() would commit first.
+            for statement in _statements(_SCHEMA):
+                db.execute(statement)
+            if columns and "install_id" not in columns:
+                _upgrade_v1(db)
+            for name in _OLD_INDEXES:
+                db.execute(f"DROP INDEX IF EXISTS {name}")
+            for statement in _statements(_INDEXES):
+                db.execute(statement)
+            db.execute("PRAGMA user_version=%d" % SCHEMA_VERSION)
+        db.execute("COMMIT")
+    except BaseException:
+        try:
+            db.execute("ROLLBACK")
+        except sqlite3.Error:
+            pass
+        raise
+
+
+def _statements(script: str) -> list[str]:
+    return [s for s in script.split(";") if s.strip()]
+
+
+def _upgrade_v1(db: sqlite3.Connection) -> None:
+    for statement in (
+        "ALTER TABLE events ADD COLUMN install_id TEXT",
+        "ALTER TABLE events ADD COLUMN sample_rate REAL",
+        "ALTER TABLE flags ADD COLUMN ts TEXT",
+        "ALTER TABLE flags ADD COLUMN sample_rate REAL",
+    ):
+        db.execute(statement)
+    updates = []
+    for rowid, body in db.execute("SELECT rowid, body FROM events"):
+        try:
+            ev = json.loads(body)
+        except ValueError:
+            continue
+        install, rate = event_install_and_rate(ev)
+        if install is not None or rate is not None:
+            updates.append((install, rate, rowid))
+    db.executemany("UPDATE events SET install_id = ?, sample_rate = ? WHERE rowid = ?", updates)
+    db.execute(
+        "UPDATE flags SET (ts, sample_rate) = "
+        "(SELECT e.ts, e.sample_rate FROM events e WHERE e.event_id = flags.event_id)"
+    )
+
+
+def event_install_and_rate(ev: dict) -> tuple[str | None, float | None]:
+    """An event's ``install_id`` and ``sample_rate`` as stored: anything malformed is ``None``.
+
+    A rate outside (0, 1) means no sampling (weight 1): a stored weight must never be
+    infinite, negative or zero.
+    """
+    install = ev.get("install_id")
+    if type(install) is not str:
+        install = None
+    rate = ev.get("sample_rate")
+    if isinstance(rate, (int, float)) and not isinstance(rate, bool) and 0 < rate < 1:
+        return install, float(rate)
+    return install, None
 
 
 def store_path(home: str) -> str:
@@ -120,13 +218,16 @@ class Store:
 
     ``readonly=True`` opens an existing store without creating, migrating or
     recovering anything (``status``, ``doctor``); it raises
-    ``FileNotFoundError`` when there is no store.
+    ``FileNotFoundError`` when there is no store. ``scratch=True`` is a
+    throwaway store in a private temporary directory (``report --input``):
+    no journal, no sync.
     """
 
-    def __init__(self, home: str, *, readonly: bool = False) -> None:
+    def __init__(self, home: str, *, readonly: bool = False, scratch: bool = False) -> None:
         self.home = home
         self.path = store_path(home)
         self.readonly = readonly
+        self.scratch = scratch
         self.recovered_from: str | None = None
         if readonly:
             if not os.path.isfile(self.path):
@@ -148,13 +249,18 @@ class Store:
         os.close(fd)
         db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
         try:
-            db.execute("PRAGMA journal_mode=WAL")
-            db.execute("PRAGMA synchronous=NORMAL")
+            if self.scratch:
+                # A throwaway store (`report --input`): nothing to keep if we die.
+                db.execute("PRAGMA journal_mode=OFF")
+                db.execute("PRAGMA synchronous=OFF")
+            else:
+                db.execute("PRAGMA journal_mode=WAL")
+                db.execute("PRAGMA synchronous=NORMAL")
             # 64 MiB page cache (default 2 MiB): random-UUID primary keys touch pages
             # all over the index; ingest and report over 1M events stay in memory.
             db.execute("PRAGMA cache_size=-65536")
-            db.executescript(_SCHEMA)
-            db.execute("PRAGMA user_version=%d" % SCHEMA_VERSION)
+            if db.execute("PRAGMA user_version").fetchone()[0] < SCHEMA_VERSION:
+                _migrate(db)
             db.execute("SELECT count(*) FROM events LIMIT 1").fetchone()
         except sqlite3.DatabaseError:
             db.close()

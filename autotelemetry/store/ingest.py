@@ -13,13 +13,19 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
-from collections.abc import Callable
+from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass, field
 from typing import TypeVar
 
 from autotelemetry.hook import spool
 from autotelemetry.hook.fs import ensure_private_dir
-from autotelemetry.store import Store, is_corrupt
+from autotelemetry.store import (
+    EVENT_COLUMNS,
+    FLAG_COLUMNS,
+    Store,
+    event_install_and_rate,
+    is_corrupt,
+)
 
 #: Events committed per transaction while ingesting.
 BATCH_EVENTS = 5000
@@ -167,7 +173,7 @@ _SQL_INT = 1 << 63
 #: Row positions of the columns that hold numbers (exit_code, duration_ms); the
 #: others hold text (or NULL).
 _NUMBER_COLUMNS = (8, 9)
-_TEXT_COLUMNS = (0, 1, 2, 3, 4, 5, 6, 7, 10, 11)
+_TEXT_COLUMNS = (0, 1, 2, 3, 4, 5, 6, 7, 10, 11, 13)
 
 Rows = tuple[list[tuple], list[tuple]]
 
@@ -179,9 +185,14 @@ def rows(events: list[tuple[dict, str]]) -> Rows:
     cannot store as its column's type (readers such as ``report`` rely on each
     column's type), so a spool file of the wrong shape is quarantined instead
     of failing a whole batch. Hot in ingest: one pass, one UTF-8 check per event.
+
+    A crash event's row gets the exit code and duration of its run's command
+    event when that is in the same file (same ``session_id``: one process writes
+    both), so ``events`` can show them; the body stays as written.
     """
     out = []
     flag_rows = []
+    crashes = False
     for ev, line in events:
         cli = ev.get("cli") or {}
         exc = ev.get("exception") or {}
@@ -202,6 +213,7 @@ def rows(events: list[tuple[dict, str]]) -> Rows:
             ev.get("error_type") or exc.get("type"),
             exc.get("fingerprint"),
             line,  # the body: the event exactly as the writer encoded it
+            *event_install_and_rate(ev),
         )
         if type(row[0]) is not str:
             raise TypeError("event_id must be a string")
@@ -226,22 +238,44 @@ def rows(events: list[tuple[dict, str]]) -> Rows:
         # Lone surrogates (JSON escapes such as \ud800) cannot be stored: one encode finds any.
         "\0".join(text + flags).encode("utf-8")
         out.append(row)
+        crashes = crashes or row[1] == "crash"
         for flag in flags:
-            flag_rows.append((row[0], row[3], row[6], flag))
+            flag_rows.append((row[0], row[3], row[6], flag, row[2], row[14]))
+    if crashes:
+        out = _complete_crash_rows(out, [ev for ev, _ in events])
     return out, flag_rows
+
+
+def _complete_crash_rows(out: list[tuple], events: list[dict]) -> list[tuple]:
+    runs = {
+        ev.get("session_id"): (row[8], row[9])
+        for ev, row in zip(events, out)
+        if row[1] == "command" and ev.get("session_id")
+    }
+    completed = []
+    for ev, row in zip(events, out):
+        known = runs.get(ev.get("session_id")) if row[1] == "crash" else None
+        if known is not None and row[8] is None and row[9] is None:
+            row = (*row[:8], known[0], known[1], *row[10:])
+        completed.append(row)
+    return completed
 
 
 # --- ingest --------------------------------------------------------------------
 
 
-def ingest(store: Store) -> IngestResult:
-    """Move every pending spool file of the store's home into the store."""
+def ingest(store: Store, progress: Callable[[int, int], None] | None = None) -> IngestResult:
+    """Move every pending spool file of the store's home into the store.
+
+    ``progress(files done, files pending)`` is called after each committed batch.
+    """
     home = store.home
     result = IngestResult()
     remove_stale_tmp(home)
     batch: list[tuple[str, Rows]] = []
     size = 0
-    for path in pending(home):
+    paths = pending(home)
+    for done, path in enumerate(paths, 1):
         try:
             events = read_lines(path)
             file_rows = rows(events)
@@ -260,9 +294,35 @@ def ingest(store: Store) -> IngestResult:
         if size >= BATCH_EVENTS:
             _commit(store, batch, result)
             batch, size = [], 0
+            if progress:
+                progress(done, len(paths))
     if batch:
         _commit(store, batch, result)
+    if progress and paths:
+        progress(len(paths), len(paths))
     return result
+
+
+def insert(store: Store, events: list[tuple[dict, str]]) -> tuple[int, int, int]:
+    """Store (event, body) pairs that come from elsewhere than the spool (``report --input``).
+
+    Validated and deduplicated by ``event_id`` exactly as spool files are; a
+    malformed event is skipped, not fatal. Returns (inserted, duplicates, malformed).
+    """
+    try:
+        parts = [rows(events)]
+        malformed = 0
+    except (TypeError, ValueError, UnicodeError):
+        parts, malformed = [], 0
+        for one in events:  # find the bad ones
+            try:
+                parts.append(rows([one]))
+            except (TypeError, ValueError, UnicodeError):
+                malformed += 1
+    result = IngestResult()
+    if parts:
+        _commit(store, [("", p) for p in parts], result)
+    return result.events, result.duplicates, malformed
 
 
 T = TypeVar("T")
@@ -282,6 +342,34 @@ def recovering(store: Store, fn: Callable[[], T]) -> T:
     store.recover()
     ingest(store)
     return fn()
+
+
+class StoreWasCorrupt(Exception):
+    """The store proved corrupt after rows had already been read from it (and was set aside)."""
+
+
+def recovering_rows(store: Store, make: Callable[[], Iterator[T]]) -> Generator[T, None, None]:
+    """The rows of ``make()``, read one at a time, recovering as :func:`recovering` does.
+
+    Corruption found before the first row: the store is set aside, the spool
+    re-ingested and the rows read again. Found later, after rows were handed
+    out: the store is set aside and :class:`StoreWasCorrupt` is raised (the
+    caller already showed part of a listing that no longer exists).
+    """
+    handed_out = False
+    try:
+        for row in make():
+            handed_out = True
+            yield row
+        return
+    except sqlite3.DatabaseError as exc:
+        if store.readonly or not is_corrupt(exc):
+            raise
+    store.recover()
+    ingest(store)
+    if handed_out:
+        raise StoreWasCorrupt(store.recovered_from)
+    yield from make()
 
 
 def _commit(store: Store, batch: list[tuple[str, Rows]], result: IngestResult) -> None:
@@ -309,7 +397,10 @@ def _commit(store: Store, batch: list[tuple[str, Rows]], result: IngestResult) -
                 seen.add(r[0])
                 new_rows.append(r)
         new_ids = {r[0] for r in new_rows}
-        db.executemany("INSERT OR IGNORE INTO events VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)", new_rows)
+        db.executemany(
+            f"INSERT OR IGNORE INTO events ({EVENT_COLUMNS}) VALUES ({_marks(EVENT_COLUMNS)})",
+            new_rows,
+        )
         inserted = len(new_rows)
         if inserted:
             flags_done: set[tuple[str, str]] = set()
@@ -318,10 +409,14 @@ def _commit(store: Store, batch: list[tuple[str, Rows]], result: IngestResult) -
                 if f[0] in new_ids and (f[0], f[3]) not in flags_done:
                     flags_done.add((f[0], f[3]))
                     new_flags.append(f)
-            db.executemany("INSERT INTO flags VALUES (?,?,?,?)", new_flags)
+            db.executemany(
+                f"INSERT INTO flags ({FLAG_COLUMNS}) VALUES ({_marks(FLAG_COLUMNS)})", new_flags
+            )
     result.events += inserted
     result.duplicates += len(event_rows) - inserted
     for path, _ in batch:
+        if not path:
+            continue
         try:
             os.unlink(path)
         except FileNotFoundError:
@@ -329,18 +424,25 @@ def _commit(store: Store, batch: list[tuple[str, Rows]], result: IngestResult) -
         result.files += 1
 
 
+def _marks(columns: str) -> str:
+    return ",".join("?" * len(columns.split(",")))
+
+
 __all__ = [
     "BATCH_EVENTS",
     "CorruptSpoolFile",
     "IngestResult",
+    "StoreWasCorrupt",
     "eviction_marks",
     "ingest",
+    "insert",
     "pending",
     "quarantine",
     "quarantined",
     "read",
     "read_lines",
     "recovering",
+    "recovering_rows",
     "remove_stale_tmp",
     "rows",
     "stats",

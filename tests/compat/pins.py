@@ -16,13 +16,14 @@ from pathlib import Path
 
 import conftest
 import pytest
+import tomllib
 from conftest import ROOT, Runner, Venv, build_wheel, make_venv
 
 WHEEL_CACHE = ROOT / "build" / "compat-wheels"
 
 #: The packages autotelemetry itself pulls in; the twin venv gets them too so
 #: that `pip list` in both differs only by autotelemetry.
-OWN_DEPENDENCIES = ["requests>=2.25"]
+OWN_DEPENDENCIES = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
 
 
 @dataclass(frozen=True)
@@ -104,7 +105,8 @@ def _installable(pins: list[Pin]) -> list[Pin]:
 
 def _download(set_name: str, requirements: list[str]) -> Path:
     """Fetch the wheels of ``requirements`` (and their dependencies) once, into build/."""
-    key = hashlib.sha1(json.dumps([PY, requirements]).encode()).hexdigest()[:10]
+    # The wheel's file name does not change with its dependencies: key on those too.
+    key = hashlib.sha1(json.dumps([PY, requirements, OWN_DEPENDENCIES]).encode()).hexdigest()[:10]
     directory = WHEEL_CACHE / f"py{PY[0]}.{PY[1]}-{set_name}-{key}"
     if not (directory / "ready").exists():
         directory.mkdir(parents=True, exist_ok=True)

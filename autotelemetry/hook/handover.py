@@ -1,0 +1,143 @@
+"""Handing a framework module over to the recording code: decided once, loaded only if used.
+
+The boot's finder calls :func:`find_spec` when a framework module of its
+registry is about to load. The allowlist decides first (a small module: a
+program that is not allowlisted never loads the recording code, and the finder
+retires so later imports stop paying for it); only then is the framework's hot
+module loaded (:func:`load`) and given the import.
+
+An installed wheel ships the hot path built into a few root modules
+(tools/amalgamate.py): ``_autotelemetry_handover`` (this module and the
+allowlist) and one per framework (``_autotelemetry_click``,
+``_autotelemetry_argparse``), each registered under its sources' names. An
+editable install or a source checkout has only the sources, which are used
+instead.
+"""
+
+import os
+import sys
+
+from autotelemetry.hook import allowlist, boot
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from types import ModuleType
+
+
+def find_spec(name: str, path: object = None, target: object = None) -> object:
+    """The boot finder's work for framework module ``name`` (``None``: load it untouched).
+
+    A framework imported before the boot activated is handed over here too
+    (``target`` is then the boot's ``state``), and patched in place.
+    """
+    instrument = _instrument(name)
+    if instrument is None:
+        return None
+    if target is boot.state:
+        instrument.on_import(name, sys.modules[name])
+        return None
+    return instrument.find_spec(name, path, target)
+
+
+def _instrument(name: str) -> "ModuleType | None":
+    if allowlist.listing() is None:
+        retire()
+        return None
+    return require("instrument", "_autotelemetry_" + boot.INTEGRATIONS[name])
+
+
+#: The built root module that holds each host-side module loaded only on a rare path
+#: (tools/amalgamate.py builds them; a test keeps this table and the build in step).
+RARE = {
+    "configfile": "_autotelemetry_configfile",
+    "crash": "_autotelemetry_crash",
+    "privacy": "_autotelemetry_crash",
+    "notice": "_autotelemetry_endpoint",
+    "spawn": "_autotelemetry_endpoint",
+    "exits": "_autotelemetry_exits",
+}
+
+
+def lazy(name: str) -> "ModuleType":
+    """Host-side module ``name`` of a rare path: crash capture, the endpoint, config files,
+    an exit status that differs from the first one seen, a terminating signal.
+
+    From the wheel's built root module when there is one (no package import), else
+    from the sources. Raises ``ImportError`` when neither loads.
+    """
+    return require(name, RARE[name])
+
+
+def require(name: str, built: str) -> "ModuleType":
+    """``autotelemetry.hook.<name>``: already loaded, from root module ``built``, or the sources."""
+    source = "autotelemetry.hook." + name
+    module = sys.modules.get(source)
+    if module is None:
+        if load(built) is None:
+            try:
+                __import__(built)
+            except ImportError:  # no built modules: an editable install, a checkout
+                pass
+        module = sys.modules.get(source)
+        if module is None:
+            module = __import__(source, fromlist=("_",))
+    return module
+
+
+def load(name: str) -> "ModuleType | None":
+    """Root module ``name`` of ours, executed from its byte-code file (``None``: use import).
+
+    The import machinery costs a host about 0.35M instructions per module before
+    the module's own code runs (finders, path caches, specs, loaders); for our own
+    root module beside the boot, whose compiled file pip wrote at install time,
+    reading and executing that file is all that is needed. Anything unusual (no
+    or a stale byte-code file, a hash-based one, ``-O``) returns ``None`` and the
+    caller imports normally.
+    """
+    if sys.flags.optimize:
+        return None
+    magic = getattr(sys.modules.get("_frozen_importlib_external"), "MAGIC_NUMBER", None)
+    here = os.path.dirname(getattr(boot, "__file__", None) or "")
+    if not magic or not here:
+        return None
+    source = os.path.join(here, name + ".py")
+    cached = os.path.join(here, "__pycache__", name + "." + sys.implementation.cache_tag + ".pyc")
+    try:
+        st = os.stat(source)
+        fd = os.open(cached, os.O_RDONLY)
+        try:
+            data = os.read(fd, os.fstat(fd).st_size)
+        finally:
+            os.close(fd)
+    except OSError:
+        return None
+    if (
+        data[:4] != magic
+        or data[4:8] != b"\0\0\0\0"  # timestamp-based (not hash-based, PEP 552)
+        or int.from_bytes(data[8:12], "little") != int(st.st_mtime) & 0xFFFFFFFF
+        or int.from_bytes(data[12:16], "little") != st.st_size & 0xFFFFFFFF
+    ):
+        return None
+    from marshal import loads  # built in, loaded by the interpreter's own import system
+
+    module = type(sys)(name)
+    module.__file__ = source
+    module.__cached__ = cached  # type: ignore[attr-defined]
+    sys.modules[name] = module
+    try:
+        exec(loads(memoryview(data)[16:]), module.__dict__)
+    except BaseException:
+        sys.modules.pop(name, None)
+        return None
+    return module
+
+
+def retire() -> None:
+    """Stop looking at imports, in place and at once.
+
+    ``sys.meta_path`` is being iterated by the import in progress, so the boot's
+    finder is not removed (the next finder would be skipped); its ``find_spec``
+    becomes a C-level call that returns ``None`` (``BaseException.__init__``
+    accepts any arguments), which costs later imports next to nothing.
+    """
+    boot.find_spec = Exception().__init__  # type: ignore[misc]

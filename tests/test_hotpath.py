@@ -1,0 +1,214 @@
+"""The hot path as shipped: built modules that behave as the sources, and leave nothing behind.
+
+The wheel ships the host side built into a few root modules (tools/amalgamate.py);
+an editable install runs the sources. Both must record the same events. And once
+a run is recorded, nothing of ours may keep the host's objects alive into
+interpreter shutdown (structural guards: never timing assertions).
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from conftest import EXAMPLES, ROOT, Venv, build_wheel, clean_env, make_venv
+
+sys.path.insert(0, str(ROOT / "tools"))
+import amalgamate
+
+sys.path.pop(0)
+
+#: Invocations that cover each integration's paths: success, usage error, failure,
+#: crash, aliases and flags, subcommands.
+RUNS = [
+    ("exampleclick", ["--verbose", "db", "migrate", "--dry-run", "prod"]),
+    ("exampleclick", ["db", "m", "--to", "42", "staging"]),
+    ("exampleclick", ["db", "nosuch"]),
+    ("exampleclick", ["fail"]),
+    ("exampleclick", ["crash", "x"]),
+    ("exampletyper", ["users", "create", "bob", "--admin"]),
+    ("exampleargparse", ["db", "migrate", "--dry-run", "prod"]),
+    ("exampleargparse", ["db", "nosuch"]),
+    ("exampleargparse", ["crash"]),
+]
+#: Fields that differ between any two runs (ids, times) or by where the venv lives.
+VOLATILE = ("event_id", "timestamp", "session_id", "install_id", "duration_ms")
+
+
+def _normalised(events: list[dict]) -> list[dict]:
+    out = []
+    for event in events:
+        event = {k: v for k, v in event.items() if k not in VOLATILE}
+        exc = event.get("exception")
+        if isinstance(exc, dict):
+            for frame in exc.get("frames") or ():
+                frame.pop("file", None)  # relative to each venv's own site-packages
+        out.append(event)
+    return out
+
+
+def _record(venv: Venv, home: Path) -> list[dict]:
+    home.mkdir(mode=0o700)
+    env = clean_env(
+        AUTOTELEMETRY_HOME=str(home),
+        AUTOTELEMETRY_ALLOW="exampleclick,exampletyper,exampleargparse",
+    )
+    events = []
+    for program, argv in RUNS:
+        subprocess.run([venv.script(program), *argv], env=env, capture_output=True, timeout=120)
+        spool = sorted((home / "spool").glob("*.jsonl"))
+        for path in spool:
+            events += [json.loads(line) for line in path.read_text().splitlines() if line]
+            path.unlink()
+    return events
+
+
+@pytest.mark.slow
+def test_built_modules_record_what_the_sources_record(venv: Venv, venv_root: Path, tmp_path: Path):
+    editable = make_venv(
+        venv_root,
+        "editable-examples",
+        [
+            "-e",
+            str(ROOT),
+            *(str(build_wheel(EXAMPLES / name)) for name in ("exampleclick", "exampletyper")),
+            str(build_wheel(EXAMPLES / "exampleargparse")),
+        ],
+    )
+    assert not list(editable.site_packages.glob("_autotelemetry_click.py"))  # the sources
+    assert list(venv.site_packages.glob("_autotelemetry_click.py"))  # the built modules
+    built = _record(venv, tmp_path / "built")
+    sources = _record(editable, tmp_path / "sources")
+    assert len(built) == len(RUNS) + 2  # every run, plus the two crashes' crash events
+    assert _normalised(built) == _normalised(sources)
+
+
+SHUTDOWN = r"""
+import atexit, gc, sys, weakref
+
+refs = []
+
+def after_ours():
+    # Registered first, so it runs after autotelemetry's exit handler (atexit is LIFO).
+    gc.collect()
+    boot = sys.modules["autotelemetry.hook.boot"]
+    recorder = sys.modules.get("autotelemetry.hook.recorder")
+    print(json.dumps({
+        "exit_restored": sys.exit is ORIGINAL_EXIT,
+        "excepthook_restored": threading.excepthook is ORIGINAL_HOOK,
+        "invocation_dropped": recorder is not None and recorder.RECORDER.invocation is None,
+        "contexts_alive": sum(ref() is not None for ref in refs),
+    }))
+
+import json, threading
+ORIGINAL_EXIT, ORIGINAL_HOOK = sys.exit, threading.excepthook
+atexit.register(after_ours)
+
+import click
+
+@click.group()
+def main():
+    refs.append(weakref.ref(click.get_current_context()))
+
+@main.command()
+@click.option("--flag", is_flag=True)
+def go(flag):
+    refs.append(weakref.ref(click.get_current_context()))
+
+main(sys.argv[1:])
+"""
+
+
+@pytest.mark.parametrize("exit_by", ["return", "sys.exit"])
+def test_nothing_of_ours_holds_the_host_at_shutdown(venv: Venv, tmp_path: Path, exit_by: str):
+    """sys.exit and threading.excepthook are given back, the invocation (with the
+    framework's contexts) is dropped: the host's objects die as they would without us."""
+    script = tmp_path / "shutdown_probe.py"
+    code = SHUTDOWN
+    if exit_by == "return":
+        code = code.replace("main(sys.argv[1:])", "main(sys.argv[1:], standalone_mode=False)")
+    script.write_text(code)
+    home = tmp_path / "home"
+    env = clean_env(AUTOTELEMETRY_HOME=str(home), AUTOTELEMETRY_ALLOW="shutdown_probe.py")
+    out = subprocess.run(
+        [venv.python, str(script), "go", "--flag"], env=env, capture_output=True, text=True
+    )
+    assert out.returncode == 0, out.stderr
+    facts = json.loads(out.stdout.splitlines()[-1])
+    assert facts == {
+        "exit_restored": True,
+        "excepthook_restored": True,
+        "invocation_dropped": True,
+        "contexts_alive": 0,
+    }
+    assert list((home / "spool").glob("*.jsonl"))  # and the run was recorded
+
+
+@pytest.mark.parametrize(
+    "environ",
+    [
+        {},
+        {"DO_NOT_TRACK": "1"},
+        {"DO_NOT_TRACK": "0"},
+        {"DO_NOT_TRACK": ""},
+        {"DO_NOT_TRACK": " Off "},
+        {"AUTOTELEMETRY_DISABLED": "yes"},
+        {"AUTOTELEMETRY_DISABLED": "false"},
+        {"_ARGCOMPLETE": "1"},
+        {"COMP_LINE": "x", "COMP_POINT": "1"},
+        {"COMP_LINE": "x"},
+        {"_MYCLI_COMPLETE": "bash_complete"},
+        {"MYCLI_COMPLETE": "x"},
+        {"_X_COMPLETE_NOT": "1"},
+    ],
+    ids=lambda e: ",".join(f"{k}={v}" for k, v in e.items()) or "none",
+)
+def test_boot_fast_check_agrees_with_disabled_reason(venv: Venv, environ: dict[str, str]):
+    """The boot decides on the raw bytes at start; config.disabled_reason says why later."""
+    sys.path.insert(0, str(ROOT))
+    from autotelemetry.hook import config
+
+    expected_active = config.disabled_reason(environ) is None
+    code = "import sys; print(sys.modules['autotelemetry.hook.boot'].state['active'])"
+    out = subprocess.run(
+        [venv.python, "-c", code], env=clean_env(**environ), capture_output=True, text=True
+    )
+    assert out.stdout.strip() == str(expected_active), out.stderr
+
+
+def test_build_refuses_two_modules_defining_one_name(tmp_path: Path):
+    hook = tmp_path / "autotelemetry" / "hook"
+    hook.mkdir(parents=True)
+    (hook / "a.py").write_text("def helper():\n    return 1\n")
+    (hook / "b.py").write_text(
+        "from autotelemetry.hook import a\n\n\ndef helper():\n    return 2\n"
+    )
+    with pytest.raises(amalgamate.BuildError, match="both define 'helper'"):
+        amalgamate.build(tmp_path, amalgamate.Target("_x", ("a", "b")), {})
+    (hook / "b.py").write_text("def a():\n    return 2\n")
+    with pytest.raises(amalgamate.BuildError, match="the name of a sibling module"):
+        amalgamate.build(tmp_path, amalgamate.Target("_x", ("a", "b")), {})
+
+
+def test_built_module_binds_siblings_to_itself(tmp_path: Path):
+    hook = tmp_path / "autotelemetry" / "hook"
+    hook.mkdir(parents=True)
+    (hook / "a.py").write_text('"""Doc."""\n\n\ndef one():\n    """Doc."""\n    return 1\n')
+    (hook / "b.py").write_text(
+        "from autotelemetry.hook import a\n\n__all__ = ['two']\n\n\n"
+        "def two():\n    return a.one() + 1\n"
+    )
+    text = amalgamate.build(tmp_path, amalgamate.Target("_x_built", ("a", "b")), {})
+    assert '"""Doc."""' not in text and "__all__" not in text
+    module = type(sys)("_x_built")
+    sys.modules["_x_built"] = module
+    try:
+        exec(compile(text, "_x_built", "exec"), module.__dict__)
+        assert module.two() == 2  # type: ignore[attr-defined]
+        assert sys.modules["autotelemetry.hook.a"] is module
+    finally:
+        for name in ("_x_built", "autotelemetry.hook.a", "autotelemetry.hook.b"):
+            sys.modules.pop(name, None)

@@ -1,0 +1,237 @@
+"""Build the host side's hot modules: several source modules, one file for the machine.
+
+As SQLite ships its amalgamation, the wheel ships the host side's hot path as a
+few root modules built from the sources in ``autotelemetry/hook/`` (which stay
+one module per concern, for people). Importing a module costs a host about
+0.4M instructions before its first line runs, and every byte of bytecode about
+18 more; a framework import that pulled in eight small modules paid that eight
+times. Each built module:
+
+* concatenates its source modules in order, under one global namespace;
+* drops their docstrings and ``__all__`` (nothing reads them at run time) and
+  their imports of each other: a sibling module name (``config``, ``recorder``)
+  is bound to the built module itself, or, for a module built into another
+  root module that is always loaded first, to that module, found in
+  ``sys.modules``;
+* registers itself in ``sys.modules`` under every source module's name, so the
+  package modules imported only on rare paths (crash capture, the endpoint
+  notice) and the tool side find ONE copy of each module and its state;
+* refuses to build when two source modules define the same top-level name
+  (the namespace is shared), or a module defines a sibling's name.
+
+Used by ``hatch_build.py`` at wheel build time; a test compares what the built
+modules and the sources record (tests/test_packaging.py).
+"""
+
+from __future__ import annotations
+
+import ast
+from dataclasses import dataclass
+from pathlib import Path
+
+PACKAGE = "autotelemetry.hook"
+
+
+@dataclass(frozen=True)
+class Target:
+    """One built root module and the source modules (``hook``-relative names) it holds."""
+
+    name: str
+    modules: tuple[str, ...]
+
+
+#: What the wheel ships at the site-packages root, in load order. The boot runs at
+#: every interpreter start; the hand-over (allowlist decision) when a framework loads;
+#: a framework's hot module only when the program is instrumented (one per framework:
+#: a Click CLI never unmarshals the argparse integration).
+TARGETS = (
+    Target("_autotelemetry_boot", ("boot",)),
+    Target("_autotelemetry_handover", ("fs", "allowlist", "handover")),
+    Target(
+        "_autotelemetry_click",
+        ("options", "config", "event", "spool", "recorder", "instrument", "integrations.click"),
+    ),
+    Target(
+        "_autotelemetry_argparse",
+        ("options", "config", "event", "spool", "recorder", "instrument", "integrations.argparse"),
+    ),
+    # Rare paths, each loaded only when needed (handover.lazy): a config file exists,
+    # a crash happened, an endpoint is configured, the process exits otherwise than the
+    # framework first did or by a terminating signal.
+    Target("_autotelemetry_configfile", ("configfile",)),
+    Target("_autotelemetry_crash", ("privacy", "crash")),
+    Target("_autotelemetry_endpoint", ("notice", "spawn")),
+    Target("_autotelemetry_exits", ("exits",)),
+)
+
+
+class BuildError(ValueError):
+    """The sources break a rule of the amalgamation (the message says which)."""
+
+
+def _source(root: Path, module: str) -> str:
+    return (root / "autotelemetry" / "hook" / (module.replace(".", "/") + ".py")).read_text(
+        encoding="utf-8"
+    )
+
+
+def _docstring(body: list[ast.stmt]) -> ast.Expr | None:
+    first = body[0] if body else None
+    if (
+        isinstance(first, ast.Expr)
+        and isinstance(first.value, ast.Constant)
+        and isinstance(first.value.value, str)
+    ):
+        return first
+    return None
+
+
+def _sibling_import(node: ast.stmt) -> bool:
+    return (
+        isinstance(node, ast.ImportFrom)
+        and node.level == 0
+        and node.module is not None
+        and (node.module == PACKAGE or node.module.startswith(PACKAGE + "."))
+    )
+
+
+def _top_level_names(tree: ast.Module) -> dict[str, ast.stmt]:
+    """Names each top-level statement binds (imports of other packages excluded)."""
+    names: dict[str, ast.stmt] = {}
+    for node in tree.body:
+        targets: list[str] = []
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            targets = [node.name]
+        elif isinstance(node, (ast.Assign, ast.AnnAssign)):
+            for target in node.targets if isinstance(node, ast.Assign) else [node.target]:
+                targets += [n.id for n in ast.walk(target) if isinstance(n, ast.Name)]
+        for name in targets:
+            names[name] = node
+    return names
+
+
+def _strip(text: str, tree: ast.Module) -> str:
+    """``text`` without docstrings, ``__all__`` and sibling imports (line-based, exact)."""
+    lines = text.splitlines(keepends=True)
+    drop: set[int] = set()  # 0-based line numbers
+    replace: dict[int, str] = {}
+
+    def remove(node: ast.stmt, owner_body: list[ast.stmt]) -> None:
+        assert node.end_lineno is not None
+        first, last = node.lineno - 1, node.end_lineno - 1
+        drop.update(range(first, last + 1))
+        if len(owner_body) == 1:  # the body would be empty: keep a pass
+            indent = lines[first][: len(lines[first]) - len(lines[first].lstrip())]
+            replace[first] = indent + "pass\n"
+
+    doc = _docstring(tree.body)
+    if doc is not None:
+        remove(doc, tree.body)
+    for node in tree.body:
+        if _sibling_import(node) or (
+            isinstance(node, ast.Assign)
+            and any(isinstance(t, ast.Name) and t.id == "__all__" for t in node.targets)
+        ):
+            remove(node, tree.body)
+    for each in ast.walk(tree):
+        if isinstance(each, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            doc = _docstring(each.body)
+            if doc is not None:
+                remove(doc, each.body)
+    out = []
+    for number, line in enumerate(lines):
+        if number in replace:
+            out.append(replace[number])
+        elif number not in drop:
+            out.append(line)
+    return "".join(out)
+
+
+def build(root: Path, target: Target, loaded_first: dict[str, str]) -> str:
+    """The text of ``target``'s root module.
+
+    ``loaded_first`` maps a source module of an earlier target to that target's
+    root module name (always imported before this one).
+    """
+    here = set(target.modules)
+    # Sibling module names bound to this module (integrations are never imported by name).
+    aliases = sorted({m.rpartition(".")[2] for m in here if not m.startswith("integrations.")})
+    defined: dict[str, str] = {}
+    needed: set[str] = set()  # sibling modules imported at module level
+    parts = []
+    for module in target.modules:
+        text = _source(root, module)
+        tree = ast.parse(text)
+        for node in tree.body:
+            if _sibling_import(node):
+                assert isinstance(node, ast.ImportFrom)
+                for alias in node.names:
+                    full = f"{node.module}.{alias.name}".removeprefix(PACKAGE + ".")
+                    needed.add(full)
+                    if alias.asname and alias.asname != alias.name:
+                        raise BuildError(f"{module}: import {full} as {alias.asname}: no aliases")
+                    if full not in here and full not in loaded_first:
+                        raise BuildError(
+                            f"{module} imports {full} at module level: it must be in "
+                            f"{target.name} or an earlier target (or imported lazily)"
+                        )
+        for name in _top_level_names(tree):
+            if name in ("__all__", "TYPE_CHECKING"):
+                continue
+            if name.startswith("_built"):
+                raise BuildError(
+                    f"{module} defines {name!r}: names starting _built are the build's"
+                )
+            if name in aliases or name in {m.rpartition(".")[2] for m in loaded_first}:
+                raise BuildError(f"{module} defines {name!r}, the name of a sibling module")
+            if name in defined:
+                raise BuildError(
+                    f"{module} and {defined[name]} both define {name!r} "
+                    f"(they share one namespace in {target.name})"
+                )
+            defined[name] = module
+        parts.append(f"# --- autotelemetry/hook/{module.replace('.', '/')}.py ---\n")
+        parts.append(_strip(text, tree).strip("\n") + "\n\n")
+    head = [
+        f'"""Built from autotelemetry/hook/ ({", ".join(target.modules)}); do not edit."""\n',
+        "import sys\n",
+        "_built_module = sys.modules[__name__]\n",
+    ]
+    if aliases:
+        head.append(" = ".join(aliases) + " = _built_module\n")
+    for module in sorted(needed - here):
+        short = module.rpartition(".")[2]
+        head.append(f"{short} = sys.modules.get({PACKAGE + '.' + module!r})\n")
+        head.append(f"if {short} is None:\n    {short} = __import__({loaded_first[module]!r})\n")
+    tail = [
+        f"for _name in {tuple(PACKAGE + '.' + m for m in target.modules)!r}:\n",
+        "    sys.modules.setdefault(_name, _built_module)\n",
+    ]
+    return "".join(head) + "\n" + "".join(parts) + "".join(tail)
+
+
+def build_all(root: Path) -> dict[str, str]:
+    """Every target's text, by root module name (``name.py`` at the site-packages root)."""
+    out: dict[str, str] = {}
+    loaded_first: dict[str, str] = {}
+    for target in TARGETS:
+        if target.modules == ("boot",):
+            # The boot is copied, not rebuilt: it registers itself under both names.
+            tree = ast.parse(_source(root, "boot"))
+            out[target.name] = _strip(_source(root, "boot"), tree)
+        else:
+            out[target.name] = build(root, target, loaded_first)
+        for module in target.modules:
+            loaded_first.setdefault(module, target.name)
+    return out
+
+
+if __name__ == "__main__":  # python tools/amalgamate.py OUTDIR: write the built modules
+    import sys
+
+    destination = Path(sys.argv[1])
+    destination.mkdir(parents=True, exist_ok=True)
+    for name, text in build_all(Path(__file__).resolve().parent.parent).items():
+        (destination / f"{name}.py").write_text(text, encoding="utf-8")
+        compile(text, name, "exec")
+        print(destination / f"{name}.py", len(text))
