@@ -15,7 +15,7 @@ import sys
 import time
 from dataclasses import asdict, dataclass
 
-from autotelemetry.hook import allowlist, config
+from autotelemetry.hook import allowlist, config, configfile
 from autotelemetry.hook.config import disabled_reason
 from autotelemetry.status import hook_files
 from autotelemetry.store import corrupt_copies, health
@@ -393,7 +393,7 @@ def check_storage() -> list[Check]:
 
 
 def run_checks(timeout: float = 2.0) -> list[Check]:
-    settings = config.load_settings()
+    settings = configfile.load_settings()
     checks: list[Check] = []
     for step in (
         check_hook,

@@ -13,7 +13,7 @@ import sys
 from typing import Any
 
 from autotelemetry import __version__
-from autotelemetry.hook import allowlist, config, options
+from autotelemetry.hook import allowlist, config, configfile, options
 from autotelemetry.hook.boot import state as boot_state
 from autotelemetry.hook.config import disabled_reason
 from autotelemetry.store import health, ledger, store_path
@@ -85,7 +85,7 @@ def status_data() -> dict[str, Any]:
         problems.append(
             "the start-up hook (autotelemetry.pth) is not installed in this environment"
         )
-    settings = config.load_settings()
+    settings = configfile.load_settings()
     problems.extend(settings.problems)
     problems.extend(config.variable_problems())
     problems.extend(health(home))

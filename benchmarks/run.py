@@ -76,6 +76,7 @@ class Row:
 
     name: str
     commands: dict[str, tuple[list[str], dict[str, str]]]
+    #: Budget of the instruction ratio (issue 17; the deterministic figure).
     budget: float | None = None
     note: str = ""
     extra: dict[str, object] = field(default_factory=dict)
@@ -200,12 +201,12 @@ def measure(row: Row, runs: int) -> dict[str, object]:
         "ms": {k: round(v * 1000, 2) for k, v in med.items()},
         "ratio": {k: round(v / base, 3) for k, v in med.items() if k != "bare"},
         "mean_ms": {k: round(statistics.fmean(v) * 1000, 2) for k, v in times.items()},
-        "budget": row.budget,
+        "budget": WALL_BUDGET,
         "runs": runs,
         "note": row.note,
     }
     checked = [out["ratio"][k] for k in ("ours", "endpoint") if k in out["ratio"]]  # type: ignore[index]
-    out["within_budget"] = None if row.budget is None else all(r <= row.budget for r in checked)
+    out["within_budget"] = all(r <= WALL_BUDGET for r in checked)
     return out
 
 
@@ -342,6 +343,13 @@ CLIS = {
 }
 
 
+#: Instruction budgets of the instrumented rows (issue 17): Typer as Click; a crashing
+#: run within 10% of the same crash uninstrumented; every wall-clock median ≤ 1.05.
+CLI_BUDGETS = {"Click": 1.025, "Typer": 1.025, "argparse": 1.035}
+CRASH_BUDGET = 1.10
+WALL_BUDGET = 1.05
+
+
 def rows(envs: dict[str, Path], home: str, blackhole: str, groups: set[str]) -> list[Row]:
     """The comparisons, with their budgets (docs/performance.md explains each)."""
 
@@ -385,7 +393,7 @@ def rows(envs: dict[str, Path], home: str, blackhole: str, groups: set[str]) -> 
                 )
             if "sentry" in envs:
                 commands["sentry"] = ([exe("sentry", "python"), *flags, *cmd], plain)
-            out.append(Row(" ".join(["python", *flags, *cmd]), commands, 1.02))
+            out.append(Row(" ".join(["python", *flags, *cmd]), commands, 1.020))
     if "cli" in groups:
         for framework in ("Click", "argparse"):
             prog, argv = CLIS[framework][0], CLIS[framework][1]["success"]
@@ -397,7 +405,8 @@ def rows(envs: dict[str, Path], home: str, blackhole: str, groups: set[str]) -> 
                         "ours": ([exe("ours", prog), *argv], plain),
                         **incumbents(prog, argv),
                     },
-                    1.02,
+                    # Issue 17 budgets the Click bystander; argparse is held to the same.
+                    1.010,
                 )
             )
         # A TAB press: the shell runs the CLI in completion mode (argcomplete through
@@ -443,7 +452,7 @@ def rows(envs: dict[str, Path], home: str, blackhole: str, groups: set[str]) -> 
                             "endpoint": ([exe("ours", prog), *argv], blackholed),
                             **incumbents(prog, argv),
                         },
-                        1.05,
+                        CLI_BUDGETS[framework] if label != "crash" else CRASH_BUDGET,
                     )
                 )
     return out
@@ -789,7 +798,9 @@ def render(data: dict[str, object]) -> str:
             n, r = c["instructions"], c["ratio"]  # type: ignore[index]
             cells = [f"{n['bare'] / 1e6:.1f}M"]
             for k in ("ours", "endpoint"):
-                cells.append(f"{n[k] / 1e6:.1f}M (**{r[k]:.3f}**)" if k in n else "")
+                over = c["budget"] is not None and k in r and r[k] > c["budget"]
+                mark = " ✗" if over else ""
+                cells.append(f"{n[k] / 1e6:.1f}M (**{r[k]:.3f}**{mark})" if k in n else "")
             budget = "" if c["budget"] is None else f"≤ {c['budget']}"
             lines.append(f"| {c['case']} | " + " | ".join(cells) + f" | {budget} |")
         lines.append("")

@@ -7,7 +7,9 @@ guards hold for every module, including the ones a test run never loads.
 from __future__ import annotations
 
 import ast
+import os
 import re
+import subprocess
 import sys
 from pathlib import Path
 
@@ -197,3 +199,18 @@ def test_configuration_docs_are_generated_from_the_table():
         text = (ROOT / doc).read_text(encoding="utf-8")
         assert "<!-- options:" in text, doc
         assert reference.render(text) == text, f"{doc} is stale: run `make docs`"
+
+
+def test_every_host_module_imports_from_the_sources():
+    """Annotations are evaluated at import: a name that exists only for the type checker
+    (``if TYPE_CHECKING:``) must be quoted, or the module fails to load in every host."""
+    names = sorted(n for n in MODULES if n.startswith("autotelemetry.hook"))
+    code = "import importlib, sys\nfor name in sys.argv[1:]:\n    importlib.import_module(name)\n"
+    out = subprocess.run(
+        [sys.executable, "-c", code, *names],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env={**os.environ, "AUTOTELEMETRY_DISABLED": "1"},
+    )
+    assert out.returncode == 0, out.stderr

@@ -74,14 +74,14 @@ def test_disabled_anywhere_wins(tmp_path):
     env_file.write_text('[cli."acme-*"]\nenabled = false\nsample_rate = 0.5\n')
     user_file.write_text("[cli.acme-db]\nsample_rate = 1\n")
     s = config.load_settings({}, [str(env_file), str(user_file)])
-    assert s.for_cli("acme-db", "enabled")[0] is False
-    assert s.for_cli("other", "enabled")[0] is True
+    assert config.for_cli(s, "acme-db", "enabled")[0] is False
+    assert config.for_cli(s, "other", "enabled")[0] is True
     # the per-environment file outranks the user's per-CLI value
-    assert s.for_cli("acme-db", "sample_rate")[0] == 0.5
+    assert config.for_cli(s, "acme-db", "sample_rate")[0] == 0.5
     user_file.write_text("sample_rate = 0.1\n[cli.mycli]\nsample_rate = 0.9\n")
     s = config.load_settings({}, [str(tmp_path / "none.toml"), str(user_file)])
-    assert s.for_cli("mycli", "sample_rate")[0] == 0.9  # per-CLI beats global in one file
-    assert s.for_cli("other", "sample_rate")[0] == 0.1
+    assert config.for_cli(s, "mycli", "sample_rate")[0] == 0.9  # per-CLI beats global in one file
+    assert config.for_cli(s, "other", "sample_rate")[0] == 0.1
 
 
 def test_bad_values_are_reported_not_fatal(tmp_path):

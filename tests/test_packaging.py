@@ -124,8 +124,10 @@ def _guard_run(
 DECISION = {
     "_autotelemetry_handover",
     "autotelemetry.hook.allowlist",
+    "autotelemetry.hook.env",
     "autotelemetry.hook.fs",
     "autotelemetry.hook.handover",
+    "autotelemetry.hook.namespace",
 }
 #: The recording modules, built into one root module per framework.
 RECORDING = {

@@ -46,7 +46,7 @@ class Target:
 #: a Click CLI never unmarshals the argparse integration).
 TARGETS = (
     Target("_autotelemetry_boot", ("boot",)),
-    Target("_autotelemetry_handover", ("fs", "allowlist", "handover")),
+    Target("_autotelemetry_handover", ("namespace", "env", "fs", "allowlist", "handover")),
     Target(
         "_autotelemetry_click",
         ("options", "config", "event", "spool", "recorder", "instrument", "integrations.click"),

@@ -6,7 +6,7 @@ import click
 
 from autotelemetry import consent
 from autotelemetry.cli.common import with_scope
-from autotelemetry.hook import config
+from autotelemetry.hook import configfile
 
 
 @click.command()
@@ -67,7 +67,7 @@ def enable() -> None:
     """
     path = consent.set_user_setting("enabled", "true")
     click.echo(f"enabled in {path}")
-    settings = config.load_settings()
+    settings = configfile.load_settings()
     if settings.values["enabled"] is False:
         click.echo(f"note: still off because of {settings.sources['enabled']}")
 

@@ -10,7 +10,7 @@ allowlisted costs this module and nothing else.
 import os
 import sys
 
-from autotelemetry.hook import boot
+from autotelemetry.hook import boot, env, namespace
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -31,15 +31,15 @@ def home_dir(environ: "dict[str, str] | os._Environ[str]" = os.environ) -> str:
     ``~/Library/Application Support/autotelemetry`` on macOS;
     ``%LOCALAPPDATA%\\autotelemetry`` on Windows).
     """
-    home = environ.get("AUTOTELEMETRY_HOME")
+    home = env.get("AUTOTELEMETRY_HOME", environ)
     if home:
         return os.path.abspath(home)
     if sys.platform == "win32":
-        base = environ.get("LOCALAPPDATA") or os.path.expanduser("~\\AppData\\Local")
+        base = env.get("LOCALAPPDATA", environ) or os.path.expanduser("~\\AppData\\Local")
         return os.path.join(base, "autotelemetry")
     if sys.platform == "darwin":
         return os.path.expanduser("~/Library/Application Support/autotelemetry")
-    base = environ.get("XDG_STATE_HOME") or os.path.expanduser("~/.local/state")
+    base = env.get("XDG_STATE_HOME", environ) or os.path.expanduser("~/.local/state")
     return os.path.join(base, "autotelemetry")
 
 
@@ -115,32 +115,32 @@ def program() -> "str | None":
     return _program[0]
 
 
-class AllowEntry(tuple):
-    """One allowlist pattern, where it came from (``source:line``), and the
-    subcommand patterns it excludes (``mycli !deploy !db:drop*``)."""
+if TYPE_CHECKING:
+    from typing import Protocol
 
-    __slots__ = ()
+    class AllowEntry(Protocol):
+        """One allowlist pattern, where it came from (``source:line``), and the
+        subcommand patterns it excludes (``mycli !deploy !db:drop*``)."""
 
-    def __new__(
-        cls, pattern: str, source: str, line: int, excludes: "tuple[str, ...]" = ()
-    ) -> "AllowEntry":
-        return tuple.__new__(cls, (pattern, source, line, tuple(excludes)))
+        pattern: str
+        #: A file path or "AUTOTELEMETRY_ALLOW".
+        source: str
+        #: 0 for the environment variable.
+        line: int
+        #: Subcommand globs, levels joined by ":".
+        excludes: tuple[str, ...]
 
-    pattern = property(lambda self: self[0])
-    source = property(lambda self: self[1])  # a file path or "AUTOTELEMETRY_ALLOW"
-    line = property(lambda self: self[2])  # 0 for the environment variable
-    excludes = property(lambda self: self[3])  # subcommand globs, levels joined by ":"
+    class Allowlist(Protocol):
+        """Every effective entry, the problems met while reading, the files consulted."""
+
+        entries: list[AllowEntry]
+        problems: list[str]
+        files: list[str]
 
 
-class Allowlist:
-    """Every effective entry, the problems met while reading, the files consulted."""
-
-    __slots__ = ("entries", "files", "problems")
-
-    def __init__(self) -> None:
-        self.entries: list[AllowEntry] = []
-        self.problems: list[str] = []
-        self.files: list[str] = []
+def entry(pattern: str, source: str, line: int, excludes: "tuple[str, ...]" = ()) -> "AllowEntry":
+    """An :class:`AllowEntry` record."""
+    return namespace.Record(pattern=pattern, source=source, line=line, excludes=tuple(excludes))
 
 
 def pattern_problem(text: str) -> "str | None":
@@ -152,7 +152,7 @@ def pattern_problem(text: str) -> "str | None":
     return None
 
 
-def _read_allowlist_file(path: str, allowlist: Allowlist) -> None:
+def _read_allowlist_file(path: str, allowlist: "Allowlist") -> None:
     try:
         fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
     except FileNotFoundError:
@@ -195,14 +195,14 @@ def _read_allowlist_file(path: str, allowlist: Allowlist) -> None:
                     f"{path}:{number}: {token!r} ignored: after the program name only "
                     "'!SUBCOMMAND' exclusions are allowed"
                 )
-        allowlist.entries.append(AllowEntry(pattern, path, number, tuple(excludes)))
+        allowlist.entries.append(entry(pattern, path, number, tuple(excludes)))
 
 
 def allowlist_files(environ: "dict[str, str] | os._Environ[str]" = os.environ) -> "list[str]":
     """``AUTOTELEMETRY_ALLOWLIST`` alone when set; else the per-environment file
     (``<sys.prefix>/etc/autotelemetry/allowlist``) and the per-user file
     (``<home>/allowlist``)."""
-    explicit = environ.get("AUTOTELEMETRY_ALLOWLIST")
+    explicit = env.get("AUTOTELEMETRY_ALLOWLIST", environ)
     if explicit:
         return [os.path.abspath(explicit)]
     return [
@@ -211,13 +211,13 @@ def allowlist_files(environ: "dict[str, str] | os._Environ[str]" = os.environ) -
     ]
 
 
-def load_allowlist(environ: "dict[str, str] | os._Environ[str]" = os.environ) -> Allowlist:
+def load_allowlist(environ: "dict[str, str] | os._Environ[str]" = os.environ) -> "Allowlist":
     """Read every allowlist source; bad lines are skipped and reported, never fatal."""
-    allowlist = Allowlist()
-    allowlist.files = allowlist_files(environ)
+    files = allowlist_files(environ)
+    allowlist: "Allowlist" = namespace.Record(entries=[], problems=[], files=files)
     for path in allowlist.files:
         _read_allowlist_file(path, allowlist)
-    for item in environ.get("AUTOTELEMETRY_ALLOW", "").split(","):
+    for item in (env.get("AUTOTELEMETRY_ALLOW", environ) or "").split(","):
         item = item.strip()
         if not item:
             continue
@@ -225,7 +225,7 @@ def load_allowlist(environ: "dict[str, str] | os._Environ[str]" = os.environ) ->
         if why:
             allowlist.problems.append(f"AUTOTELEMETRY_ALLOW: {item!r} skipped: {why}")
         else:
-            allowlist.entries.append(AllowEntry(item, "AUTOTELEMETRY_ALLOW", 0))
+            allowlist.entries.append(entry(item, "AUTOTELEMETRY_ALLOW", 0))
     return allowlist
 
 
@@ -239,7 +239,7 @@ def matches(pattern: str, name: str) -> bool:
     return any(fnmatchcase(candidate, pattern) for candidate in candidates)
 
 
-def is_allowlisted(name: "str | None", allowlist: Allowlist) -> "AllowEntry | None":
+def is_allowlisted(name: "str | None", allowlist: "Allowlist") -> "AllowEntry | None":
     """The entry that allowlists ``name``, or ``None``."""
     if not name or name in NEVER:
         return None
@@ -283,7 +283,7 @@ def excluded(command: str, program: str, allowlist: "Allowlist | None" = None) -
 _allow_cache: "list[Allowlist]" = []
 
 
-def current_allowlist() -> Allowlist:
+def current_allowlist() -> "Allowlist":
     """The allowlist of this process, read once."""
     if not _allow_cache:
         _allow_cache.append(load_allowlist())

@@ -18,7 +18,7 @@ Hot path (an allowlisted CLI): when no config file exists (the common case, one
 import os
 import sys
 
-from autotelemetry.hook import allowlist, event, options
+from autotelemetry.hook import allowlist, env, event, namespace, options
 
 CONFIG_FILE = "config.toml"
 
@@ -48,7 +48,7 @@ def disabled_reason(environ: "dict[str, str] | os._Environ[str]" = os.environ) -
 
 
 def debug_enabled() -> bool:
-    return options.flag(os.environ.get("AUTOTELEMETRY_DEBUG"))
+    return options.flag(env.get("AUTOTELEMETRY_DEBUG"))
 
 
 def debug(message: str) -> None:
@@ -61,7 +61,7 @@ def value(name: str, environ: "dict[str, str] | os._Environ[str]" = os.environ) 
     """An environment-only option: its variable's value when set and valid, else its default."""
     option = options.BY_NAME[name]
     variable = option[options.VARIABLE]
-    raw = environ.get(variable) if variable else None
+    raw = env.get(variable, environ) if variable else None
     if raw is None:
         return option[options.DEFAULT]
     parsed, why = options.coerce(option, raw)
@@ -91,56 +91,73 @@ def config_files(environ: "dict[str, str] | os._Environ[str]" = os.environ) -> "
     ]
 
 
-class Settings:
-    """Effective settings, where each came from, and per-CLI overrides."""
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Protocol
 
-    __slots__ = ("clis", "files", "problems", "ranks", "sources", "values")
+    class Settings(Protocol):
+        """Effective settings, where each came from, and per-CLI overrides."""
 
-    def __init__(self, files: "list[str] | tuple[str, ...]" = ()) -> None:
-        self.values: dict[str, object] = dict(DEFAULTS)
-        self.sources: dict[str, str] = {key: "default" for key in DEFAULTS}
-        #: (pattern, key, value, source), highest precedence first.
-        self.clis: list[tuple[str, str, object, str]] = []
-        self.problems: list[str] = []
+        #: Each setting's value and the source that set it ("default", a file, a variable).
+        values: dict[str, object]
+        sources: dict[str, str]
+        #: (pattern, key, value, source) of ``[cli.NAME]`` tables, highest precedence first.
+        clis: list[tuple[str, str, object, str]]
+        problems: list[str]
         #: The config files consulted, highest precedence first.
-        self.files: list[str] = list(files)
+        files: list[str]
         #: Precedence of each config file (higher wins); variables rank 3, defaults 0.
-        self.ranks: dict[str, int] = dict(zip(self.files, (2, 1)))
+        ranks: dict[str, int]
 
-    def rank(self, source: str) -> int:
-        return self.ranks.get(source, 3 if source.startswith("AUTOTELEMETRY_") else 0)
 
-    def for_cli(self, name: "str | None", key: str) -> "tuple[object, str]":
-        """(value, source) of ``key`` for the program ``name``.
+def new_settings(files: "list[str] | tuple[str, ...]" = ()) -> "Settings":
+    """The defaults, before any source applies (see :class:`Settings`)."""
+    files = list(files)
+    return namespace.Record(
+        values=dict(DEFAULTS),
+        sources={key: "default" for key in DEFAULTS},
+        clis=[],
+        problems=[],
+        files=files,
+        ranks=dict(zip(files, (2, 1))),
+    )
 
-        Sources keep their precedence; within one file, ``[cli.NAME]`` beats the
-        file's top level. ``enabled = false`` anywhere wins.
-        """
-        value, source = self.values[key], self.sources[key]
-        if key == "enabled":
-            if value is False:
-                return value, source
-            for pattern, k, v, src in self.clis:
-                if k == key and v is False and name and allowlist.matches(pattern, name):
-                    return False, src + f" [cli.{pattern}]"
+
+def _rank(settings: "Settings", source: str) -> int:
+    return settings.ranks.get(source, 3 if source.startswith("AUTOTELEMETRY_") else 0)
+
+
+def for_cli(settings: "Settings", name: "str | None", key: str) -> "tuple[object, str]":
+    """(value, source) of ``key`` for the program ``name``.
+
+    Sources keep their precedence; within one file, ``[cli.NAME]`` beats the
+    file's top level. ``enabled = false`` anywhere wins.
+    """
+    value, source = settings.values[key], settings.sources[key]
+    if key == "enabled":
+        if value is False:
             return value, source
-        for pattern, k, v, src in self.clis:
-            if k != key or not name or not allowlist.matches(pattern, name):
-                continue
-            if self.rank(src) >= self.rank(source):
-                return v, src + f" [cli.{pattern}]"
+        for pattern, k, v, src in settings.clis:
+            if k == key and v is False and name and allowlist.matches(pattern, name):
+                return False, src + f" [cli.{pattern}]"
         return value, source
+    for pattern, k, v, src in settings.clis:
+        if k != key or not name or not allowlist.matches(pattern, name):
+            continue
+        if _rank(settings, src) >= _rank(settings, source):
+            return v, src + f" [cli.{pattern}]"
+    return value, source
 
 
 def apply_environment(
-    settings: Settings, environ: "dict[str, str] | os._Environ[str]" = os.environ
+    settings: "Settings", environ: "dict[str, str] | os._Environ[str]" = os.environ
 ) -> None:
     """The top of the precedence: setting variables, then the kill switches."""
     for option in options.OPTIONS:
         variable = option[options.VARIABLE]
         if not option[options.FILE] or variable is None:
             continue
-        raw = environ.get(variable)
+        raw = env.get(variable, environ)
         if raw is None:
             continue
         parsed, why = options.coerce(option, raw)
@@ -151,7 +168,7 @@ def apply_environment(
         settings.sources[option[options.NAME]] = variable
     # Only the kill switches count here (a completion run is not "disabled"), and
     # disabled_reason() scans every variable name: ask it only when one is set.
-    if "AUTOTELEMETRY_DISABLED" in environ or "DO_NOT_TRACK" in environ:
+    if env.has("AUTOTELEMETRY_DISABLED", environ) or env.has("DO_NOT_TRACK", environ):
         reason = disabled_reason(environ)
         if reason is not None and not reason.startswith("shell"):
             settings.values["enabled"] = False
@@ -161,7 +178,7 @@ def apply_environment(
 def load_settings(
     environ: "dict[str, str] | os._Environ[str]" = os.environ,
     files: "list[str] | None" = None,
-) -> Settings:
+) -> "Settings":
     """Read every source afresh and apply the precedence (never raises).
 
     ``files`` are the config files, highest precedence first (default:
@@ -173,7 +190,7 @@ def load_settings(
         from autotelemetry.hook import handover
 
         return handover.lazy("configfile").load_settings(environ, files)
-    settings = Settings(files)
+    settings = new_settings(files)
     apply_environment(settings, environ)
     return settings
 
@@ -181,7 +198,7 @@ def load_settings(
 _cached: "list[Settings]" = []
 
 
-def current_settings() -> Settings:
+def current_settings() -> "Settings":
     """The settings of this process, read once."""
     if not _cached:
         _cached.append(load_settings())
@@ -189,14 +206,15 @@ def current_settings() -> Settings:
 
 
 def _any_exists(paths: "list[str]") -> bool:
+    """Whether any of ``paths`` exists (``os.access``: no exception raised for a missing file).
+
+    A file this process cannot even see (a parent directory it may not search)
+    counts as missing here; ``status`` and ``doctor`` read every file through
+    :mod:`autotelemetry.hook.configfile`, which reports it.
+    """
     for path in paths:
-        try:
-            os.stat(path)
-        except FileNotFoundError:
-            continue
-        except OSError:
-            pass
-        return True  # exists (or cannot tell): read it properly
+        if os.access(path, os.F_OK):
+            return True
     return False
 
 
@@ -213,7 +231,7 @@ def opt_out_variable(name: str) -> str:
 
 def skip_reason(
     name: str,
-    settings: Settings,
+    settings: "Settings",
     environ: "dict[str, str] | os._Environ[str]" = os.environ,
     forced: bool = False,
 ) -> "str | None":
@@ -222,11 +240,11 @@ def skip_reason(
     Disable and the per-CLI opt-out bind every run; the CI policy and sampling
     do not apply to an explicit `autotelemetry run`.
     """
-    enabled, source = settings.for_cli(name, "enabled")
+    enabled, source = for_cli(settings, name, "enabled")
     if enabled is False:
         return f"disabled by {source}"
     variable = opt_out_variable(name)
-    if options.flag(environ.get(variable)):
+    if options.flag(env.get(variable, environ)):
         return f"{variable} is set"
     if forced:
         return None
@@ -234,7 +252,7 @@ def skip_reason(
         provider = event.ci_provider(environ)
         if provider is not None:
             return f"CI ({provider}) and ci = skip ({settings.sources['ci']})"
-    rate, source = settings.for_cli(name, "sample_rate")
+    rate, source = for_cli(settings, name, "sample_rate")
     if rate < 1.0:  # type: ignore[operator]
         draw = int.from_bytes(os.urandom(4), "big") / 4294967296.0
         if draw >= rate:  # type: ignore[operator]

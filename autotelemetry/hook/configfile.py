@@ -198,7 +198,7 @@ def load_settings(
     files: "list[str] | None" = None,
 ) -> "config.Settings":
     """Read every source and apply the documented precedence. Never raises."""
-    settings = config.Settings(config.config_files(environ) if files is None else files)
+    settings = config.new_settings(config.config_files(environ) if files is None else files)
     # Lowest precedence first, so each later source overrides.
     for path in reversed(settings.files):
         data = read_config_file(path, settings.problems)

@@ -386,8 +386,8 @@ def record_thread(exc: BaseException, tb: "object") -> None:
         command_event = invocation.command_event
         if command_event is None and not invocation.done:
             try:  # the command as far as known while it still runs
-                ending = recorder.Ending(1, None, None)
-                outcome = invocation.integration.describe(invocation, ending)
+                ended = recorder.ending(1, None, None)
+                outcome = invocation.integration.describe(invocation, ended)
                 program = allowlist.program() or "unknown"
                 command_event = {
                     "cli": {

@@ -10,6 +10,8 @@ real ``json`` module.
 import os
 import sys
 
+from autotelemetry.hook import env
+
 SCHEMA_VERSION = 1
 
 #: Well-known CI variables, checked in order: (variable, provider).
@@ -51,9 +53,9 @@ def rfc3339(epoch: float) -> str:
 def ci_provider(environ: "dict[str, str] | os._Environ[str]" = os.environ) -> "str | None":
     """The CI system this runs under, or ``None`` outside CI."""
     for variable, provider in CI_PROVIDERS:
-        if environ.get(variable):
+        if env.get(variable, environ):
             return provider
-    ci = environ.get("CI", "").strip().lower()
+    ci = (env.get("CI", environ) or "").strip().lower()
     if ci and ci not in ("0", "false", "no"):
         return "generic"
     return None
@@ -74,7 +76,7 @@ def environment() -> "dict[str, object]":
     else:
         u = os.uname()
         os_name, os_version, arch = u.sysname, u.release, u.machine
-        shell = os.path.basename(environ.get("SHELL", ""))
+        shell = os.path.basename(env.get("SHELL") or "")
     provider = ci_provider(environ)
     try:
         tty = os.isatty(0) and os.isatty(1)
@@ -104,30 +106,50 @@ _ESCAPES: "dict[int, str]" = {}
 
 
 def dumps(value: object) -> str:
-    """Compact JSON for the event's plain types (dict, list, str, int, float, bool, None)."""
-    if value is None:
-        return "null"
-    if value is True:
-        return "true"
-    if value is False:
-        return "false"
+    """Compact JSON for the event's plain types (dict, list, str, int, float, bool, None).
+
+    Plain loops, most frequent types first: an event is a few dozen values, and
+    generator expressions would cost a code object each and a frame per item.
+    """
     if isinstance(value, str):
         if value.isascii() and value.isprintable() and '"' not in value and "\\" not in value:
             return '"' + value + '"'
         if not _ESCAPES:
             _ESCAPES.update(_escape_table())
         return '"' + value.translate(_ESCAPES) + '"'
+    if value is None:
+        return "null"
+    if value is True:
+        return "true"
+    if value is False:
+        return "false"
     if isinstance(value, int):
         return str(int(value))
+    if isinstance(value, dict):
+        parts = []
+        for key, item in value.items():
+            parts.append(dumps(str(key)) + ":" + dumps(item))
+        return "{" + ",".join(parts) + "}"
+    if isinstance(value, (list, tuple)):
+        parts = []
+        for item in value:
+            parts.append(dumps(item))
+        return "[" + ",".join(parts) + "]"
     if isinstance(value, float):
-        if value != value or value in (float("inf"), float("-inf")):
+        if value != value or value - value != 0.0:  # NaN, or an infinity
             return "null"
         return repr(value)
-    if isinstance(value, dict):
-        return "{" + ",".join(dumps(str(k)) + ":" + dumps(v) for k, v in value.items()) + "}"
-    if isinstance(value, (list, tuple)):
-        return "[" + ",".join(dumps(v) for v in value) + "]"
     return dumps(str(value))
+
+
+def _dist_info_version(names: "set[str] | list[str]", wanted: "list[str]") -> "str | None":
+    """The version of the first ``<name>-<version>.dist-info`` in ``names`` for a wanted name."""
+    for entry in names:
+        if entry[-10:] == ".dist-info":
+            dist, _, version = entry[:-10].partition("-")
+            if version and dist.lower().replace("-", "_").replace(".", "_") in wanted:
+                return version
+    return None
 
 
 def distribution_version(candidates: "list[str]") -> "str | None":
@@ -159,20 +181,23 @@ def distribution_version(candidates: "list[str]") -> "str | None":
         path = getattr(module, "__file__", None)
         if path:
             dirs.append(os.path.dirname(os.path.dirname(path)))
-    dirs.extend(p for p in sys.path if p.endswith("site-packages"))
+    for path in sys.path:
+        if path.endswith("site-packages"):
+            dirs.append(path)
     seen = set()
     for directory in dirs:
         if directory in seen:
             continue
         seen.add(directory)
-        try:
-            names = os.listdir(directory)
-        except OSError:
-            continue
-        for entry in names:
-            if not entry.endswith(".dist-info"):
+        # The import system has listed the directory already (its FileFinder's
+        # cache of names): look there first, and list it ourselves only if needed.
+        cached = getattr(sys.path_importer_cache.get(directory), "_path_cache", None)
+        version = _dist_info_version(cached, wanted) if isinstance(cached, set) else None
+        if version is None:
+            try:
+                version = _dist_info_version(os.listdir(directory), wanted)
+            except OSError:
                 continue
-            dist, _, version = entry[: -len(".dist-info")].partition("-")
-            if dist.lower().replace("-", "_").replace(".", "_") in wanted and version:
-                return version
+        if version is not None:
+            return version
     return None

@@ -58,7 +58,7 @@ def settle(
     outcome = invocation.outcome
     if record is None or ending is None or outcome is None:
         return
-    final = recorder.Ending(exit_code, ending.cause if cause is None else cause, None, signum)
+    final = recorder.ending(exit_code, ending.cause if cause is None else cause, None, signum)
     status, error_type = recorder.classify(final, outcome)
     invocation.ending = final
     name = None if signum is None else signal_name(signum)
@@ -126,7 +126,7 @@ def terminate(signum: int, frame: "FrameType | None") -> None:
     try:
         invocation = recorder.RECORDER.current()
         if invocation is not None:
-            ending = recorder.Ending(128 + signum, None, frame, signum)
+            ending = recorder.ending(128 + signum, None, frame, signum)
             recorder.RECORDER.end(invocation, ending)
         else:
             closed = recorder.RECORDER.own()

@@ -4,7 +4,7 @@ The boot's finder calls :func:`find_spec` when a framework module of its
 registry is about to load. The allowlist decides first (a small module: a
 program that is not allowlisted never loads the recording code, and the finder
 retires so later imports stop paying for it); only then is the framework's hot
-module loaded (:func:`load`) and given the import.
+module loaded (:func:`require`, through :func:`boot.load`) and given the import.
 
 An installed wheel ships the hot path built into a few root modules
 (tools/amalgamate.py): ``_autotelemetry_handover`` (this module and the
@@ -14,7 +14,6 @@ editable install or a source checkout has only the sources, which are used
 instead.
 """
 
-import os
 import sys
 
 from autotelemetry.hook import allowlist, boot
@@ -73,7 +72,7 @@ def require(name: str, built: str) -> "ModuleType":
     source = "autotelemetry.hook." + name
     module = sys.modules.get(source)
     if module is None:
-        if load(built) is None:
+        if boot.load(built) is None:
             try:
                 __import__(built)
             except ImportError:  # no built modules: an editable install, a checkout
@@ -81,54 +80,6 @@ def require(name: str, built: str) -> "ModuleType":
         module = sys.modules.get(source)
         if module is None:
             module = __import__(source, fromlist=("_",))
-    return module
-
-
-def load(name: str) -> "ModuleType | None":
-    """Root module ``name`` of ours, executed from its byte-code file (``None``: use import).
-
-    The import machinery costs a host about 0.35M instructions per module before
-    the module's own code runs (finders, path caches, specs, loaders); for our own
-    root module beside the boot, whose compiled file pip wrote at install time,
-    reading and executing that file is all that is needed. Anything unusual (no
-    or a stale byte-code file, a hash-based one, ``-O``) returns ``None`` and the
-    caller imports normally.
-    """
-    if sys.flags.optimize:
-        return None
-    magic = getattr(sys.modules.get("_frozen_importlib_external"), "MAGIC_NUMBER", None)
-    here = os.path.dirname(getattr(boot, "__file__", None) or "")
-    if not magic or not here:
-        return None
-    source = os.path.join(here, name + ".py")
-    cached = os.path.join(here, "__pycache__", name + "." + sys.implementation.cache_tag + ".pyc")
-    try:
-        st = os.stat(source)
-        fd = os.open(cached, os.O_RDONLY)
-        try:
-            data = os.read(fd, os.fstat(fd).st_size)
-        finally:
-            os.close(fd)
-    except OSError:
-        return None
-    if (
-        data[:4] != magic
-        or data[4:8] != b"\0\0\0\0"  # timestamp-based (not hash-based, PEP 552)
-        or int.from_bytes(data[8:12], "little") != int(st.st_mtime) & 0xFFFFFFFF
-        or int.from_bytes(data[12:16], "little") != st.st_size & 0xFFFFFFFF
-    ):
-        return None
-    from marshal import loads  # built in, loaded by the interpreter's own import system
-
-    module = type(sys)(name)
-    module.__file__ = source
-    module.__cached__ = cached  # type: ignore[attr-defined]
-    sys.modules[name] = module
-    try:
-        exec(loads(memoryview(data)[16:]), module.__dict__)
-    except BaseException:
-        sys.modules.pop(name, None)
-        return None
     return module
 
 

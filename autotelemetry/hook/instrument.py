@@ -35,7 +35,7 @@ def should_instrument() -> bool:
     entry = allowlist.listing()
     on = entry is not None
     reason = entry if isinstance(entry, str) else None
-    if isinstance(entry, allowlist.AllowEntry):
+    if entry is not None and not isinstance(entry, str):
         reason = f"{entry.pattern!r} in {entry.source}"
     skipped = None
     if on:

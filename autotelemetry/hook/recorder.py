@@ -24,11 +24,69 @@ import _weakref  # builtin, loaded by every CPython at start
 import os
 import sys
 
-from autotelemetry.hook import allowlist, boot, config, event, fs, handover, spool
+from autotelemetry.hook import allowlist, boot, config, env, event, fs, handover, namespace, spool
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from types import FrameType, ModuleType
+    from typing import Protocol
+
+    class Invocation(Protocol):
+        """One run of an instrumented command, from start to outcome."""
+
+        #: The integration module that began it (it implements ``describe``).
+        integration: ModuleType
+        framework: str
+        pid: int
+        #: When it started (perf_counter): the boot's start, or the command's own.
+        t0: float
+        #: The integration's own parse state.
+        state: dict[str, object]
+        done: bool
+        #: The command event, once built (a later crash event shares its fields).
+        command_event: dict[str, object] | None
+        #: How the command ended and what the integration said, kept to settle the
+        #: real exit status later (hook/exits.py).
+        ending: "Ending | None"
+        outcome: "Outcome | None"
+        #: What became of the SystemExit of the last sys.exit: None, "exited" (it
+        #: ended the interpreter) or "caught"; the weak reference that tells; and the
+        #: outermost frame at that sys.exit (how it finished tells a normal end).
+        exit_fate: str | None
+        exit_ref: object
+        bottom: FrameType | None
+        #: The spool file holding the command event, and every event in it.
+        spooled: tuple[str, list[dict[str, object]]] | None
+
+    class Ending(Protocol):
+        """How the run is ending, as observed."""
+
+        exit_code: int
+        #: The exception being handled at ``sys.exit``, or the uncaught one at exit.
+        cause: BaseException | None
+        #: The frame that called ``sys.exit`` (None at interpreter exit).
+        frame: FrameType | None
+        #: The number of the signal the process dies by, if one ends it.
+        signal: int | None
+
+    class Outcome(Protocol):
+        """What an integration knows about its command as it ends (names only, never values)."""
+
+        #: Canonical command names below the program (aliases resolved).
+        command: list[str]
+        #: Canonical option names that came from the command line.
+        flags: list[str]
+        framework: str
+        version: str | None
+        #: The exception the framework was handling (may refine ``Ending.cause``).
+        cause: BaseException | None
+        #: The framework reported a command-line error.
+        usage_error: bool
+        #: The framework turned a Ctrl-C or an abort into its exit.
+        interrupted: bool
+        #: Class name of the exception that ended the command, as the framework saw it.
+        error_type: str | None
+
 
 #: Every value of a command event's ``status``.
 STATUSES = ("success", "failure", "usage_error", "interrupted", "terminated", "crash")
@@ -39,114 +97,38 @@ PARENT_SESSION_VARIABLE = "AUTOTELEMETRY_PARENT_SESSION"
 _HEX = frozenset("0123456789abcdef-")
 
 
-class Invocation:
-    """One run of an instrumented command, from start to outcome.
+def ending(
+    exit_code: int,
+    cause: "BaseException | None",
+    frame: "FrameType | None",
+    signal: "int | None" = None,
+) -> "Ending":
+    """An :class:`Ending` (a record: no class is defined on the hot path, see hook/namespace.py)."""
+    return namespace.Record(exit_code=exit_code, cause=cause, frame=frame, signal=signal)
 
-    ``integration`` is the module that began it (it implements ``describe``);
-    ``state`` is that integration's own parse state.
-    """
 
-    __slots__ = (
-        "bottom",
-        "command_event",
-        "done",
-        "ending",
-        "exit_fate",
-        "exit_ref",
-        "framework",
-        "integration",
-        "outcome",
-        "pid",
-        "spooled",
-        "state",
-        "t0",
+def outcome(
+    command: "list[str]",
+    flags: "list[str]",
+    framework: str,
+    version: "str | None",
+    *,
+    cause: "BaseException | None" = None,
+    usage_error: bool = False,
+    interrupted: bool = False,
+    error_type: "str | None" = None,
+) -> "Outcome":
+    """An :class:`Outcome`: what an integration's ``describe`` returns."""
+    return namespace.Record(
+        command=command,
+        flags=flags,
+        framework=framework,
+        version=version,
+        cause=cause,
+        usage_error=usage_error,
+        interrupted=interrupted,
+        error_type=error_type,
     )
-
-    def __init__(self, integration: "ModuleType", framework: str) -> None:
-        from time import perf_counter
-
-        self.integration = integration
-        self.framework = framework
-        self.pid = os.getpid()
-        # The boot's start time is the closest we get to process start; if the
-        # framework was patched without the boot, the command's own start is used.
-        self.t0: float = boot.state["t0"] or perf_counter()
-        self.state: dict[str, object] = {}
-        self.done = False
-        #: The command event, once built (a later crash event shares its fields).
-        self.command_event: "dict[str, object] | None" = None
-        # How the command ended and what the integration said, kept to settle the
-        # real exit status later (hook/exits.py); what became of the SystemExit
-        # of the last sys.exit (None, "exited" or "caught") and its marker.
-        self.ending: "Ending | None" = None
-        self.outcome: "Outcome | None" = None
-        self.exit_fate: "str | None" = None
-        self.exit_ref: object = None
-        self.bottom: "FrameType | None" = None  # the outermost frame at sys.exit
-        #: The spool file holding the command event, and every event in it.
-        self.spooled: "tuple[str, list[dict[str, object]]] | None" = None
-
-
-class Ending:
-    """How the run is ending, as observed: exit status, the exception, the calling frame."""
-
-    __slots__ = ("cause", "exit_code", "frame", "signal")
-
-    def __init__(
-        self,
-        exit_code: int,
-        cause: "BaseException | None",
-        frame: "FrameType | None",
-        signal: "int | None" = None,
-    ) -> None:
-        self.exit_code = exit_code
-        #: The exception being handled at ``sys.exit``, or the uncaught one at exit.
-        self.cause = cause
-        #: The frame that called ``sys.exit`` (None at interpreter exit).
-        self.frame = frame
-        self.signal = signal  # the signal the process dies by, if one ends it
-
-
-class Outcome:
-    """What an integration knows about its command as it ends (names only, never values)."""
-
-    __slots__ = (
-        "cause",
-        "command",
-        "error_type",
-        "flags",
-        "framework",
-        "interrupted",
-        "usage_error",
-        "version",
-    )
-
-    def __init__(
-        self,
-        command: "list[str]",
-        flags: "list[str]",
-        framework: str,
-        version: "str | None",
-        *,
-        cause: "BaseException | None" = None,
-        usage_error: bool = False,
-        interrupted: bool = False,
-        error_type: "str | None" = None,
-    ) -> None:
-        #: Canonical command names below the program (aliases resolved).
-        self.command = command
-        #: Canonical option names that came from the command line.
-        self.flags = flags
-        self.framework = framework
-        self.version = version
-        #: The exception the framework was handling (may refine ``Ending.cause``).
-        self.cause = cause
-        #: The framework reported a command-line error.
-        self.usage_error = usage_error
-        #: The framework turned a Ctrl-C or an abort into its exit.
-        self.interrupted = interrupted
-        #: Class name of the exception that ended the command, as the framework saw it.
-        self.error_type = error_type
 
 
 def is_uncaught(cause: object) -> bool:
@@ -158,20 +140,20 @@ def is_uncaught(cause: object) -> bool:
     )
 
 
-def classify(ending: Ending, outcome: Outcome) -> "tuple[str, str | None]":
+def classify(end: "Ending", result: "Outcome") -> "tuple[str, str | None]":
     """(status, error_type) of a run: the one classification, for every framework."""
-    cause = outcome.cause if outcome.cause is not None else ending.cause
-    if ending.signal is not None and ending.signal != _signal.SIGINT:
+    cause = result.cause if result.cause is not None else end.cause
+    if end.signal is not None and end.signal != _signal.SIGINT:
         return "terminated", None
-    if is_uncaught(ending.cause):
-        return "crash", outcome.error_type or type(ending.cause).__qualname__
-    if outcome.interrupted or isinstance(cause, (KeyboardInterrupt, EOFError)):
-        return "interrupted", outcome.error_type or type(cause).__name__
-    if ending.exit_code == 0:
+    if is_uncaught(end.cause):
+        return "crash", result.error_type or type(end.cause).__qualname__
+    if result.interrupted or isinstance(cause, (KeyboardInterrupt, EOFError)):
+        return "interrupted", result.error_type or type(cause).__name__
+    if end.exit_code == 0:
         return "success", None
-    if outcome.usage_error:
-        return "usage_error", outcome.error_type
-    return "failure", outcome.error_type
+    if result.usage_error:
+        return "usage_error", result.error_type
+    return "failure", result.error_type
 
 
 def exit_status(code: object) -> int:
@@ -222,7 +204,7 @@ class Recorder:
 
     # --- the invocation ---------------------------------------------------------
 
-    def begin(self, integration: "ModuleType", framework: str) -> Invocation:
+    def begin(self, integration: "ModuleType", framework: str) -> "Invocation":
         """Open an invocation; its outcome is observed at ``sys.exit`` or at exit.
 
         Observing the outcome without wrapping the framework's ``main`` keeps every
@@ -236,7 +218,25 @@ class Recorder:
             observe_exit()
             _install_thread_hook()
             self.hooks_installed = True
-        invocation = Invocation(integration, framework)
+        from time import perf_counter
+
+        invocation: "Invocation" = namespace.Record(
+            integration=integration,
+            framework=framework,
+            pid=os.getpid(),
+            # The boot's start time is the closest we get to process start; if the
+            # framework was patched without the boot, the command's own start is used.
+            t0=boot.state["t0"] or perf_counter(),
+            state={},
+            done=False,
+            command_event=None,
+            ending=None,
+            outcome=None,
+            exit_fate=None,
+            exit_ref=None,
+            bottom=None,
+            spooled=None,
+        )
         self.invocation = invocation
         self._export_session()
         watch_signals()
@@ -254,32 +254,32 @@ class Recorder:
         invocation = self.invocation
         return invocation if invocation is not None and invocation.pid == os.getpid() else None
 
-    def end(self, invocation: Invocation, ending: Ending) -> None:
+    def end(self, invocation: "Invocation", ended: "Ending") -> None:
         """Close ``invocation`` with its outcome, queue its event(s), flush to the spool."""
         if invocation.done:
             return
         invocation.done = True
         try:
-            outcome = invocation.integration.describe(invocation, ending)
-            status, error_type = classify(ending, outcome)
-            record = self.command_event(invocation, outcome, ending.exit_code, status, error_type)
-            if ending.signal is not None:
-                record["signal"] = handover.lazy("exits").signal_name(ending.signal)
+            result = invocation.integration.describe(invocation, ended)
+            status, error_type = classify(ended, result)
+            record = self.command_event(invocation, result, ended.exit_code, status, error_type)
+            if ended.signal is not None:
+                record["signal"] = handover.lazy("exits").signal_name(ended.signal)
             invocation.command_event = record
-            invocation.outcome = outcome
-            invocation.ending = ending
-            ending.frame = None  # described: do not keep the host's frames alive
+            invocation.outcome = result
+            invocation.ending = ended
+            ended.frame = None  # described: do not keep the host's frames alive
             self.queue_event(record)
             if status == "crash":
-                handover.lazy("crash").record(invocation, ending.cause, record)
+                handover.lazy("crash").record(invocation, ended.cause, record)
         except Exception as exc:
             config.debug("could not build the event (%s: %s)" % (type(exc).__name__, exc))
         self.flush()
 
     def command_event(
         self,
-        invocation: Invocation,
-        outcome: Outcome,
+        invocation: "Invocation",
+        result: "Outcome",
         exit_code: int,
         status: str,
         error_type: "str | None",
@@ -298,12 +298,12 @@ class Recorder:
             "install_id": None,  # filled at flush time, when the home is known to work
             "cli": {
                 "name": program,
-                "version": outcome.version,
-                "framework": outcome.framework or invocation.framework,
+                "version": result.version,
+                "framework": result.framework or invocation.framework,
             },
             "env": None,
-            "command": " ".join([program, *outcome.command]),
-            "flags": sorted(set(outcome.flags)),
+            "command": " ".join([program, *result.command]),
+            "flags": sorted(set(result.flags)),
             "duration_ms": round((now - invocation.t0) * 1000.0, 3),
             "exit_code": exit_code,
             "status": status,
@@ -326,7 +326,7 @@ class Recorder:
         """Remember the inherited parent session (a UUID or nothing), then export ours."""
         try:
             if not self.parent_session:
-                value = os.environ.get(PARENT_SESSION_VARIABLE, "")
+                value = env.get(PARENT_SESSION_VARIABLE) or ""
                 ok = len(value) == 36 and set(value) <= _HEX and value.count("-") == 4
                 self.parent_session.append(value if ok else None)
             os.environ[PARENT_SESSION_VARIABLE] = self.session()
@@ -418,7 +418,7 @@ class Recorder:
             if parent is not None:
                 record["parent_session_id"] = parent
             if not boot.state["forced"]:
-                rate = settings.for_cli(program, "sample_rate")[0]
+                rate = config.for_cli(settings, program, "sample_rate")[0]
                 if rate < 1.0:  # type: ignore[operator]
                     record["sample_rate"] = rate
             kept.append(record)
@@ -474,8 +474,8 @@ def _exit(status=None):
             if invocation is None and RECORDER.late_begin:
                 invocation = RECORDER.late_begin[0](sys._getframe(1))  # type: ignore[operator]
             if invocation is not None:
-                ending = Ending(exit_status(status), sys.exc_info()[1], sys._getframe(1))
-                RECORDER.end(invocation, ending)
+                ended = ending(exit_status(status), sys.exc_info()[1], sys._getframe(1))
+                RECORDER.end(invocation, ended)
                 marker = _watch_exit(invocation)  # noqa: F841
     except Exception:
         pass
@@ -487,7 +487,7 @@ _exit.__name__ = "exit"
 _exit.__qualname__ = "exit"
 
 
-def _watch_exit(invocation: Invocation) -> object:
+def _watch_exit(invocation: "Invocation") -> object:
     """A marker for the SystemExit ``_exit`` is about to raise, and a weak reference to it.
 
     The marker is a local of ``_exit``'s frame, which the exception's traceback
@@ -546,9 +546,9 @@ def _at_exit() -> None:
             code = 130 if isinstance(last, KeyboardInterrupt) else 1
             # An uncaught KeyboardInterrupt: the interpreter re-raises SIGINT (POSIX).
             sigint = _signal.SIGINT if code == 130 and os.name == "posix" else None
-            RECORDER.end(invocation, Ending(code, last, None, sigint))
+            RECORDER.end(invocation, ending(code, last, None, sigint))
         else:
-            RECORDER.end(invocation, Ending(0, None, None))
+            RECORDER.end(invocation, ending(0, None, None))
     else:
         closed = RECORDER.own()
         if closed is not None:
@@ -632,7 +632,7 @@ def watch_signals() -> None:
     if os.name != "posix" or not TERMINATING_SIGNALS:
         return
     try:
-        if not config.current_settings().for_cli(allowlist.program(), "signals")[0]:
+        if not config.for_cli(config.current_settings(), allowlist.program(), "signals")[0]:
             return
         kernel: "tuple[int, int] | None" = None
         for signum in TERMINATING_SIGNALS:

@@ -12,7 +12,7 @@ from autotelemetry.hook import recorder
 
 
 def describe(invocation, ending):
-    return recorder.Outcome(["sub"], [], "argparse", None)
+    return recorder.outcome(["sub"], [], "argparse", None)
 
 
 def work(text):

@@ -454,7 +454,7 @@ def describe(invocation: "recorder.Invocation", ending: "recorder.Ending") -> "r
             pass
     names, flags = _select(data["parses"], _active_frames(caller, ending.cause))  # type: ignore[arg-type]
     program = allowlist.program() or "unknown"
-    return recorder.Outcome(
+    return recorder.outcome(
         names,
         flags,
         "argparse",

@@ -16,7 +16,7 @@ values never.
 
 import sys
 
-from autotelemetry.hook import allowlist, config, event, recorder
+from autotelemetry.hook import allowlist, config, event, namespace, recorder
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -35,7 +35,7 @@ def patch(core: "ModuleType") -> None:
     original = context.__dict__["__init__"]
     if getattr(original, _WRAPPED, False):
         return
-    framework = _Framework(core)
+    framework = _framework(core)
 
     def __init__(self, *args, **kwargs):
         original(self, *args, **kwargs)
@@ -57,7 +57,7 @@ def patch(core: "ModuleType") -> None:
     config.debug(f"patched {core.__name__}")
 
 
-def _patch_option_process(core: "ModuleType", framework: "_Framework") -> bool:
+def _patch_option_process(core: "ModuleType", framework: "Any") -> bool:
     """Observe the parser's per-option ``process`` leaf; False if this Click has none."""
     parser = sys.modules.get(core.__name__.rpartition(".")[0] + ".parser")
     option_class = getattr(parser, "_Option", None) or getattr(parser, "Option", None)
@@ -87,7 +87,7 @@ def _patch_option_process(core: "ModuleType", framework: "_Framework") -> bool:
     return True
 
 
-def _typed(option: "Any", caller: "FrameType", framework: "_Framework") -> None:
+def _typed(option: "Any", caller: "FrameType", framework: "Any") -> None:
     # One option occurrence the parser just processed: ``option`` is its record
     # of one registered side (``obj`` the Click Option); ``caller`` the parser
     # method that matched it, whose ``self.ctx`` says whose parse this is.
@@ -98,7 +98,7 @@ def _typed(option: "Any", caller: "FrameType", framework: "_Framework") -> None:
             invocation.state.setdefault("flags", []).append(name)  # type: ignore[attr-defined]
 
 
-def _invocation_of(ctx: "Any", framework: "_Framework") -> "recorder.Invocation | None":
+def _invocation_of(ctx: "Any", framework: "Any") -> "recorder.Invocation | None":
     """The open Click invocation ``ctx`` belongs to (a context it noted), or ``None``."""
     invocation = recorder.RECORDER.current()
     if invocation is None or invocation.integration is not sys.modules[__name__]:
@@ -125,7 +125,7 @@ def _side_name(option: "Any") -> "str | None":
     return _canonical_option(list(getattr(obj, "opts", None) or ())) or _canonical_option(strings)
 
 
-def _observe_subcommand(context: type, framework: "_Framework") -> None:
+def _observe_subcommand(context: type, framework: "Any") -> None:
     """Make ``Context.invoked_subcommand`` a property whose setter notes the command."""
     # Group.invoke resolves the subcommand, sets ctx.invoked_subcommand, then runs
     # the group callback: the setter reads the resolved command object from that
@@ -156,27 +156,27 @@ def _observe_subcommand(context: type, framework: "_Framework") -> None:
     )
 
 
-class _Framework:
-    """The exception and enum classes of one Click copy (click or typer._click)."""
+def _framework(core: "ModuleType") -> "Any":
+    """The exception and enum classes of one Click copy (click or typer._click), as a record."""
+    package = core.__name__.rpartition(".")[0]
+    places = [vars(core), vars(sys.modules.get(package + ".exceptions", core))]
 
-    def __init__(self, core: object) -> None:
-        package = core.__name__.rpartition(".")[0]  # type: ignore[attr-defined]
-        places = [vars(core), vars(sys.modules.get(package + ".exceptions", core))]
+    def find(name: str) -> type:
+        for names in places:
+            value = names.get(name)
+            if isinstance(value, type):
+                return value
+        return type("_Missing" + name, (Exception,), {})  # matches nothing
 
-        def find(name: str) -> type:
-            for namespace in places:
-                value = namespace.get(name)
-                if isinstance(value, type):
-                    return value
-            return type("_Missing" + name, (Exception,), {})  # matches nothing
-
-        self.Abort = find("Abort")
-        self.ClickException = find("ClickException")
-        self.UsageError = find("UsageError")
-        self.Exit = find("Exit")
-        self.COMMANDLINE = core.ParameterSource.COMMANDLINE  # type: ignore[attr-defined]
-        #: Flags come from the parser's option leaf (False: by parameter source).
-        self.typed = False
+    return namespace.Record(
+        Abort=find("Abort"),
+        ClickException=find("ClickException"),
+        UsageError=find("UsageError"),
+        Exit=find("Exit"),
+        COMMANDLINE=core.ParameterSource.COMMANDLINE,
+        # Flags come from the parser's option leaf (False: by parameter source).
+        typed=False,
+    )
 
 
 def _made_by_make_context() -> bool:
@@ -196,7 +196,7 @@ def _made_by_make_context() -> bool:
     return False
 
 
-def _note(ctx, framework: _Framework) -> None:
+def _note(ctx, framework: "Any") -> None:
     if getattr(ctx, "resilient_parsing", False) or not _made_by_make_context():
         return
     invocation = recorder.RECORDER.current()
@@ -232,7 +232,7 @@ def _click_cause(frame: "FrameType | None") -> "BaseException | None":
     return None
 
 
-def _outcome_of(framework: _Framework, cause: "Any") -> "dict[str, object]":
+def _outcome_of(framework: "Any", cause: "Any") -> "dict[str, object]":
     """What Click's exception classes say about how the command ended."""
     inner = getattr(cause, "__cause__", None)
     if isinstance(cause, framework.Exit) and isinstance(inner, KeyboardInterrupt):
@@ -250,13 +250,13 @@ def _outcome_of(framework: _Framework, cause: "Any") -> "dict[str, object]":
 
 def describe(invocation: "recorder.Invocation", ending: "recorder.Ending") -> "recorder.Outcome":
     """The integration protocol: the command, flags and outcome Click's contexts recorded."""
-    framework: _Framework = invocation.state["framework"]  # type: ignore[assignment]
+    framework: "Any" = invocation.state["framework"]
     cause = ending.cause
     if cause is None:
         cause = _click_cause(ending.frame)
     program = allowlist.program() or "unknown"
     names, flags, root = _walk(invocation.state, framework)
-    return recorder.Outcome(
+    return recorder.outcome(
         names,
         flags,
         "typer" if _is_typer(root) else "click",
@@ -278,7 +278,7 @@ def _callback_module(ctx: object) -> "str | None":
     return module
 
 
-def _walk(state: "dict[str, object]", framework: _Framework):
+def _walk(state: "dict[str, object]", framework: "Any"):
     """Canonical command names (below the program) and command-line flags."""
     contexts: "list[Any]" = state["contexts"]  # type: ignore[assignment]
     if not contexts:
