@@ -482,7 +482,7 @@ PROCESS_CASES = [
     (["thread"], ["proc.py thread"]),  # recorded when the command ends, not when threads do
     (["thread", "--daemon"], ["proc.py thread"]),
     (["osexit"], []),  # os._exit skips atexit: nothing (as for argcomplete)
-    (["term"], []),  # killed by a signal with the default action: nothing
+    (["term"], ["proc.py term"]),  # SIGTERM at its default: `terminated`, still dies by it
     (["exec"], ["exampleclick db status"]),  # the exec'd program records itself, if allowlisted
 ]
 
