@@ -353,6 +353,127 @@ def check_endpoint(settings: config.Settings, timeout: float = 2.0) -> list[Chec
     return [Check("endpoint", "ok", f"{host}:{port} reachable (TCP connect {ms:.0f} ms)")]
 
 
+#: What each drop reason means, and what to do about it (docs/delivery.md).
+DROP_REASONS = {
+    "spool_evicted": (
+        "spool files evicted by the spool caps (oldest first)",
+        "run `autotelemetry flush` (or any command that reads the store) more often, or raise "
+        "AUTOTELEMETRY_SPOOL_MAX_FILES / _MAX_BYTES / _MAX_AGE",
+    ),
+    "store_cap": (
+        "stored events deleted by the store cap before they were sent",
+        "raise AUTOTELEMETRY_STORE_MAX_EVENTS / _MAX_BYTES, or make sure the endpoint takes them",
+    ),
+    "invalid": (
+        "spool records that were not valid events (quarantined)",
+        "inspect the files in the quarantine directory; a program writing into the spool?",
+    ),
+    "store_corrupt": (
+        "events lost with a corrupt store before they were sent",
+        "check the disk (the store was damaged); the corrupt copy is kept for inspection",
+    ),
+    "crash_repeats_expired": (
+        "repeats of a crash (rate-limited) that no later crash of the same kind carried",
+        "nothing to do: they were counted, not sent",
+    ),
+}
+
+
+def check_delivery_state(settings: config.Settings) -> list[Check]:
+    """What was dropped and why, the backlog and its age, the last send, an endpoint that
+    refuses requests: read from the store, opened read-only."""
+    from autotelemetry.status import delivery_problems
+    from autotelemetry.store import ledger
+
+    home = allowlist.home_dir()
+    state = ledger.status(home)
+    endpoint = settings.values["endpoint"]
+    checks = []
+    error = state.get("endpoint_error")
+    if isinstance(error, dict) and endpoint:
+        checks.append(
+            Check(
+                "delivery",
+                "fail",
+                f"{error.get('reason')} (at {error.get('url')}): {state.get('backlog') or 0} "
+                "event(s) kept, none dropped; sending resumes after a long backoff",
+                str(error.get("fix")),
+            )
+        )
+    for reason, n in sorted((state.get("dropped") or {}).items()):
+        what, fix = DROP_REASONS.get(reason, ("", ""))
+        if reason.startswith("http_"):
+            what = (
+                f"events the endpoint rejected one by one with HTTP {reason[5:]} (bad on their own)"
+            )
+            fix = "see the collector's logs for why it rejects them"
+        checks.append(
+            Check(
+                "dropped", "warn", f"{n} {what or reason} ({reason})", fix or "see docs/delivery.md"
+            )
+        )
+    for problem in delivery_problems({**state, "endpoint_error": None}, endpoint):
+        checks.append(Check("store", "warn", problem, "check the disk; see docs/reliability.md"))
+    backlog = state.get("backlog")
+    if endpoint and backlog:
+        oldest = state.get("oldest_unsent")
+        age = _age_days(oldest)
+        detail = f"{backlog} event(s) not yet sent" + (
+            f", the oldest from {oldest}" if oldest else ""
+        )
+        if age is not None and age > 1:
+            checks.append(
+                Check(
+                    "backlog",
+                    "warn",
+                    detail + f" ({age:.0f} day(s) old)",
+                    "`autotelemetry flush` to send now and see why it fails",
+                )
+            )
+        else:
+            checks.append(Check("backlog", "ok", detail))
+    elif endpoint and backlog == 0:
+        checks.append(Check("backlog", "ok", "every stored event was sent"))
+    last = state.get("last")
+    if endpoint and isinstance(last, dict):
+        when = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(float(last.get("time") or 0)))
+        detail = f"{when}: sent {last.get('sent')}, kept {last.get('kept')}"
+        if last.get("kept_reason"):
+            detail += f" ({last['kept_reason']})"
+        level = "warn" if last.get("kept") and last.get("kept_reason") else "ok"
+        checks.append(
+            Check("last send", level, detail, "`autotelemetry flush` retries now" if level else "")
+        )
+    return checks
+
+
+def _age_days(timestamp: object) -> float | None:
+    import calendar
+
+    if not isinstance(timestamp, str):
+        return None
+    try:
+        t = calendar.timegm(time.strptime(timestamp[:19], "%Y-%m-%dT%H:%M:%S"))
+    except ValueError:
+        return None
+    return (time.time() - t) / 86400
+
+
+def check_send_test(settings: config.Settings, timeout: float) -> list[Check]:
+    """One empty request (no event) with the configured headers: what the endpoint answers."""
+    if not settings.values["endpoint"]:
+        return []
+    from autotelemetry import sender
+
+    code, detail = sender.probe(sender.Settings.from_env(), timeout)
+    if code is not None and 200 <= code < 300:
+        return [Check("send test", "ok", detail)]
+    fix = "check the network, proxies and AUTOTELEMETRY_ENDPOINT"
+    if code is not None:
+        fix = sender.FIXES.get(code, "see the endpoint's logs; docs/delivery.md lists the rules")
+    return [Check("send test", "fail", detail, fix)]
+
+
 def check_storage() -> list[Check]:
     home = allowlist.home_dir()
     checks = []
@@ -392,7 +513,7 @@ def check_storage() -> list[Check]:
     return checks
 
 
-def run_checks(timeout: float = 2.0) -> list[Check]:
+def run_checks(timeout: float = 2.0, send_test: bool = False) -> list[Check]:
     settings = configfile.load_settings()
     checks: list[Check] = []
     for step in (
@@ -403,6 +524,8 @@ def run_checks(timeout: float = 2.0) -> list[Check]:
         check_home,
         check_clock,
         lambda: check_endpoint(settings, timeout),
+        lambda: check_send_test(settings, timeout) if send_test else [],
+        lambda: check_delivery_state(settings),
         check_storage,
     ):
         try:

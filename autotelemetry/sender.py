@@ -9,9 +9,18 @@ was in flight is still above the watermark and is sent again (at least once;
 the receiver may see a duplicate, the store never holds one).
 
 At most one sender works at a time: an exclusive ``flock`` on
-``sender.lock`` is the claim, and the kernel releases it the moment its
-holder dies, so there is no claim timeout to wait out. Rules, defaults and
-knobs are in docs/delivery.md.
+``sender.lock`` is the claim, taken by the CLI that spawns the sender (without
+waiting) and handed to it, held for the sender's whole life; the kernel
+releases it the moment its holder dies, so there is no claim timeout to wait
+out.
+
+Only a record proven bad on its own is dropped: a rejected batch is halved
+down to single records, and a single record rejected (400, 413, 422) is
+dropped only once the endpoint has accepted another in the same run. Answers
+that concern the request as a whole (401, 403, 404, 405, 407, 410, 411, 415),
+or a rejection of every single record tried, mean the *endpoint* is wrong:
+nothing is dropped, the sender backs off and ``status``/``doctor`` say so.
+Rules, defaults and knobs are in docs/delivery.md.
 """
 
 from __future__ import annotations
@@ -27,17 +36,21 @@ from email.utils import parsedate_to_datetime
 from typing import Any, Callable
 
 from autotelemetry.exporters import get as get_exporter
-from autotelemetry.hook import allowlist, config, fs, spawn, spool
+from autotelemetry.hook import allowlist, config, fs, spawn
 from autotelemetry.store import Store, is_corrupt
-from autotelemetry.store.ingest import eviction_marks, ingest, pending
+from autotelemetry.store.ingest import ingest, pending
 from autotelemetry.store.ledger import Ledger, Row
 
-LOCK = "sender.lock"
+LOCK = spawn.LOCK
 LOG = "sender.log"
-#: Status codes that will not succeed on retry: the batch is split, then dropped.
-PERMANENT = frozenset({400, 401, 403, 404, 405, 410, 411, 413, 415, 422})
-#: Permanent codes that concern the request as a whole (auth, address): no split.
-WHOLE = frozenset({401, 403, 404, 405, 410})
+#: Status codes that will not succeed on retry.
+PERMANENT = frozenset({400, 401, 403, 404, 405, 407, 410, 411, 413, 415, 422})
+#: Permanent codes that concern the request as a whole (auth, address, protocol): the
+#: endpoint is wrong, not a record. Nothing is split, nothing dropped.
+WHOLE = frozenset({401, 403, 404, 405, 407, 410, 411, 415})
+#: Single records rejected, with no record accepted in the same run, after which the
+#: endpoint (not the records) is taken to be wrong.
+SUSPECTS = 3
 
 
 @dataclass
@@ -129,14 +142,6 @@ class _Retry(Exception):
         self.retry_after = retry_after
 
 
-class _Stop(Exception):
-    """A permanent failure of the whole request (auth, address): stop this run."""
-
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
-
-
 def retry_after_seconds(value: str | None) -> float | None:
     """``Retry-After`` as seconds (delta-seconds or an HTTP date), or ``None``."""
     if not value:
@@ -181,35 +186,37 @@ class Sender:
         self.ledger = Ledger(self.store)
         self.result = Result()
         self.deadline = time.monotonic() + settings.budget
+        #: A 2xx seen in this run: the endpoint takes our records.
+        self.accepted = False
+        #: Single records rejected while no record was accepted yet: proven bad only
+        #: once another is accepted (then dropped), else the endpoint is wrong.
+        self.suspects: list[tuple[Row, int]] = []
+        #: Highest rowid tried in this run (suspects stay above the watermark).
+        self.cursor = 0
+        self.probed = False
 
     # --- the store -----------------------------------------------------------------
 
     def prepare(self) -> None:
-        """Fold eviction marks, cap and ingest the spool, cap the store."""
-        evicted = spool.enforce_limits(self.home)
-        marks = eviction_marks(self.home)
-        total = sum(n for _, n in marks)
-        if total:
-            self.ledger.count_drops("spool_evicted", total)
-            for path, _ in marks:
-                try:
-                    os.unlink(path)
-                except OSError:
-                    pass
-        self.result.evicted += evicted
+        """Ingest the spool; the caps of the spool and the store are enforced by ingest."""
         ingested = ingest(self.store)
+        self.result.evicted += ingested.evicted
         if ingested.quarantined:
-            self.log(f"{len(ingested.quarantined)} corrupt spool file(s) quarantined")
-        unsent = self.ledger.cap(self.settings.store_max_events)
-        if unsent:
-            self.result.dropped["store_cap"] = self.result.dropped.get("store_cap", 0) + unsent
+            self.log(
+                f"{ingested.invalid} invalid record(s) in {len(ingested.quarantined)} spool "
+                "file(s) quarantined"
+            )
+        if ingested.store_evicted:
+            self.result.dropped["store_cap"] = (
+                self.result.dropped.get("store_cap", 0) + ingested.store_evicted
+            )
 
     # --- sending -----------------------------------------------------------------
 
-    def post(self, rows: list[tuple[int, str]]) -> dict[str, int]:
+    def post(self, rows: list[tuple[int, str]], carry: bool = True) -> dict[str, int]:
         """POST one batch; returns the drop counts it carried, raises on failure."""
         events = [json.loads(body) for _, body in rows]
-        carried = self.ledger.unreported()
+        carried = self.ledger.unreported() if carry else {}
         payload = self.exporter.encode(events, carried)
         if self.settings.debug:
             self.log(
@@ -259,6 +266,9 @@ class Sender:
             self.ledger.dropped(rows, str(reason))
         if sent:
             self.result.sent += len(rows)
+            # A success supersedes an earlier failure of this run: no retry is pending.
+            self.result.next_retry = None
+            self.result.kept_reason = None
         else:
             self.result.dropped[str(reason)] = self.result.dropped.get(str(reason), 0) + len(rows)
         if self.settings.debug:
@@ -267,22 +277,61 @@ class Sender:
         if self.progress:
             self.progress(self.result)
 
-    def send(self, rows: list[tuple[int, str]]) -> None:
-        """Send ``rows``; permanent rejections split the batch down to the bad event."""
+    def send(self, rows: list[Row]) -> None:
+        """Send ``rows``; a rejected batch is halved down to the records rejected on their own.
+
+        Raises :class:`_EndpointWrong` when the answer concerns the request as a
+        whole, or when :data:`SUSPECTS` single records were rejected and none
+        accepted: then nothing is dropped (see the module docstring).
+        """
+        self.cursor = max(self.cursor, max(r[0] for r in rows))
         try:
             carried = self.post(rows)
         except _Permanent as exc:
             if exc.code in WHOLE:
-                self._advance(rows, False, f"http_{exc.code}", None)
-                raise _Stop(f"HTTP {exc.code}") from None
+                raise _EndpointWrong(exc.code, False) from None
             if len(rows) > 1:
                 half = len(rows) // 2
                 self.send(rows[:half])
                 self.send(rows[half:])
                 return
-            self._advance(rows, False, f"http_{exc.code}", None)
+            if self.accepted:  # the endpoint takes others: this one is bad on its own
+                self._advance(rows, False, f"http_{exc.code}", None)
+                return
+            self.suspects.append((rows[0], exc.code))
+            if len(self.suspects) >= SUSPECTS:
+                if not self._probe():
+                    raise _EndpointWrong(exc.code, True) from None
+                self._proven()
             return
+        self._proven()
+        self.accepted = True
         self._advance(rows, True, None, carried)
+
+    def _probe(self) -> bool:
+        """Before calling the endpoint wrong: does it take a record from elsewhere in the
+        backlog (the newest, sent alone)? If so, the records it rejected are bad on their
+        own (old ones a backend refuses, say) and must not block the rest forever. The
+        probe does not move the watermark: that record is sent again in its turn (at least
+        once). At most one probe per run."""
+        if self.probed:
+            return self.accepted
+        self.probed = True
+        row = self.ledger.newest()
+        if row is None or any(row[0] == r[0] for r, _ in self.suspects):
+            return False
+        try:
+            self.post([row], carry=False)
+        except _Permanent:
+            return False
+        self.accepted = True
+        return True
+
+    def _proven(self) -> None:
+        """The endpoint accepted a record: the single records it rejected before are bad."""
+        for row, code in self.suspects:
+            self._advance([row], False, f"http_{code}", None)
+        self.suspects.clear()
 
     def backoff(self, failures: int, retry_after: float | None) -> float:
         """Exponential backoff with full jitter; Retry-After wins when longer."""
@@ -298,7 +347,9 @@ class Sender:
         self.prepare()
         try:
             while time.monotonic() < self.deadline:
-                rows = self.ledger.batch(self.settings.batch)
+                rows = self.ledger.batch(
+                    self.settings.batch, after=max(self.cursor, self.ledger.watermark())
+                )
                 if not rows:
                     break
                 try:
@@ -307,19 +358,50 @@ class Sender:
                     failures = self.ledger.failures()
                     delay = self.backoff(failures, exc.retry_after)
                     self.record_failure(failures + 1, delay, exc.reason)
+                    self.suspects.clear()  # sent again after the wait, judged again
+                    self.cursor = 0
                     if time.monotonic() + delay >= self.deadline:
                         break
                     self.wait(delay, exc.reason)
                     self.prepare()
-        except _Stop as exc:
-            failures = self.ledger.failures()
-            delay = self.backoff(failures + 5, None)
-            self.record_failure(failures + 1, delay, exc.reason)
+            if self.suspects and not self.accepted:
+                if not self._probe():
+                    # Every record tried was rejected on its own: the endpoint is wrong.
+                    raise _EndpointWrong(self.suspects[-1][1], True)
+                self._proven()
+        except _EndpointWrong as exc:
+            self.refused(exc)
         self.result.kept = self.ledger.backlog()
-        if self.result.kept and self.result.next_retry is None:
+        if not self.result.kept:
+            self.result.kept_reason = None
+            self.result.next_retry = None
+        elif self.result.next_retry is None:
             self.result.kept_reason = self.result.kept_reason or "time budget spent"
         self.finish()
         return self.result
+
+    def refused(self, exc: _EndpointWrong) -> None:
+        """Keep everything, back off long, and remember why (``status``, ``doctor``)."""
+        failures = self.ledger.failures()
+        delay = self.backoff(failures + 5, None)
+        next_retry = time.time() + delay
+        reason = f"the endpoint refuses every request: {exc.describe()}"
+        self.ledger.refused(
+            {
+                "code": exc.code,
+                "every_record": exc.every_record,
+                "reason": reason,
+                "fix": exc.fix(),
+                "url": self.url,
+                "time": time.time(),
+            },
+            failures + 1,
+            next_retry,
+        )
+        self.suspects.clear()
+        self.result.kept_reason = reason
+        self.result.next_retry = next_retry
+        self.log(f"{reason}; fix: {exc.fix()}")
 
     def record_failure(self, failures: int, delay: float, reason: str) -> None:
         next_retry = time.time() + delay
@@ -354,6 +436,85 @@ class _Permanent(Exception):
         self.code = code
 
 
+#: What to check, by the answer that proves the endpoint wrong (docs/delivery.md).
+FIXES = {
+    401: "the endpoint refused the credentials: check AUTOTELEMETRY_HEADERS (e.g. "
+    "Authorization=Bearer%20<token>)",
+    403: "the credentials are not allowed to write: check AUTOTELEMETRY_HEADERS and the "
+    "token's permissions",
+    404: "no such path: check AUTOTELEMETRY_ENDPOINT (for OTLP give the base URL, "
+    "e.g. https://collector:4318; /v1/logs is appended)",
+    405: "that URL does not accept POST: check AUTOTELEMETRY_ENDPOINT",
+    407: "the proxy wants credentials: check HTTPS_PROXY/HTTP_PROXY",
+    410: "the endpoint is gone: check AUTOTELEMETRY_ENDPOINT",
+    411: "the endpoint wants a request it cannot get from us: check AUTOTELEMETRY_ENDPOINT "
+    "(a proxy in between?)",
+    415: "the endpoint does not take this format: check AUTOTELEMETRY_PROTOCOL (otlp or json) "
+    "and that the URL is an OTLP/HTTP (JSON) receiver or a JSON webhook",
+}
+FIX_EVERY_RECORD = (
+    "every record was rejected on its own: the endpoint does not take this format; check "
+    "AUTOTELEMETRY_PROTOCOL (otlp or json) and AUTOTELEMETRY_ENDPOINT"
+)
+
+
+class _EndpointWrong(Exception):
+    """The endpoint refuses the requests themselves (not a record): keep all, back off."""
+
+    def __init__(self, code: int, every_record: bool) -> None:
+        super().__init__(code)
+        self.code = code
+        self.every_record = every_record
+
+    def describe(self) -> str:
+        if self.every_record:
+            return f"HTTP {self.code} for every record tried on its own"
+        return f"HTTP {self.code}"
+
+    def fix(self) -> str:
+        if self.every_record:
+            return FIX_EVERY_RECORD
+        return FIXES.get(self.code, "check AUTOTELEMETRY_ENDPOINT and AUTOTELEMETRY_HEADERS")
+
+
+def probe(settings: Settings, timeout: float) -> tuple[int | None, str]:
+    """Send one empty request (no event) as a sender would: (HTTP status or None, detail).
+
+    For ``doctor --send-test``: the endpoint's answer to our format, URL and
+    credentials, without touching the store.
+    """
+    import requests
+
+    exporter = get_exporter(settings.protocol)
+    url = exporter.url(settings.endpoint or "")
+    start = time.perf_counter()
+    try:
+        with requests.Session() as session:
+            session.headers.update(settings.headers)
+            response = session.post(
+                url,
+                data=gzip.compress(exporter.encode([], {})),
+                headers={
+                    "Content-Type": exporter.CONTENT_TYPE,
+                    "Content-Encoding": "gzip",
+                    "User-Agent": f"autotelemetry/{spawn_version()}",
+                },
+                timeout=(timeout, timeout),
+                allow_redirects=False,
+                verify=settings.ca_bundle or True,
+            )
+            code = response.status_code
+            response.close()
+    except (requests.RequestException, OSError) as exc:
+        return None, f"POST {url}: no answer ({type(exc).__name__})"
+    ms = (time.perf_counter() - start) * 1000
+    headers = ", ".join(sorted(settings.headers)) or "no headers"
+    return (
+        code,
+        f"POST {url} (empty {settings.protocol} request, {headers}): HTTP {code} in {ms:.0f} ms",
+    )
+
+
 def spawn_version() -> str:
     from autotelemetry import __version__
 
@@ -379,8 +540,35 @@ def acquire(home: str, wait: float) -> int | None:
                 os.close(fd)
                 return None
             time.sleep(0.05)
-    os.ftruncate(fd, 0)
-    os.write(fd, str(os.getpid()).encode())
+    _mark_holder(fd)
+    return fd
+
+
+def _mark_holder(fd: int) -> None:
+    try:
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, str(os.getpid()).encode(), 0)
+    except OSError:
+        pass
+
+
+def inherited_claim(home: str, argv: list[str]) -> int | None:
+    """The lock a spawning CLI took and handed over (``--locked FD``), if it is that lock.
+
+    The fd must be the home's ``sender.lock`` (same file) and hold the lock (a
+    non-blocking ``flock`` of the same open file succeeds at once).
+    """
+    import fcntl
+
+    try:
+        fd = int(argv[argv.index("--locked") + 1])
+        if os.fstat(fd)[1:3] != os.stat(os.path.join(home, LOCK))[1:3]:  # (ino, dev)
+            return None
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except (ValueError, IndexError, OSError):
+        return None
+    os.set_inheritable(fd, False)  # nothing this process starts gets it
+    _mark_holder(fd)
     return fd
 
 
@@ -392,23 +580,30 @@ def release(fd: int) -> None:
 
 
 def _log_line(home: str, text: str) -> None:
-    """Append to ``sender.log`` (kept small: restarted past 256 KiB)."""
+    """Append to ``sender.log`` (kept small: restarted past 256 KiB). Never raises: a
+    full disk or a read-only home must not end the sender before it does its work."""
     path = os.path.join(home, LOG)
     try:
         if os.path.getsize(path) > 256 << 10:
             os.replace(path, path + ".1")
     except OSError:
         pass
-    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+    except OSError:
+        return
     try:
         stamp = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
         os.write(fd, f"{stamp} pid={os.getpid()} {text}\n".encode())
+    except OSError:
+        pass
     finally:
         os.close(fd)
 
 
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
     """Entry point of ``python -m autotelemetry.sender``: detached, silent, bounded."""
+    argv = sys.argv[1:] if argv is None else argv
     try:
         os.chdir("/")
     except OSError:
@@ -420,12 +615,35 @@ def main() -> int:
         return 0
     home = allowlist.home_dir()
     _log_line(home, "start")
-    # A sender finishing right now still holds the lock: wait for it briefly, then
-    # leave the work to the one that is running (it re-reads the spool before exiting).
-    fd = acquire(home, wait=3.0)
+    # Spawned by a CLI: it took the lock (without waiting) and handed it over. Started
+    # otherwise: a sender finishing right now may still hold it; wait for it briefly,
+    # then leave the work to it (it re-reads the spool before exiting).
+    fd = inherited_claim(home, argv) if "--locked" in argv else None
+    if fd is None:
+        fd = acquire(home, wait=3.0)
     if fd is None:
         _log_line(home, "another sender is running; exiting")
         return 0
+    held: int | None = fd
+    try:
+        while held is not None:
+            _work(home, settings)
+            release(held)
+            held = None
+            # A CLI that wrote its event after the last look at the spool, while the
+            # lock was still held, could not start a sender: look once more.
+            if pending(home):
+                held = acquire(home, wait=0)  # None: a new sender has it
+                if held is not None:
+                    _log_line(home, "events arrived while exiting; going on")
+        return 0
+    finally:
+        if held is not None:
+            release(held)
+
+
+def _work(home: str, settings: Settings) -> None:
+    """Send, then linger while the spawn window is open (CLIs finishing meanwhile do not spawn)."""
     interval = spawn.interval()
 
     def log(line: str) -> None:
@@ -440,44 +658,41 @@ def main() -> int:
                 # A retry time beyond the longest backoff predates a clock jump back.
                 if (
                     next_retry is not None
+                    and sender.ledger.backlog()
                     and time.time() < next_retry <= time.time() + settings.retry_cap + 60
                 ):
                     spawn.touch(home, next_retry - interval)
                     _log_line(home, "backing off; exiting")
-                    return 0
+                    return
                 result = sender.run()
             finally:
                 sender.close()
             _log_line(home, result.summary())
             if result.next_retry is not None:
                 spawn.touch(home, result.next_retry - interval)
-                return 0
+                return
             if result.kept:  # budget spent with work left: let the next CLI start one
                 spawn.touch(home, 0)
-                return 0
-            # Linger while the spawn window is open: CLIs finishing now will not spawn.
+                return
             while True:
                 if time.monotonic() - started > settings.budget:
                     spawn.touch(home, 0)
-                    return 0
+                    return
                 if spawn.due(home, time.time()) and not pending(home):
-                    return 0
+                    return
                 if pending(home):
                     break
                 time.sleep(0.25)
     except Exception as exc:
         try:
             _log_line(home, f"error: {type(exc).__name__}: {exc}")
-            if is_corrupt(exc):  # damaged mid-use: set aside so the next sender starts afresh
+            if is_corrupt(exc):  # damaged mid-use: set aside (and salvaged) for the next run
                 store = Store(home)
                 store.recover()
                 store.close()
                 _log_line(home, f"corrupt store set aside as {store.recovered_from}")
         except Exception:
             pass
-        return 0
-    finally:
-        release(fd)
 
 
 if __name__ == "__main__":

@@ -102,6 +102,7 @@ def status_data() -> dict[str, Any]:
         delivery: dict[str, Any] = ledger.status(home)
     except Exception as exc:  # a status must show the rest
         delivery = {"error": f"{type(exc).__name__}: {exc}"}
+    problems.extend(delivery_problems(delivery, settings.values["endpoint"]))
     return {
         "version": __version__,
         "enabled": reason is None,
@@ -140,4 +141,23 @@ def status_data() -> dict[str, Any]:
     }
 
 
-__all__ = ["home_problems", "hook_files", "status_data", "variables"]
+def delivery_problems(delivery: dict[str, Any], endpoint: object) -> list[str]:
+    """What the delivery state says is wrong: said loudly (``status`` and ``doctor``)."""
+    problems = []
+    error = delivery.get("endpoint_error")
+    if isinstance(error, dict) and endpoint:
+        problems.append(
+            f"{error.get('reason')} (at {error.get('url')}); {delivery.get('backlog') or 0} "
+            f"event(s) kept, none dropped; fix: {error.get('fix')}"
+        )
+    for salvage in delivery.get("salvages") or []:
+        if isinstance(salvage, dict) and salvage.get("lost"):
+            problems.append(
+                f"a corrupt store ({salvage.get('aside')}) lost {salvage['lost']} event(s) "
+                f"({salvage.get('lost_undelivered', 0)} never delivered; counted as "
+                f"store_corrupt); {salvage.get('saved', 0)} were saved into the new store"
+            )
+    return problems
+
+
+__all__ = ["delivery_problems", "home_problems", "hook_files", "status_data", "variables"]

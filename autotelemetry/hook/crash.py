@@ -16,8 +16,10 @@ found through ``__main__.__loader__`` once CPython has dropped ``__main__.__file
 
 Rate limit: the same fingerprint is stored once per :data:`WINDOW_SECONDS`;
 later occurrences inside the window only count, and that count rides on the
-next stored event of the fingerprint (``count``). State lives in
-``<home>/crash-state`` (one line per fingerprint).
+next stored event of the fingerprint (``count``). Window state lives in
+``<home>/crash-state`` (one line per fingerprint); the counts in
+``<home>/crash-repeats/`` (one empty file per suppressed crash), so concurrent
+crashes never lose one (:func:`count_repeat`, :func:`take_repeats`).
 """
 
 import os
@@ -323,8 +325,9 @@ def admit(home: str, fp: str, now: float) -> "int | None":
 
     Returns the number of occurrences the stored event stands for (this one plus
     those suppressed since the last stored one), or ``None`` to suppress it.
-    Read-modify-write of a small file, replaced atomically: concurrent crashes
-    can at worst lose a count or store one extra event, never corrupt the file.
+    The window is a read-modify-write of a small file, replaced atomically:
+    concurrent crashes can at worst store one extra event, never corrupt it;
+    the counts are files of their own, so none is lost.
     """
     fs.ensure_private_dir(home)
     path = os.path.join(home, STATE_FILE)
@@ -340,19 +343,53 @@ def admit(home: str, fp: str, now: float) -> "int | None":
                         continue
     except (OSError, ValueError):
         pass
-    # entry: [window start (last stored), last seen, occurrences suppressed since]
+    # entry: [window start (last stored), last seen, occurrences suppressed since (an
+    # older version's count; now kept in REPEATS_DIR)]
     entry = entries.get(fp)
     if entry is not None and 0 <= now - entry[0] < WINDOW_SECONDS:
-        entry[1] = now
-        entry[2] += 1
-        result = None
-    else:
-        result = 1 + (int(entry[2]) if entry is not None else 0)
-        entries[fp] = [now, now, 0]
+        count_repeat(home, fp)
+        return None
+    result = 1 + (int(entry[2]) if entry is not None else 0) + take_repeats(home, fp)
+    entries[fp] = [now, now, 0]
     keep = sorted(entries.items(), key=lambda kv: -kv[1][1])[:STATE_ENTRIES]
     text = "".join("%s %.3f %.3f %d\n" % (k, v[0], v[1], v[2]) for k, v in keep)
     fs.write_file(path, text.encode("ascii"))
     return result
+
+
+#: One empty file per crash the rate limit suppressed, named ``<fingerprint>.<ns>.<pid>.<rand>``.
+REPEATS_DIR = "crash-repeats"
+
+
+def count_repeat(home: str, fp: str) -> None:
+    """Count one suppressed crash of ``fp``: a new empty file (``O_EXCL``), no shared counter
+    to read and rewrite, so concurrent crashes cannot lose a count and nothing waits."""
+    from time import time_ns
+
+    directory = fs.ensure_private_dir(os.path.join(home, REPEATS_DIR))
+    name = "%s.%d.%d.%s" % (fp, time_ns(), os.getpid(), os.urandom(4).hex())
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
+    os.close(os.open(os.path.join(directory, name), flags, 0o600))
+
+
+def take_repeats(home: str, fp: str) -> int:
+    """The suppressed crashes of ``fp`` counted so far, taken: each file is deleted by
+    exactly one taker (``unlink`` succeeds once), so no count is carried twice."""
+    directory = os.path.join(home, REPEATS_DIR)
+    try:
+        names = os.listdir(directory)
+    except OSError:
+        return 0
+    taken = 0
+    prefix = fp + "."
+    for name in names:
+        if name.startswith(prefix):
+            try:
+                os.unlink(os.path.join(directory, name))
+                taken += 1
+            except OSError:
+                pass
+    return taken
 
 
 # --- recording (called by the recorder) ------------------------------------------------

@@ -270,6 +270,16 @@ OPTIONS: "tuple[Option, ...]" = (
         "store cap: the oldest events beyond it are deleted (unsent ones counted)",
     ),
     (
+        "store_max_bytes",
+        "AUTOTELEMETRY_STORE_MAX_BYTES",
+        "count",
+        512 * MIB,
+        False,
+        False,
+        (),
+        "store cap in bytes (pages in use): the oldest events beyond it are deleted (counted)",
+    ),
+    (
         "spool_max_bytes",
         "AUTOTELEMETRY_SPOOL_MAX_BYTES",
         "count",

@@ -67,11 +67,15 @@ LIMITS_EVERY = 60
 
 
 def _limits_due(home: str, now_ns: int) -> bool:
-    """Claim this home's limit check if the last one is ``LIMITS_EVERY`` s old (``os`` only)."""
+    """Claim this home's limit check if the last one is ``LIMITS_EVERY`` s old (``os`` only).
+
+    A stamp from the future (the clock was ahead, or jumped back) is as old as it
+    is far: it never switches the limits off.
+    """
     path = os.path.join(home, LIMITS_STAMP)
     now = now_ns / 1e9
     try:
-        if now - os.stat(path).st_mtime < LIMITS_EVERY:
+        if 0 <= now - os.stat(path).st_mtime < LIMITS_EVERY:
             return False
     except FileNotFoundError:
         os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))
