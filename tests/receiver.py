@@ -86,6 +86,7 @@ class Receiver:
             return
         raw = h.rfile.read(length)
         body = gzip.decompress(raw) if h.headers.get("Content-Encoding") == "gzip" else raw
+        info["body"] = body  # as sent (decompressed): privacy tests grep it
         if self.protocol == "otlp":
             records = parse_otlp(body)
             events = [r for r in records if r.get("eventName") != "autotelemetry.dropped"]

@@ -56,10 +56,12 @@ TARGETS = (
         ("options", "config", "event", "spool", "recorder", "instrument", "integrations.argparse"),
     ),
     # Rare paths, each loaded only when needed (handover.lazy): a config file exists,
-    # a crash happened, an endpoint is configured.
+    # a crash happened, an endpoint is configured, the process exits otherwise than the
+    # framework first did or by a terminating signal.
     Target("_autotelemetry_configfile", ("configfile",)),
     Target("_autotelemetry_crash", ("privacy", "crash")),
     Target("_autotelemetry_endpoint", ("notice", "spawn")),
+    Target("_autotelemetry_exits", ("exits",)),
 )
 
 

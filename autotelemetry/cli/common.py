@@ -14,6 +14,7 @@ import click
 
 from autotelemetry.hook import allowlist
 from autotelemetry.store import Filters, Store
+from autotelemetry.store import Unavailable as StoreUnavailable
 from autotelemetry.store import ingest as spool_reader
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -223,12 +224,10 @@ def open_store() -> Store:
     A store that cannot be opened for writing (read-only mount, disk full, locked)
     is a one-line error, never a traceback.
     """
-    import sqlite3
-
     home = allowlist.home_dir()
     try:
         store = Store(home)
-    except (OSError, sqlite3.OperationalError) as exc:
+    except (OSError, StoreUnavailable) as exc:
         raise click.ClickException(
             f"cannot open the store in {home} for writing ({exc}); `autotelemetry status` "
             "reads it without writing"

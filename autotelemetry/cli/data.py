@@ -75,7 +75,7 @@ def events(
     with open_store() as store:
         # A listing reads each page once: a small page cache keeps the memory bounded
         # whatever the store holds (ingest, above, had the large one).
-        store.db.execute(f"PRAGMA cache_size=-{LISTING_CACHE_KIB}")
+        store.stream(LISTING_CACHE_KIB)
         before = store.recovered_from
         rows = spool_reader.recovering_rows(
             store, lambda: queries.listing(store, chosen, limit + 1 if limit else None)
@@ -83,6 +83,7 @@ def events(
         try:
             shown = _print_events(rows, as_json, limit)
         except spool_reader.StoreWasCorrupt as exc:
+            click.echo(recovered(store), err=True)  # what the salvage saved and lost
             raise click.ClickException(
                 f"the store was corrupt; set aside as {exc}; the listing above is incomplete"
             ) from None

@@ -53,15 +53,22 @@ def _runpy_module_name() -> "str | None":
     """The module of ``python -m MOD`` while runpy is still importing its package.
 
     Before runpy has set up ``__main__`` (while ``pkg/__init__.py`` runs),
-    ``sys.argv[0]`` is just ``-m``; runpy's frame holds the module name.
+    ``sys.argv[0]`` is just ``-m``; runpy's frame holds the module name. The
+    frame is recognised by its code object, ``runpy._run_module_as_main.__code__``
+    (the interpreter imported runpy to run ``-m``), never by file name: runpy is
+    frozen since 3.11 (``<frozen runpy>``).
     """
+    runner = getattr(sys.modules.get("runpy"), "_run_module_as_main", None)
+    target = getattr(runner, "__code__", None)
+    if target is None:
+        return None
     frame: "FrameType | None" = sys._getframe(1)
     while frame is not None:
-        code = frame.f_code
-        if code.co_name == "_run_module_as_main" and code.co_filename.endswith("runpy.py"):
+        if frame.f_code is target:
             name = frame.f_locals.get("mod_name")
-            if isinstance(name, str):
+            if isinstance(name, str) and name:
                 return name[: -len(".__main__")] if name.endswith(".__main__") else name
+            return None
         frame = frame.f_back
     return None
 

@@ -105,6 +105,17 @@ OPTIONS: "tuple[Option, ...]" = (
         "`record` (events carry `env.ci`/`env.ci_provider`) or `skip` (record nothing in CI)",
     ),
     (
+        "signals",
+        "AUTOTELEMETRY_SIGNALS",
+        "bool",
+        True,
+        True,
+        True,
+        (),
+        "record runs that SIGTERM or SIGHUP ends (`terminated`) when the CLI leaves them at "
+        "the default; `false` leaves those signals untouched (docs/reliability.md, Signals)",
+    ),
+    (
         "crash_messages",
         "AUTOTELEMETRY_CRASH_MESSAGES",
         "bool",

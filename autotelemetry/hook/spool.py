@@ -33,7 +33,7 @@ def write(home: str, lines: "list[str]") -> str:
     rand = os.urandom(4)
     name = "%020d-%d-%s%s" % (time_ns(), os.getpid(), rand.hex(), SUFFIX)
     final = os.path.join(directory, name)
-    fs.write_file(final, ("\n".join(lines) + "\n").encode("utf-8", "surrogatepass"))
+    fs.write_file(final, _spool_bytes(lines))
     if rand[0] < 256 // AMORTISE_EVERY:
         # Amortised cap: about one writer in AMORTISE_EVERY checks the limits, and at
         # most one check per home every LIMITS_EVERY seconds (a scan is O(spool size),
@@ -44,6 +44,20 @@ def write(home: str, lines: "list[str]") -> str:
         except OSError:
             pass
     return final
+
+
+def rewrite(path: str, lines: "list[str]") -> None:
+    """Replace the spool file ``path`` this process wrote with ``lines``, atomically.
+
+    Used when the real exit status of a run turns out to differ from the one
+    first recorded (:func:`autotelemetry.hook.recorder.settle`). The event ids
+    are unchanged: a reader that ingested the first version ignores this one.
+    """
+    fs.write_file(path, _spool_bytes(lines))
+
+
+def _spool_bytes(lines: "list[str]") -> bytes:
+    return ("\n".join(lines) + "\n").encode("utf-8", "surrogatepass")
 
 
 #: Stamp whose mtime is the last limit check by a writer.

@@ -27,6 +27,10 @@ from typing import Any
 from autotelemetry.hook import fs
 
 STORE_FILE = "store.sqlite"
+
+# What a store that cannot be opened for writing raises (read-only, locked, disk full):
+# callers catch it by this name so that SQLite stays this package's own.
+Unavailable = sqlite3.OperationalError
 #: 2: ``install_id`` and ``sample_rate`` columns (and ``ts``/``sample_rate`` on flags)
 #: with the report's covering indexes; a version-1 store is migrated on open.
 SCHEMA_VERSION = 2
@@ -358,6 +362,9 @@ class Store:
         if os.path.lexists(self.path):
             return
         tmp = os.path.join(self.home, f".{STORE_FILE}.{os.urandom(6).hex()}.tmp")
+        # Created 0600 before SQLite sees it (SQLite would create it by the umask; its
+        # -wal and -shm copy the database's mode).
+        os.close(os.open(tmp, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o600))
         try:
             db = self._connect(tmp)
             db.close()  # the last connection to close checkpoints and removes the -wal
@@ -470,6 +477,10 @@ class Store:
         self.db.close()
 
     # --- what every reader needs ------------------------------------------------
+
+    def stream(self, cache_kib: int) -> None:
+        """Shrink the page cache for a listing that reads each page once (bounded memory)."""
+        self.db.execute(f"PRAGMA cache_size=-{int(cache_kib)}")
 
     def count(self, filters: Filters | None = None) -> int:
         where, args = (filters or Filters()).where()

@@ -29,7 +29,7 @@ def _unique(items: list) -> bool:
         _json_equal(items[i], items[j]) for i in range(len(items)) for j in range(i + 1, len(items))
     )
 
-SCHEMA_SHA256 = '09402482a0b7d2062d7b3c76415c06fa5efdf550192ae1596258c8673ea6528a'
+SCHEMA_SHA256 = '68df80bf4e482d0069690670d211967f2adcd526d2ac0030e8b0db80a3abd024'
 _MISSING = object()
 _c0 = frozenset([1])
 _c1 = re.compile('^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$')
@@ -44,9 +44,10 @@ _c9 = frozenset(['argparse', 'click', 'typer'])
 _c10 = re.compile('^\\d+\\.\\d+\\.\\d+$')
 _c11 = re.compile('^-')
 _c12 = 0
-_c13 = frozenset(['crash', 'failure', 'interrupted', 'success', 'usage_error'])
-_c14 = 1
-_c15 = 0
+_c13 = frozenset(['crash', 'failure', 'interrupted', 'success', 'terminated', 'usage_error'])
+_c14 = re.compile('^SIG[A-Z0-9]+$')
+_c15 = 1
+_c16 = 0
 
 
 def check_1(v):
@@ -95,8 +96,14 @@ def check_1(v):
     v28 = v['status']
     if not (type(v28) is str and v28 in _c13):
         return 'status: ' + 'not in the enum'
-    v29 = v['error_type']
-    if not (type(v29) is str or v29 is None):
+    v29 = v.get('signal', _MISSING)
+    if v29 is not _MISSING:
+        if not (type(v29) is str):
+            return 'signal: ' + 'not string'
+        if _c14.match(v29) is None:
+            return 'signal: ' + 'does not match the pattern'
+    v30 = v['error_type']
+    if not (type(v30) is str or v30 is None):
         return 'error_type: ' + 'not string/null'
     return None
 
@@ -110,96 +117,96 @@ def check_2(v):
         return 'command: missing'
     if 'exception' not in v:
         return 'exception: missing'
-    v30 = v['type']
-    if not (type(v30) is str and v30 == 'crash'):
+    v31 = v['type']
+    if not (type(v31) is str and v31 == 'crash'):
         return 'type: ' + 'not the constant'
-    v31 = v['command']
-    if not (type(v31) is str or v31 is None):
+    v32 = v['command']
+    if not (type(v32) is str or v32 is None):
         return 'command: ' + 'not string/null'
-    v32 = v.get('thread', _MISSING)
-    if v32 is not _MISSING:
-        if not (type(v32) is str):
-            return 'thread: ' + 'not string'
-    v33 = v.get('count', _MISSING)
+    v33 = v.get('thread', _MISSING)
     if v33 is not _MISSING:
-        if not ((type(v33) is int or (type(v33) is float and v33.is_integer()))):
+        if not (type(v33) is str):
+            return 'thread: ' + 'not string'
+    v34 = v.get('count', _MISSING)
+    if v34 is not _MISSING:
+        if not ((type(v34) is int or (type(v34) is float and v34.is_integer()))):
             return 'count: ' + 'not integer'
-        if v33 < _c14:
+        if v34 < _c15:
             return 'count: ' + 'fails minimum'
-    v34 = v['exception']
-    if not (type(v34) is dict):
+    v35 = v['exception']
+    if not (type(v35) is dict):
         return 'exception: ' + 'not object'
-    if 'type' not in v34:
+    if 'type' not in v35:
         return 'exception: ' + 'type: missing'
-    if 'message' not in v34:
+    if 'message' not in v35:
         return 'exception: ' + 'message: missing'
-    if 'frames' not in v34:
+    if 'frames' not in v35:
         return 'exception: ' + 'frames: missing'
-    if 'fingerprint' not in v34:
+    if 'fingerprint' not in v35:
         return 'exception: ' + 'fingerprint: missing'
-    v35 = v34['type']
-    if not (type(v35) is str):
+    v36 = v35['type']
+    if not (type(v36) is str):
         return 'exception: ' + 'type: ' + 'not string'
-    if len(v35) < 1:
+    if len(v36) < 1:
         return 'exception: ' + 'type: ' + 'too short'
-    v36 = v34['message']
-    if not (type(v36) is str or v36 is None):
+    v37 = v35['message']
+    if not (type(v37) is str or v37 is None):
         return 'exception: ' + 'message: ' + 'not string/null'
-    v37 = v34['frames']
-    if not (type(v37) is list):
+    v38 = v35['frames']
+    if not (type(v38) is list):
         return 'exception: ' + 'frames: ' + 'not array'
-    for v38 in v37:
-        if not (type(v38) is dict):
+    for v39 in v38:
+        if not (type(v39) is dict):
             return 'exception: ' + 'frames: ' + 'item: ' + 'not object'
-        if 'module' not in v38:
+        if 'module' not in v39:
             return 'exception: ' + 'frames: ' + 'item: ' + 'module: missing'
-        if 'function' not in v38:
+        if 'function' not in v39:
             return 'exception: ' + 'frames: ' + 'item: ' + 'function: missing'
-        if 'line' not in v38:
+        if 'line' not in v39:
             return 'exception: ' + 'frames: ' + 'item: ' + 'line: missing'
-        v39 = v38['module']
-        if not (type(v39) is str or v39 is None):
+        v40 = v39['module']
+        if not (type(v40) is str or v40 is None):
             return 'exception: ' + 'frames: ' + 'item: ' + 'module: ' + 'not string/null'
-        v40 = v38['function']
-        if not (type(v40) is str):
+        v41 = v39['function']
+        if not (type(v41) is str):
             return 'exception: ' + 'frames: ' + 'item: ' + 'function: ' + 'not string'
-        v41 = v38['line']
-        if not ((type(v41) is int or (type(v41) is float and v41.is_integer())) or v41 is None):
+        v42 = v39['line']
+        if not ((type(v42) is int or (type(v42) is float and v42.is_integer())) or v42 is None):
             return 'exception: ' + 'frames: ' + 'item: ' + 'line: ' + 'not integer/null'
-        v42 = v38.get('in_app', _MISSING)
-        if v42 is not _MISSING:
-            if not (type(v42) is bool):
-                return 'exception: ' + 'frames: ' + 'item: ' + 'in_app: ' + 'not boolean'
-        v43 = v38.get('file', _MISSING)
+        v43 = v39.get('in_app', _MISSING)
         if v43 is not _MISSING:
-            if not (type(v43) is str or v43 is None):
+            if not (type(v43) is bool):
+                return 'exception: ' + 'frames: ' + 'item: ' + 'in_app: ' + 'not boolean'
+        v44 = v39.get('file', _MISSING)
+        if v44 is not _MISSING:
+            if not (type(v44) is str or v44 is None):
                 return 'exception: ' + 'frames: ' + 'item: ' + 'file: ' + 'not string/null'
-    v44 = v34.get('frames_omitted', _MISSING)
-    if v44 is not _MISSING:
-        if not ((type(v44) is int or (type(v44) is float and v44.is_integer()))):
+    v45 = v35.get('frames_omitted', _MISSING)
+    if v45 is not _MISSING:
+        if not ((type(v45) is int or (type(v45) is float and v45.is_integer()))):
             return 'exception: ' + 'frames_omitted: ' + 'not integer'
-        if v44 < _c15:
+        if v45 < _c16:
             return 'exception: ' + 'frames_omitted: ' + 'fails minimum'
-    v45 = v34['fingerprint']
-    if not (type(v45) is str):
+    v46 = v35['fingerprint']
+    if not (type(v46) is str):
         return 'exception: ' + 'fingerprint: ' + 'not string'
-    if len(v45) < 1:
+    if len(v46) < 1:
         return 'exception: ' + 'fingerprint: ' + 'too short'
-    v46 = v34.get('chain', _MISSING)
-    if v46 is not _MISSING:
-        if not (type(v46) is list):
+    v47 = v35.get('chain', _MISSING)
+    if v47 is not _MISSING:
+        if not (type(v47) is list):
             return 'exception: ' + 'chain: ' + 'not array'
-        for v47 in v46:
-            if not (type(v47) is dict):
+        for v48 in v47:
+            if not (type(v48) is dict):
                 return 'exception: ' + 'chain: ' + 'item: ' + 'not object'
-            if 'type' not in v47:
+            if 'type' not in v48:
                 return 'exception: ' + 'chain: ' + 'item: ' + 'type: missing'
-            v48 = v47['type']
-            if not (type(v48) is str):
+            v49 = v48['type']
+            if not (type(v49) is str):
                 return 'exception: ' + 'chain: ' + 'item: ' + 'type: ' + 'not string'
-            v49 = v47.get('relation', _MISSING)
-            if v49 is not _MISSING:
-                if not (type(v49) is str):
+            v50 = v48.get('relation', _MISSING)
+            if v50 is not _MISSING:
+                if not (type(v50) is str):
                     return 'exception: ' + 'chain: ' + 'item: ' + 'relation: ' + 'not string'
     return None
 
