@@ -10,16 +10,18 @@ not ok the fix. ``fail`` means events are lost or not recorded as configured;
 from __future__ import annotations
 
 import os
+import shlex
 import subprocess
 import sys
 import time
 from dataclasses import asdict, dataclass
 
-from autotelemetry.hook import allowlist, config, configfile
+from autotelemetry import endpoint, trust
+from autotelemetry.hook import allowlist, config, configfile, fs
 from autotelemetry.hook.config import disabled_reason
 from autotelemetry.status import hook_files
 from autotelemetry.store import corrupt_copies, health
-from autotelemetry.store.ingest import pending, quarantined
+from autotelemetry.store.ingest import UNTRUSTED, pending, quarantined
 
 
 @dataclass
@@ -44,9 +46,13 @@ def _sitecustomize() -> tuple[str | None, bool]:
     path = getattr(spec, "origin", None) if spec else None
     if not path or not os.path.isfile(path):
         return None, False
-    try:
-        with open(path, encoding="utf-8", errors="replace") as f:
-            text = f.read(65536)
+    try:  # not a file of ours, but never blocked on: a FIFO there must not hang doctor
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY)
+        try:
+            regular = os.fstat(fd).st_mode & 0o170000 == 0o100000
+            text = os.read(fd, 65536).decode("utf-8", "replace") if regular else ""
+        finally:
+            os.close(fd)
         ours = "_autotelemetry_boot" in text or "autotelemetry.hook.boot" in text
     except OSError:
         ours = False
@@ -203,6 +209,8 @@ def check_config(settings: config.Settings) -> list[Check]:
 
 
 def check_home() -> list[Check]:
+    """The home and its state directories as the host sees them, the files in them that
+    are not ours, and whether a file can be created there (one probe, deleted)."""
     home = allowlist.home_dir()
     try:
         st = os.lstat(home)
@@ -222,54 +230,38 @@ def check_home() -> list[Check]:
         ]
     except OSError as exc:
         return [Check("home", "fail", f"{home}: {exc.strerror}", "set AUTOTELEMETRY_HOME")]
-    import stat
-
-    checks = []
-    if stat.S_ISLNK(st.st_mode) or not stat.S_ISDIR(st.st_mode):
-        return [
-            Check(
-                "home",
-                "fail",
-                f"{home} is a symlink or not a directory: refused",
-                "remove it or set AUTOTELEMETRY_HOME to a private directory",
-            )
-        ]
-    if hasattr(os, "getuid") and st.st_uid != os.getuid():
-        checks.append(
-            Check(
-                "home",
-                "fail",
-                f"{home} is owned by another user (uid {st.st_uid})",
-                "use your own directory (AUTOTELEMETRY_HOME)",
-            )
-        )
+    refused = trust.home_findings(home)
+    checks = [Check("home", "fail", f"{f.path} {f.why}: {f.effect}", f.fix) for f in refused]
+    if refused and refused[0].path == home and "writable" not in refused[0].why:
+        return checks  # not a directory of ours: nothing in it is looked at
+    checks += [
+        Check("home", "fail", f"{f.path} {f.why}: {f.effect}", f.fix)
+        for f in trust.foreign_entries(home)
+    ]
     if st.st_mode & 0o077:
         checks.append(
             Check(
                 "home",
                 "warn",
-                f"{home} is accessible by other users (mode {stat.S_IMODE(st.st_mode):o})",
-                f"chmod 700 {home} (done automatically at the next recording)",
+                f"{home} can be listed by other users (mode {st.st_mode & 0o777:03o}); the "
+                "files in it are private (0600)",
+                f"chmod 700 {shlex.quote(home)}",
             )
         )
-    probe = os.path.join(home, f".doctor-{os.getpid()}")
+    skew = 0.0
     try:
-        with open(probe, "w") as f:
-            f.write("x")
-        skew = os.stat(probe).st_mtime - time.time()
-        os.unlink(probe)
+        skew = _probe(home)
     except OSError as exc:
         checks.append(
             Check(
                 "home",
                 "fail",
-                f"{home} is not writable ({exc.strerror}): nothing can be recorded",
+                f"{home} is not writable ({exc.strerror or exc}): nothing can be recorded",
                 "fix its permissions or set AUTOTELEMETRY_HOME",
             )
         )
-        skew = 0.0
     if not checks:
-        checks.append(Check("home", "ok", f"{home} is writable and private"))
+        checks.append(Check("home", "ok", f"{home} is ours, private and writable"))
     if abs(skew) > 300:
         checks.append(
             Check(
@@ -280,6 +272,21 @@ def check_home() -> list[Check]:
             )
         )
     return checks
+
+
+def _probe(home: str) -> float:
+    """Create, write and delete one file in ``home`` as a writer would (an unpredictable
+    ``.doctor.*.tmp`` name, exclusive, 0600); the file system's clock skew in seconds."""
+    probe = os.path.join(home, f".doctor.{os.urandom(8).hex()}.tmp")
+    fd = fs.open_file(probe, os.O_WRONLY, create=True)[0]
+    try:
+        try:
+            os.write(fd, b"x")
+            return os.fstat(fd).st_mtime - time.time()
+        finally:
+            os.close(fd)
+    finally:
+        os.unlink(probe)
 
 
 def check_clock() -> list[Check]:
@@ -314,13 +321,31 @@ def check_clock() -> list[Check]:
 
 
 def check_endpoint(settings: config.Settings, timeout: float = 2.0) -> list[Check]:
-    endpoint = settings.values["endpoint"]
-    if not endpoint:
+    url = settings.values["endpoint"]
+    if not url:
         return [Check("endpoint", "ok", "none configured: events stay on this machine")]
     import socket
     from urllib.parse import urlsplit
 
-    parts = urlsplit(str(endpoint))
+    from autotelemetry import otel
+
+    for ch in otel.resolve(settings).channels:  # the headers each channel would send
+        header = endpoint.header_problem(ch.headers, ch.headers_source or "AUTOTELEMETRY_HEADERS")
+        if header is None:
+            continue
+        return [
+            Check(
+                "endpoint",
+                "fail",
+                f"{header}: nothing is sent, the events are kept",
+                "set AUTOTELEMETRY_HEADERS to Latin-1 values (k=v,k2=v2; percent-decoded)",
+            )
+        ]
+    shown = endpoint.display(str(url))
+    try:
+        parts = urlsplit(str(url))
+    except ValueError:
+        parts = urlsplit("")
     host = parts.hostname or ""
     try:
         port = parts.port or (443 if parts.scheme == "https" else 80)
@@ -345,12 +370,134 @@ def check_endpoint(settings: config.Settings, timeout: float = 2.0) -> list[Chec
             Check(
                 "endpoint",
                 "fail",
-                f"{host}:{port} unreachable after {ms:.0f} ms ({exc.strerror or exc})",
+                f"{shown}: {host}:{port} unreachable after {ms:.0f} ms "
+                f"({exc.strerror or type(exc).__name__})",
                 "check the URL, the network and proxies; events wait in the spool meanwhile",
             )
         ]
     ms = (time.perf_counter() - start) * 1000
-    return [Check("endpoint", "ok", f"{host}:{port} reachable (TCP connect {ms:.0f} ms)")]
+    return [Check("endpoint", "ok", f"{shown} reachable (TCP connect {ms:.0f} ms)")]
+
+
+#: What each drop reason means, and what to do about it (docs/delivery.md).
+DROP_REASONS = {
+    "spool_evicted": (
+        "spool files evicted by the spool caps (oldest first)",
+        "run `autotelemetry flush` (or any command that reads the store) more often, or raise "
+        "AUTOTELEMETRY_SPOOL_MAX_FILES / _MAX_BYTES / _MAX_AGE",
+    ),
+    "store_cap": (
+        "stored events deleted by the store cap before they were sent",
+        "raise AUTOTELEMETRY_STORE_MAX_EVENTS / _MAX_BYTES, or make sure the endpoint takes them",
+    ),
+    "invalid": (
+        "spool records that were not valid events (quarantined)",
+        "inspect the files in the quarantine directory; a program writing into the spool?",
+    ),
+    "store_corrupt": (
+        "events lost with a corrupt store before they were sent",
+        "check the disk (the store was damaged); the corrupt copy is kept for inspection",
+    ),
+    "crash_repeats_expired": (
+        "repeats of a crash (rate-limited) that no later crash of the same kind carried",
+        "nothing to do: they were counted, not sent",
+    ),
+}
+
+
+def check_delivery_state(settings: config.Settings) -> list[Check]:
+    """What was dropped and why, the backlog and its age, the last send, an endpoint that
+    refuses requests: read from the store, opened read-only."""
+    from autotelemetry.status import delivery_problems
+    from autotelemetry.store import ledger
+
+    home = allowlist.home_dir()
+    state = ledger.status(home)
+    endpoint = settings.values["endpoint"]
+    checks = []
+    error = state.get("endpoint_error")
+    if isinstance(error, dict) and endpoint:
+        checks.append(
+            Check(
+                "delivery",
+                "fail",
+                f"{error.get('reason')} (at {error.get('url')}): {state.get('backlog') or 0} "
+                "event(s) kept, none dropped; sending resumes after a long backoff",
+                str(error.get("fix")),
+            )
+        )
+    for reason, n in sorted((state.get("dropped") or {}).items()):
+        what, fix = DROP_REASONS.get(reason, ("", ""))
+        if reason.startswith("http_"):
+            what = (
+                f"events the endpoint rejected one by one with HTTP {reason[5:]} (bad on their own)"
+            )
+            fix = "see the collector's logs for why it rejects them"
+        checks.append(
+            Check(
+                "dropped", "warn", f"{n} {what or reason} ({reason})", fix or "see docs/delivery.md"
+            )
+        )
+    for problem in delivery_problems({**state, "endpoint_error": None}, endpoint):
+        checks.append(Check("store", "warn", problem, "check the disk; see docs/reliability.md"))
+    backlog = state.get("backlog")
+    if endpoint and backlog:
+        oldest = state.get("oldest_unsent")
+        age = _age_days(oldest)
+        detail = f"{backlog} event(s) not yet sent" + (
+            f", the oldest from {oldest}" if oldest else ""
+        )
+        if age is not None and age > 1:
+            checks.append(
+                Check(
+                    "backlog",
+                    "warn",
+                    detail + f" ({age:.0f} day(s) old)",
+                    "`autotelemetry flush` to send now and see why it fails",
+                )
+            )
+        else:
+            checks.append(Check("backlog", "ok", detail))
+    elif endpoint and backlog == 0:
+        checks.append(Check("backlog", "ok", "every stored event was sent"))
+    last = state.get("last")
+    if endpoint and isinstance(last, dict):
+        when = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(float(last.get("time") or 0)))
+        detail = f"{when}: sent {last.get('sent')}, kept {last.get('kept')}"
+        if last.get("kept_reason"):
+            detail += f" ({last['kept_reason']})"
+        level = "warn" if last.get("kept") and last.get("kept_reason") else "ok"
+        checks.append(
+            Check("last send", level, detail, "`autotelemetry flush` retries now" if level else "")
+        )
+    return checks
+
+
+def _age_days(timestamp: object) -> float | None:
+    import calendar
+
+    if not isinstance(timestamp, str):
+        return None
+    try:
+        t = calendar.timegm(time.strptime(timestamp[:19], "%Y-%m-%dT%H:%M:%S"))
+    except ValueError:
+        return None
+    return (time.time() - t) / 86400
+
+
+def check_send_test(settings: config.Settings, timeout: float) -> list[Check]:
+    """One empty request (no event) with the configured headers: what the endpoint answers."""
+    if not settings.values["endpoint"]:
+        return []
+    from autotelemetry import sender
+
+    code, detail = sender.probe(sender.Settings.from_env(), timeout)
+    if code is not None and 200 <= code < 300:
+        return [Check("send test", "ok", detail)]
+    fix = "check the network, proxies and AUTOTELEMETRY_ENDPOINT"
+    if code is not None:
+        fix = sender.FIXES.get(code, "see the endpoint's logs; docs/delivery.md lists the rules")
+    return [Check("send test", "fail", detail, fix)]
 
 
 def check_delivery(settings: config.Settings) -> list[Check]:
@@ -381,7 +528,7 @@ def check_delivery(settings: config.Settings) -> list[Check]:
             Check(
                 "sending",
                 "ok",
-                f"{ch.signal} to {ch.url} as {ch.encoding} ({ch.url_source}"
+                f"{ch.signal} to {ch.display} as {ch.encoding} ({ch.url_source}"
                 + (f", headers from {ch.headers_source}" if ch.headers_source else "")
                 + ")",
             )
@@ -420,19 +567,32 @@ def check_delivery(settings: config.Settings) -> list[Check]:
 def check_storage() -> list[Check]:
     home = allowlist.home_dir()
     checks = []
-    bad = quarantined(home)
+    aside = quarantined(home)
+    untrusted = [n for n in aside if n.startswith(UNTRUSTED)]
+    bad = len(aside) - len(untrusted)
     if bad:
         checks.append(
             Check(
                 "spool",
                 "warn",
-                f"{len(bad)} corrupt spool file(s) set aside in {os.path.join(home, 'quarantine')}",
+                f"{bad} corrupt spool file(s) set aside in {os.path.join(home, 'quarantine')}",
                 "inspect them, then delete that directory",
             )
         )
-    aside = corrupt_copies(home)
+    if untrusted:
+        where = os.path.join(home, "quarantine")
+        checks.append(
+            Check(
+                "spool",
+                "warn",
+                f"{len(untrusted)} spool entr(ies) not yours (symlinks, FIFOs, other users' "
+                f"files) were set aside unread in {where}",
+                f"find out who planted them, then `rm {shlex.quote(where)}/{UNTRUSTED}*`",
+            )
+        )
+    copies = corrupt_copies(home)
     for problem in health(home):
-        if any(name in problem for name in aside):
+        if any(name in problem for name in copies):
             continue  # reported below, as a leftover
         checks.append(
             Check(
@@ -442,12 +602,12 @@ def check_storage() -> list[Check]:
                 "`autotelemetry events` sets it aside and starts a new store",
             )
         )
-    if aside:
+    if copies:
         checks.append(
             Check(
                 "store",
                 "warn",
-                f"{len(aside)} corrupt store(s) set aside: {', '.join(aside)}",
+                f"{len(copies)} corrupt store(s) set aside: {', '.join(copies)}",
                 f"delete them from {home} once inspected",
             )
         )
@@ -456,7 +616,7 @@ def check_storage() -> list[Check]:
     return checks
 
 
-def run_checks(timeout: float = 2.0) -> list[Check]:
+def run_checks(timeout: float = 2.0, send_test: bool = False) -> list[Check]:
     settings = configfile.load_settings()
     checks: list[Check] = []
     for step in (
@@ -468,6 +628,8 @@ def run_checks(timeout: float = 2.0) -> list[Check]:
         check_clock,
         lambda: check_endpoint(settings, timeout),
         lambda: check_delivery(settings),
+        lambda: check_send_test(settings, timeout) if send_test else [],
+        lambda: check_delivery_state(settings),
         check_storage,
     ):
         try:

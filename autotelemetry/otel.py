@@ -69,6 +69,13 @@ class Channel:
     client_source: str | None = None
 
     @property
+    def display(self) -> str:
+        """The URL as shown, logged and stored: no userinfo, no query values."""
+        from autotelemetry.endpoint import display
+
+        return display(self.url)
+
+    @property
     def content_type(self) -> str:
         return CONTENT_TYPES[self.encoding]
 
@@ -85,7 +92,7 @@ class Channel:
         """For ``status``: every value and its source; header values never shown."""
         return {
             "signal": self.signal,
-            "url": self.url,
+            "url": self.display,
             "url_source": self.url_source,
             "encoding": self.encoding,
             "encoding_source": self.encoding_source,
@@ -168,18 +175,16 @@ def parse_pairs(text: str, strict: bool = False) -> dict[str, str] | None:
 
 
 def otlp_url(base: str, signal: str) -> str:
-    """The per-signal URL from a base URL: ``v1/<signal>`` appended after one ``/``.
+    """The per-signal URL from a base URL: ``/v1/<signal>`` appended to its path.
 
-    For our own endpoint (``AUTOTELEMETRY_ENDPOINT``, config files) a URL that already
-    ends in ``/v1/logs`` or ``/v1/traces`` names the base before that suffix, so one
-    setting serves both signals (as autotelemetry always accepted ``.../v1/logs``).
+    The query stays after the path. For our own endpoint (``AUTOTELEMETRY_ENDPOINT``,
+    config files) a URL that already ends in ``/v1/logs`` or ``/v1/traces`` names the
+    base before that suffix, so one setting serves both signals (as autotelemetry
+    always accepted ``.../v1/logs``). One rule: :func:`autotelemetry.endpoint.signal_url`.
     """
-    trimmed = base.rstrip("/")
-    for suffix in ("/v1/logs", "/v1/traces"):
-        if trimmed.endswith(suffix):
-            trimmed = trimmed[: -len(suffix)]
-            break
-    return trimmed + "/v1/" + signal
+    from autotelemetry.endpoint import signal_url
+
+    return signal_url(base, signal)
 
 
 def _valid_url(value: str) -> bool:
@@ -244,7 +249,12 @@ class _Resolver:
         return "http/protobuf", "default"
 
     def channel(self, signal: str, url: str, url_source: str, encoding: tuple[str, str]) -> Channel:
-        ch = Channel(signal, url, url_source, encoding[0], encoding[1])
+        from autotelemetry.endpoint import split_credentials
+
+        # Userinfo in the URL becomes an Authorization header: never part of a URL
+        # that is requested, logged, stored or shown.
+        bare, authorization = split_credentials(url)
+        ch = Channel(signal, bare, url_source, encoding[0], encoding[1])
         from_otel = url_source.startswith("OTEL_")
         env = self.environ
         # Headers: ours (even empty) win; OpenTelemetry's only for an OTEL_* endpoint.
@@ -255,6 +265,8 @@ class _Resolver:
             found = self.otel(signal, "HEADERS")
             if found is not None:
                 ch.headers, ch.headers_source = parse_pairs(found[0]) or {}, found[1]
+        if authorization is not None and not any(k.lower() == "authorization" for k in ch.headers):
+            ch.headers = {"Authorization": authorization, **ch.headers}  # explicit one wins
         # Compression.
         found_ours = self.ours("compression")
         if found_ours is not None:

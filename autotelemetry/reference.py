@@ -53,6 +53,7 @@ DELIVERY = (
     "spool_max_files",
     "spool_max_age",
     "store_max_events",
+    "store_max_bytes",
 )
 
 

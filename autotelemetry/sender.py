@@ -9,8 +9,19 @@ was in flight is still above the watermark and is sent again (at least once;
 the receiver may see a duplicate, the store never holds one).
 
 At most one sender works at a time: an exclusive ``flock`` on
-``sender.lock`` is the claim, and the kernel releases it the moment its
-holder dies, so there is no claim timeout to wait out. Rules, defaults and
+``sender.lock`` is the claim, taken by the CLI that spawns the sender (without
+waiting) and handed to it, held for the sender's whole life; the kernel
+releases it the moment its holder dies, so there is no claim timeout to wait
+out.
+
+Only a record proven bad on its own is dropped: a rejected batch is halved
+down to single records, and a single record rejected (400, 413, 422) is
+dropped only once the endpoint has accepted another in the same run. Answers
+that concern the request as a whole (401, 403, 404, 405, 407, 410, 411, 415),
+or a rejection of every single record tried, mean the *endpoint* is wrong:
+nothing is dropped, the sender backs off and ``status``/``doctor`` say so.
+Each OpenTelemetry signal (logs, traces; the webhook's events) is a channel with
+its own watermark (:mod:`autotelemetry.otel` resolves them). Rules, defaults and
 knobs are in docs/delivery.md.
 """
 
@@ -26,19 +37,24 @@ from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
 from typing import Any, Callable
 
-from autotelemetry import otel
+from autotelemetry import endpoint, otel
 from autotelemetry.exporters import Payload, payload
-from autotelemetry.hook import allowlist, config, fs, spawn, spool
+from autotelemetry.hook import allowlist, config, fs, spawn
 from autotelemetry.store import Store, is_corrupt
-from autotelemetry.store.ingest import eviction_marks, ingest, pending, read_lines
+from autotelemetry.store.ingest import ingest, pending, read_lines
 from autotelemetry.store.ledger import PRIMARY, Ledger, Row
+from autotelemetry.store.limits import eviction_marks
 
-LOCK = "sender.lock"
+LOCK = spawn.LOCK
 LOG = "sender.log"
-#: Status codes that will not succeed on retry: the batch is split, then dropped.
-PERMANENT = frozenset({400, 401, 403, 404, 405, 410, 411, 413, 415, 422})
-#: Permanent codes that concern the request as a whole (auth, address): no split.
-WHOLE = frozenset({401, 403, 404, 405, 410})
+#: Status codes that will not succeed on retry.
+PERMANENT = frozenset({400, 401, 403, 404, 405, 407, 410, 411, 413, 415, 422})
+#: Permanent codes that concern the request as a whole (auth, address, protocol): the
+#: endpoint is wrong, not a record. Nothing is split, nothing dropped.
+WHOLE = frozenset({401, 403, 404, 405, 407, 410, 411, 415})
+#: Single records rejected, with no record accepted in the same run, after which the
+#: endpoint (not the records) is taken to be wrong.
+SUSPECTS = 3
 #: Largest response body read (the OTLP default maximum response size).
 MAX_RESPONSE = 4 << 20
 
@@ -96,6 +112,11 @@ class Settings:
 def parse_headers(text: str) -> dict[str, str]:
     """``k=v,k2=v2`` (values percent-decoded, as ``OTEL_EXPORTER_OTLP_HEADERS``)."""
     return otel.parse_pairs(text) or {}
+
+
+class HeaderError(ValueError):
+    """A header that HTTP cannot carry (not Latin-1, a line break): nothing is sent, the
+    events are kept. The message names the header, never its value."""
 
 
 def masked(headers: dict[str, str]) -> dict[str, str]:
@@ -216,6 +237,20 @@ class _Answer:
     message: str = ""
 
 
+@dataclass
+class _Trial:
+    """What one run learnt about one channel's endpoint (see the module docstring)."""
+
+    #: A 2xx seen in this run: the endpoint takes our records.
+    accepted: bool = False
+    #: Single records rejected while no record was accepted yet: proven bad only once
+    #: another is accepted (then dropped), else the endpoint is wrong.
+    suspects: list[tuple[Row, int]] = field(default_factory=list)
+    #: Highest rowid tried in this run (suspects stay above the watermark).
+    cursor: int = 0
+    probed: bool = False
+
+
 class Sender:
     """One run: ingest, cap, send batches; call :meth:`run` holding the lock."""
 
@@ -227,14 +262,26 @@ class Sender:
         log: Callable[[str], None] | None = None,
         wait: Callable[[float, str], None] | None = None,
     ) -> None:
-        """``wait(seconds, reason)`` sleeps before a retry (``flush`` shows it on a terminal)."""
+        """``wait(seconds, reason)`` sleeps before a retry (``flush`` shows it on a terminal).
+
+        Raises :class:`HeaderError` for a header HTTP cannot carry (nothing is sent).
+        """
+        for ch in settings.channels:
+            problem = endpoint.header_problem(
+                ch.headers, ch.headers_source or "AUTOTELEMETRY_HEADERS"
+            )
+            if problem is not None:
+                raise HeaderError(problem)
         import requests
 
         self.home = home
         self.settings = settings
         self.channels = settings.channels
-        self.urls = [ch.url for ch in self.channels]
-        self.url = self.urls[0] if self.urls else (settings.endpoint or "")
+        # The display form (no userinfo, no query values) is all that is ever shown or
+        # kept; userinfo was made a header when the channels were resolved.
+        self.display = (
+            self.channels[0].display if self.channels else endpoint.display(settings.endpoint or "")
+        )
         self.progress = progress
         self.wait = wait or (lambda seconds, reason: time.sleep(seconds))
         self.log = log or (lambda line: sys.stderr.write("autotelemetry: " + line + "\n"))
@@ -243,86 +290,54 @@ class Sender:
         self.store = Store(home)
         self.ledger = Ledger(self.store)
         self.result = Result(primary=self.channels[0].signal if self.channels else "logs")
+        self.trials: dict[str, _Trial] = {}
         for ch in self.channels:
             self.result.of(ch.signal)
+            self.trials[ch.signal] = _Trial()
         self.deadline = time.monotonic() + settings.budget
 
     # --- the store -----------------------------------------------------------------
 
     def prepare(self) -> None:
-        """Fold eviction marks, cap and ingest the spool, cap the store."""
-        evicted = spool.enforce_limits(self.home)
-        marks = eviction_marks(self.home)
-        total = sum(n for _, n in marks)
-        if total:
-            self.ledger.count_drops("spool_evicted", total)
-            for path, _ in marks:
-                try:
-                    os.unlink(path)
-                except OSError:
-                    pass
-        self.result.evicted += evicted
+        """Ingest the spool; the caps of the spool and the store are enforced by ingest."""
         ingested = ingest(self.store)
+        self.result.evicted += ingested.evicted
         if ingested.quarantined:
-            self.log(f"{len(ingested.quarantined)} corrupt spool file(s) quarantined")
-        signals = tuple(ch.signal for ch in self.channels) or ("logs",)
-        for signal, lost in self.ledger.cap(self.settings.store_max_events, signals).items():
-            self.result.of(signal).drop("store_cap", lost)
+            self.log(
+                f"{ingested.invalid} invalid record(s) in {len(ingested.quarantined)} spool "
+                "file(s) quarantined"
+            )
+        self.result.of(self.result.primary).drop("store_cap", ingested.store_evicted)
+        if ingested.untrusted:
+            self.log(
+                f"{len(ingested.untrusted)} spool entr(ies) not ours (symlinks, FIFOs, other "
+                "users' files) set aside unread"
+            )
+        if ingested.refused:
+            self.log(f"spool refused, nothing ingested: {ingested.refused}")
 
     # --- sending -----------------------------------------------------------------
 
-    def post(self, ch: otel.Channel, rows: list[Row]) -> _Answer | None:
+    def post(self, ch: otel.Channel, rows: list[Row], carry: bool = True) -> _Answer | None:
         """POST one batch on ``ch``; ``None`` when it holds nothing for this signal.
 
-        Raises :class:`_Retry` or :class:`_Permanent` on failure.
+        ``carry=False``: no drop counts ride along (the probe). Raises
+        :class:`_Retry` or :class:`_Permanent` on failure.
         """
         events = [json.loads(body) for _, body in rows]
-        carried = self.ledger.unreported() if ch.signal in PRIMARY else {}
+        carried = self.ledger.unreported() if carry and ch.signal in PRIMARY else {}
         built = payload(ch.signal, ch.encoding, events, carried, self.settings.resource)
         if built is None:
             return None
         if self.settings.debug:
             self.log(
-                f"POST {ch.url} ({ch.signal}, {built.items} item(s) of {len(events)} event(s), "
-                f"{ch.encoding}, headers {masked(ch.headers)})"
+                f"POST {ch.display} ({ch.signal}, {built.items} item(s) of {len(events)} "
+                f"event(s), {ch.encoding}, headers {masked(ch.headers)})"
             )
             self.log("payload " + json.dumps(built.as_json(), separators=(",", ":")))
         self.result.attempts += 1
         remaining = max(0.5, self.deadline - time.monotonic())
-        timeout = min(ch.timeout, remaining)
-        headers = {
-            **ch.headers,
-            "Content-Type": ch.content_type,
-            "User-Agent": f"autotelemetry/{spawn_version()}",
-        }
-        body = built.body
-        if ch.compression == "gzip":
-            body = gzip.compress(body)
-            headers["Content-Encoding"] = "gzip"
-        try:
-            response = self.session.post(
-                ch.url,
-                data=body,
-                headers=headers,
-                timeout=(timeout, timeout),
-                allow_redirects=False,
-                # Per request, not on the session: requests 2.34 ignores a CA-bundle
-                # path set as Session.verify (AUTOTELEMETRY_CA_BUNDLE was silently unused).
-                verify=ch.certificate or True,  # never off
-                cert=ch.cert,
-                stream=True,
-            )
-            try:
-                code = response.status_code
-                answer = response.raw.read(MAX_RESPONSE, decode_content=True) if code < 300 else b""
-            finally:
-                response.close()
-        except self.requests.Timeout:
-            raise _Retry("timeout") from None
-        except self.requests.RequestException as exc:
-            raise _Retry(f"network error ({type(exc).__name__})") from None
-        except OSError as exc:  # e.g. a CA bundle or client certificate that is no usable file
-            raise _Retry(f"TLS setup failed ({exc})") from None
+        code, answer, retry_after = self._request(ch, built.body, min(ch.timeout, remaining))
         if self.settings.debug:
             self.log(f"HTTP {code}")
         if 200 <= code < 300:
@@ -330,16 +345,20 @@ class Sender:
             if ch.signal != "events":
                 from autotelemetry.exporters.otlp import parse_response
 
-                result.rejected, result.message = parse_response(
-                    ch.signal, answer, response.headers.get("Content-Type")
-                )
+                result.rejected, result.message = parse_response(ch.signal, *answer)
                 result.rejected = min(result.rejected, built.items)
                 if self.settings.debug and (result.rejected or result.message):
                     self.log(f"partial success: {result.rejected} rejected ({result.message})")
             return result
         if code in PERMANENT:
             raise _Permanent(code, built.items)
-        raise _Retry(f"HTTP {code}", retry_after_seconds(response.headers.get("Retry-After")))
+        raise _Retry(f"HTTP {code}", retry_after)
+
+    def _request(
+        self, ch: otel.Channel, body: bytes, timeout: float
+    ) -> tuple[int, tuple[bytes, str | None], float | None]:
+        """(status, (2xx body, its content type), Retry-After) of one POST on ``ch``."""
+        return request(self.session, ch, body, timeout, self.requests)
 
     def _count(self, ch: otel.Channel, rows: list[Row], items: int) -> int:
         """What a batch counts as on ``ch``: events for logs and webhook, spans for traces."""
@@ -353,6 +372,9 @@ class Sender:
         self.ledger.delivered(rows, answer.carried, ch.signal, answer.rejected, answer.message)
         r.sent += max(0, self._count(ch, rows, answer.items) - answer.rejected)
         r.drop("rejected", answer.rejected)
+        # A success supersedes an earlier failure of this run: no retry is pending.
+        self.result.next_retry = None
+        self.result.kept_reason = None
         if self.settings.debug:
             self.log(f"sent: {len(rows)} event(s) on {ch.signal}")
         if self.progress:
@@ -367,21 +389,72 @@ class Sender:
             self.progress(self.result)
 
     def send(self, ch: otel.Channel, rows: list[Row]) -> None:
-        """Send ``rows`` on ``ch``; permanent rejections split the batch down to the bad event."""
+        """Send ``rows`` on ``ch``; a rejected batch is halved down to the records rejected
+        on their own.
+
+        Raises :class:`_EndpointWrong` when the answer concerns the request as a
+        whole, or when :data:`SUSPECTS` single records were rejected and none
+        accepted: then nothing is dropped (see the module docstring). A secondary
+        signal (spans) refused as a whole while the logs are taken raises
+        :class:`_Stop`: that collector has no pipeline for it.
+        """
+        trial = self.trials[ch.signal]
+        trial.cursor = max(trial.cursor, max(r[0] for r in rows))
         try:
             answer = self.post(ch, rows)
         except _Permanent as exc:
             if exc.code in WHOLE:
-                self._dropped(ch, rows, f"http_{exc.code}", exc.items)
-                raise _Stop(f"HTTP {exc.code}") from None
+                if ch.signal not in PRIMARY and self._primary_accepted():
+                    self._dropped(ch, rows, f"http_{exc.code}", exc.items)
+                    raise _Stop(f"HTTP {exc.code}") from None
+                raise _EndpointWrong(exc.code, False) from None
             if len(rows) > 1:
                 half = len(rows) // 2
                 self.send(ch, rows[:half])
                 self.send(ch, rows[half:])
                 return
-            self._dropped(ch, rows, f"http_{exc.code}", exc.items)
+            if trial.accepted:  # the endpoint takes others: this one is bad on its own
+                self._dropped(ch, rows, f"http_{exc.code}", exc.items)
+                return
+            trial.suspects.append((rows[0], exc.code))
+            if len(trial.suspects) >= SUSPECTS:
+                if not self._probe(ch):
+                    raise _EndpointWrong(exc.code, True) from None
+                self._proven(ch)
             return
+        self._proven(ch)
+        trial.accepted = True
         self._delivered(ch, rows, answer)
+
+    def _primary_accepted(self) -> bool:
+        return any(self.trials[s].accepted for s in PRIMARY if s in self.trials)
+
+    def _probe(self, ch: otel.Channel) -> bool:
+        """Before calling the endpoint wrong: does it take a record from elsewhere in the
+        backlog (the newest, sent alone)? If so, the records it rejected are bad on their
+        own (old ones a backend refuses, say) and must not block the rest forever. The
+        probe does not move the watermark: that record is sent again in its turn (at least
+        once). At most one probe per channel and run."""
+        trial = self.trials[ch.signal]
+        if trial.probed:
+            return trial.accepted
+        trial.probed = True
+        row = self.ledger.newest()
+        if row is None or any(row[0] == r[0] for r, _ in trial.suspects):
+            return False
+        try:
+            self.post(ch, [row], carry=False)
+        except _Permanent:
+            return False
+        trial.accepted = True
+        return True
+
+    def _proven(self, ch: otel.Channel) -> None:
+        """The endpoint accepted a record: the single records it rejected before are bad."""
+        trial = self.trials[ch.signal]
+        for row, code in trial.suspects:
+            self._dropped(ch, [row], f"http_{code}", 1)
+        trial.suspects.clear()
 
     def backoff(self, failures: int, retry_after: float | None) -> float:
         """Exponential backoff with full jitter; Retry-After wins when longer."""
@@ -394,16 +467,18 @@ class Sender:
 
     def run(self) -> Result:
         """Send until every channel's backlog is empty, a failure needs a later retry,
-        or the budget ends. A channel refused as a whole (auth, address: a collector
-        without a traces pipeline answers 404) stops for this run; the others go on."""
+        or the budget ends. A channel whose endpoint is wrong stops for this run (its
+        events kept); a secondary one refused as a whole stops too; the others go on."""
         self.prepare()
         active = list(self.channels)
-        stops: list[str] = []
+        wrong: list[tuple[otel.Channel, _EndpointWrong]] = []
         while active and time.monotonic() < self.deadline:
             progressed = False
             try:
                 for ch in list(active):
-                    rows = self.ledger.batch(self.settings.batch, ch.signal)
+                    trial = self.trials[ch.signal]
+                    after = max(trial.cursor, self.ledger.watermark(ch.signal))
+                    rows = self.ledger.batch(self.settings.batch, ch.signal, after=after)
                     if not rows:
                         continue
                     progressed = True
@@ -412,12 +487,16 @@ class Sender:
                     except _Stop as exc:
                         active.remove(ch)
                         self.result.of(ch.signal).stopped = exc.reason
-                        one = len(self.channels) == 1
-                        stops.append(exc.reason if one else f"{ch.signal}: {exc.reason}")
+                    except _EndpointWrong as exc:
+                        active.remove(ch)
+                        wrong.append((ch, exc))
             except _Retry as exc:
                 failures = self.ledger.failures()
                 delay = self.backoff(failures, exc.retry_after)
                 self.record_failure(failures + 1, delay, exc.reason)
+                for trial in self.trials.values():
+                    trial.suspects.clear()  # sent again after the wait, judged again
+                    trial.cursor = 0
                 if time.monotonic() + delay >= self.deadline:
                     break
                 self.wait(delay, exc.reason)
@@ -425,9 +504,15 @@ class Sender:
                 continue
             if not progressed:
                 break
-        if stops and not active:
-            failures = self.ledger.failures()
-            self.record_failure(failures + 1, self.backoff(failures + 5, None), "; ".join(stops))
+        for ch in active:
+            trial = self.trials[ch.signal]
+            if trial.suspects and not trial.accepted:
+                if self._probe(ch):
+                    self._proven(ch)
+                else:  # every record tried was rejected on its own: the endpoint is wrong
+                    wrong.append((ch, _EndpointWrong(trial.suspects[-1][1], True)))
+        if wrong:
+            self.refused(wrong)
         blocked = self.settings.delivery.blocked if self.settings.delivery else {}
         for ch in self.channels:
             self.result.of(ch.signal).kept = self.ledger.backlog(ch.signal)
@@ -435,10 +520,40 @@ class Sender:
             r = self.result.of(signal)
             r.stopped, r.blocked = "protocol not supported", True
             r.kept = self.ledger.backlog(signal)
-        if self.result.kept_any and self.result.next_retry is None:
+        if not self.result.kept_any:
+            self.result.kept_reason = None
+            self.result.next_retry = None
+        elif self.result.next_retry is None:
             self.result.kept_reason = self.result.kept_reason or "time budget spent"
         self.finish()
         return self.result
+
+    def refused(self, wrong: list[tuple[otel.Channel, _EndpointWrong]]) -> None:
+        """Keep everything, back off long, and remember why (``status``, ``doctor``)."""
+        ch, exc = wrong[0]
+        for other, _ in wrong:
+            self.trials[other.signal].suspects.clear()
+            self.result.of(other.signal).stopped = "endpoint refuses every request"
+        failures = self.ledger.failures()
+        delay = self.backoff(failures + 5, None)
+        next_retry = time.time() + delay
+        reason = f"the endpoint refuses every request: {exc.describe()}"
+        self.ledger.refused(
+            {
+                "code": exc.code,
+                "every_record": exc.every_record,
+                "reason": reason,
+                "fix": exc.fix(),
+                "url": ch.display,
+                "signal": ch.signal,
+                "time": time.time(),
+            },
+            failures + 1,
+            next_retry,
+        )
+        self.result.kept_reason = reason
+        self.result.next_retry = next_retry
+        self.log(f"{reason}; fix: {exc.fix()}")
 
     def record_failure(self, failures: int, delay: float, reason: str) -> None:
         next_retry = time.time() + delay
@@ -457,7 +572,7 @@ class Sender:
                 "dropped": r.dropped,
                 "kept": r.kept,
                 "kept_reason": r.kept_reason,
-                "endpoint": self.url,
+                "endpoint": self.display,  # never the URL itself: it may hold a key
                 "signals": {
                     signal: {
                         "sent": sr.sent,
@@ -476,11 +591,135 @@ class Sender:
         self.session.close()
 
 
+def request(
+    session: Any, ch: otel.Channel, body: bytes, timeout: float, requests: Any
+) -> tuple[int, tuple[bytes, str | None], float | None]:
+    """One POST of ``body`` on ``ch``: (status, (2xx body, its content type), Retry-After).
+
+    Raises :class:`_Retry` for a timeout, a network error or unusable TLS files.
+    """
+    headers = {
+        **ch.headers,
+        "Content-Type": ch.content_type,
+        "User-Agent": f"autotelemetry/{spawn_version()}",
+    }
+    if ch.compression == "gzip":
+        body = gzip.compress(body)
+        headers["Content-Encoding"] = "gzip"
+    try:
+        response = session.post(
+            ch.url,
+            data=body,
+            headers=headers,
+            timeout=(timeout, timeout),
+            allow_redirects=False,
+            # Per request, not on the session: requests 2.34 ignores a CA-bundle
+            # path set as Session.verify (AUTOTELEMETRY_CA_BUNDLE was silently unused).
+            verify=ch.certificate or True,  # never off
+            cert=ch.cert,
+            stream=True,
+        )
+        try:
+            code = response.status_code
+            answer = response.raw.read(MAX_RESPONSE, decode_content=True) if code < 300 else b""
+        finally:
+            response.close()
+    except requests.Timeout:
+        raise _Retry("timeout") from None
+    except requests.RequestException as exc:
+        raise _Retry(f"network error ({type(exc).__name__})") from None
+    except OSError as exc:  # e.g. a CA bundle or client certificate that is no usable file
+        raise _Retry(f"TLS setup failed ({exc})") from None
+    retry_after = retry_after_seconds(response.headers.get("Retry-After"))
+    return code, (answer, response.headers.get("Content-Type")), retry_after
+
+
 class _Permanent(Exception):
     def __init__(self, code: int, items: int = 0) -> None:
         super().__init__(code)
         self.code = code
         self.items = items
+
+
+#: What to check, by the answer that proves the endpoint wrong (docs/delivery.md).
+FIXES = {
+    401: "the endpoint refused the credentials: check AUTOTELEMETRY_HEADERS (e.g. "
+    "Authorization=Bearer%20<token>)",
+    403: "the credentials are not allowed to write: check AUTOTELEMETRY_HEADERS and the "
+    "token's permissions",
+    404: "no such path: check AUTOTELEMETRY_ENDPOINT (for OTLP give the base URL, "
+    "e.g. https://collector:4318; /v1/logs is appended)",
+    405: "that URL does not accept POST: check AUTOTELEMETRY_ENDPOINT",
+    407: "the proxy wants credentials: check HTTPS_PROXY/HTTP_PROXY",
+    410: "the endpoint is gone: check AUTOTELEMETRY_ENDPOINT",
+    411: "the endpoint wants a request it cannot get from us: check AUTOTELEMETRY_ENDPOINT "
+    "(a proxy in between?)",
+    415: "the endpoint does not take this format: check AUTOTELEMETRY_PROTOCOL (otlp or json) "
+    "and that the URL is an OTLP/HTTP (JSON) receiver or a JSON webhook",
+}
+FIX_EVERY_RECORD = (
+    "every record was rejected on its own: the endpoint does not take this format; check "
+    "AUTOTELEMETRY_PROTOCOL (otlp or json) and AUTOTELEMETRY_ENDPOINT"
+)
+
+
+class _EndpointWrong(Exception):
+    """The endpoint refuses the requests themselves (not a record): keep all, back off."""
+
+    def __init__(self, code: int, every_record: bool) -> None:
+        super().__init__(code)
+        self.code = code
+        self.every_record = every_record
+
+    def describe(self) -> str:
+        if self.every_record:
+            return f"HTTP {self.code} for every record tried on its own"
+        return f"HTTP {self.code}"
+
+    def fix(self) -> str:
+        if self.every_record:
+            return FIX_EVERY_RECORD
+        return FIXES.get(self.code, "check AUTOTELEMETRY_ENDPOINT and AUTOTELEMETRY_HEADERS")
+
+
+def probe(settings: Settings, timeout: float) -> tuple[int | None, str]:
+    """Send one empty request (no event) on the first channel, as a sender would:
+    (HTTP status or None, detail).
+
+    For ``doctor --send-test``: the endpoint's answer to our format, URL and
+    credentials, without touching the store.
+    """
+    import requests
+
+    if not settings.channels:
+        return None, "nothing can be sent (no channel)"
+    ch = settings.channels[0]
+    if ch.signal == "events":
+        from autotelemetry.exporters import webhook
+
+        body = webhook.encode_data(webhook.request([], {}))
+    else:
+        from autotelemetry.exporters import otlp
+
+        empty = (
+            otlp.traces_request([], None)
+            if ch.signal == "traces"
+            else otlp.logs_request([], {}, None)
+        )
+        body = otlp.encode(empty, ch.encoding)
+    start = time.perf_counter()
+    try:
+        with requests.Session() as session:
+            code = request(session, ch, body, timeout, requests)[0]
+    except _Retry as exc:
+        return None, f"POST {ch.display}: no answer ({exc.reason})"
+    ms = (time.perf_counter() - start) * 1000
+    headers = ", ".join(sorted(ch.headers)) or "no headers"
+    return (
+        code,
+        f"POST {ch.display} (empty {ch.signal} request as {ch.encoding}, {headers}): "
+        f"HTTP {code} in {ms:.0f} ms",
+    )
 
 
 # --- inspecting without sending ------------------------------------------------------
@@ -567,8 +806,8 @@ def acquire(home: str, wait: float) -> int | None:
     """The sender lock's fd, waiting up to ``wait`` seconds; ``None`` if still busy."""
     import fcntl
 
-    fs.ensure_private_dir(home)
-    fd = os.open(os.path.join(home, LOCK), os.O_RDWR | os.O_CREAT, 0o600)
+    fs.private_dir(home)
+    fd = fs.open_file(os.path.join(home, LOCK), os.O_RDWR, create=True)[0]
     end = time.monotonic() + wait
     while True:
         try:
@@ -579,8 +818,35 @@ def acquire(home: str, wait: float) -> int | None:
                 os.close(fd)
                 return None
             time.sleep(0.05)
-    os.ftruncate(fd, 0)
-    os.write(fd, str(os.getpid()).encode())
+    _mark_holder(fd)
+    return fd
+
+
+def _mark_holder(fd: int) -> None:
+    try:
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, str(os.getpid()).encode(), 0)
+    except OSError:
+        pass
+
+
+def inherited_claim(home: str, argv: list[str]) -> int | None:
+    """The lock a spawning CLI took and handed over (``--locked FD``), if it is that lock.
+
+    The fd must be the home's ``sender.lock`` (same file) and hold the lock (a
+    non-blocking ``flock`` of the same open file succeeds at once).
+    """
+    import fcntl
+
+    try:
+        fd = int(argv[argv.index("--locked") + 1])
+        if os.fstat(fd)[1:3] != os.stat(os.path.join(home, LOCK))[1:3]:  # (ino, dev)
+            return None
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except (ValueError, IndexError, OSError):
+        return None
+    os.set_inheritable(fd, False)  # nothing this process starts gets it
+    _mark_holder(fd)
     return fd
 
 
@@ -591,24 +857,33 @@ def release(fd: int) -> None:
 # --- the detached process --------------------------------------------------------
 
 
-def _log_line(home: str, text: str) -> None:
-    """Append to ``sender.log`` (kept small: restarted past 256 KiB)."""
+def _log_line(home: str, text: str, url: str | None = None) -> None:
+    """Append to ``sender.log`` (kept small: restarted past 256 KiB). Never raises: a
+    full disk or a read-only home must not end the sender before it does its work.
+
+    Opened through the trusted open (a log that is not ours is not written to);
+    any secret part of the endpoint ``url`` is scrubbed from ``text`` first.
+    """
     path = os.path.join(home, LOG)
     try:
-        if os.path.getsize(path) > 256 << 10:
-            os.replace(path, path + ".1")
+        fd, st = fs.open_file(path, os.O_WRONLY | os.O_APPEND, create=True)
+    except OSError:
+        return
+    try:
+        if st.st_size > 256 << 10:
+            os.replace(path, path + ".1")  # this descriptor writes on, into the old one
+        stamp = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+        line = endpoint.scrub(f"{stamp} pid={os.getpid()} {text}", url)
+        os.write(fd, (line.replace("\n", " ") + "\n").encode("utf-8", "replace"))
     except OSError:
         pass
-    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
-    try:
-        stamp = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
-        os.write(fd, f"{stamp} pid={os.getpid()} {text}\n".encode())
     finally:
         os.close(fd)
 
 
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
     """Entry point of ``python -m autotelemetry.sender``: detached, silent, bounded."""
+    argv = sys.argv[1:] if argv is None else argv
     try:
         os.chdir("/")
     except OSError:
@@ -619,25 +894,66 @@ def main() -> int:
     if not settings.endpoint:
         return 0
     home = allowlist.home_dir()
-    _log_line(home, "start")
+    try:
+        fs.private_dir(home, create=False)
+    except OSError:
+        return 0  # refused (status and doctor say why) or gone: nothing to send from
+    url = settings.endpoint
+
+    def log(line: str) -> None:
+        _log_line(home, line, url)
+
+    log("start")
     if not settings.channels:
         # Configured but nothing can be sent (gRPC only, no endpoint for any enabled
         # signal): say so once per backoff period instead of starting every interval.
         d = settings.delivery
         why = "; ".join(d.problems + d.notes) if d else ""
-        _log_line(home, f"nothing can be sent: {why or 'no channel'}; exiting")
+        log(f"nothing can be sent: {why or 'no channel'}; exiting")
         spawn.touch(home, time.time() + settings.retry_cap - spawn.interval())
         return 0
-    # A sender finishing right now still holds the lock: wait for it briefly, then
-    # leave the work to the one that is running (it re-reads the spool before exiting).
-    fd = acquire(home, wait=3.0)
+    for ch in settings.channels:
+        problem = endpoint.header_problem(ch.headers, ch.headers_source or "AUTOTELEMETRY_HEADERS")
+        if problem is not None:
+            log(f"not sending: {problem}; the events are kept")
+            return 0
+    # Spawned by a CLI: it took the lock (without waiting) and handed it over. Started
+    # otherwise: a sender finishing right now may still hold it; wait for it briefly,
+    # then leave the work to it (it re-reads the spool before exiting).
+    fd = inherited_claim(home, argv) if "--locked" in argv else None
     if fd is None:
-        _log_line(home, "another sender is running; exiting")
+        try:
+            fd = acquire(home, wait=3.0)
+        except OSError as exc:
+            log(f"cannot take the sender lock ({exc}); exiting")
+            return 0
+    if fd is None:
+        log("another sender is running; exiting")
         return 0
-    interval = spawn.interval()
+    held: int | None = fd
+    try:
+        while held is not None:
+            _work(home, settings, log)
+            release(held)
+            held = None
+            # A CLI that wrote its event after the last look at the spool, while the
+            # lock was still held, could not start a sender: look once more.
+            if pending(home):
+                try:
+                    held = acquire(home, wait=0)  # None: a new sender has it
+                except OSError:
+                    held = None
+                if held is not None:
+                    log("events arrived while exiting; going on")
+        return 0
+    finally:
+        if held is not None:
+            release(held)
 
-    def log(line: str) -> None:
-        _log_line(home, line)
+
+def _work(home: str, settings: Settings, log: Callable[[str], None]) -> None:
+    """Send, then linger while the spawn window is open (CLIs finishing meanwhile do not spawn)."""
+    interval = spawn.interval()
 
     try:
         started = time.monotonic()
@@ -648,44 +964,41 @@ def main() -> int:
                 # A retry time beyond the longest backoff predates a clock jump back.
                 if (
                     next_retry is not None
+                    and sender.ledger.backlog()
                     and time.time() < next_retry <= time.time() + settings.retry_cap + 60
                 ):
                     spawn.touch(home, next_retry - interval)
-                    _log_line(home, "backing off; exiting")
-                    return 0
+                    log("backing off; exiting")
+                    return
                 result = sender.run()
             finally:
                 sender.close()
-            _log_line(home, result.summary())
+            log(result.summary())
             if result.next_retry is not None:
                 spawn.touch(home, result.next_retry - interval)
-                return 0
-            if result.kept:  # budget spent with work left: let the next CLI start one
+                return
+            if result.kept_any:  # budget spent with work left: let the next CLI start one
                 spawn.touch(home, 0)
-                return 0
-            # Linger while the spawn window is open: CLIs finishing now will not spawn.
+                return
             while True:
                 if time.monotonic() - started > settings.budget:
                     spawn.touch(home, 0)
-                    return 0
+                    return
                 if spawn.due(home, time.time()) and not pending(home):
-                    return 0
+                    return
                 if pending(home):
                     break
                 time.sleep(0.25)
     except Exception as exc:
         try:
-            _log_line(home, f"error: {type(exc).__name__}: {exc}")
-            if is_corrupt(exc):  # damaged mid-use: set aside so the next sender starts afresh
+            log(f"error: {type(exc).__name__}: {exc}")
+            if is_corrupt(exc):  # damaged mid-use: set aside (and salvaged) for the next run
                 store = Store(home)
                 store.recover()
                 store.close()
-                _log_line(home, f"corrupt store set aside as {store.recovered_from}")
+                log(f"corrupt store set aside as {store.recovered_from}")
         except Exception:
             pass
-        return 0
-    finally:
-        release(fd)
 
 
 if __name__ == "__main__":

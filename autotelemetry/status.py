@@ -8,11 +8,10 @@ tightens or ingests nothing.
 from __future__ import annotations
 
 import os
-import stat
 import sys
 from typing import Any
 
-from autotelemetry import __version__, otel
+from autotelemetry import __version__, endpoint, otel, trust
 from autotelemetry.hook import allowlist, config, configfile, options
 from autotelemetry.hook.boot import state as boot_state
 from autotelemetry.hook.config import disabled_reason
@@ -38,22 +37,19 @@ def hook_files() -> list[str]:
 
 
 def home_problems(home: str) -> list[str]:
-    """Why the home cannot hold our state, looked at without changing it."""
-    try:
-        st = os.lstat(home)
-    except FileNotFoundError:
-        return []  # created (private) by the first recorded run
-    except OSError as exc:
-        return [f"home {home}: {exc.strerror}"]
-    if stat.S_ISLNK(st.st_mode):
-        return [f"home {home} is a symlink; refusing to follow it"]
-    if not stat.S_ISDIR(st.st_mode):
-        return [f"home {home} exists and is not a directory"]
-    if hasattr(os, "getuid") and st.st_uid != os.getuid():
-        return [f"home {home} is owned by another user (uid {st.st_uid})"]
-    if not os.access(home, os.W_OK):
-        return [f"home {home} is not writable: nothing can be recorded"]
-    return []
+    """Why the home cannot hold our state (and the fix), looked at without changing it.
+
+    The same checks the host side makes (:mod:`autotelemetry.trust`): a refused home or
+    state directory, entries that are not ours, a home we cannot write.
+    """
+    findings = trust.home_findings(home)
+    problems = [str(f) for f in findings]
+    if not findings and os.path.isdir(home) and not os.access(home, os.W_OK):
+        problems.append(f"home {home} is not writable: nothing can be recorded")
+    home_refused = bool(findings) and findings[0].path == home
+    if not home_refused or "writable" in findings[0].why:  # a directory of ours: its entries
+        problems.extend(str(f) for f in trust.foreign_entries(home))
+    return problems
 
 
 def variables() -> dict[str, dict[str, Any]]:
@@ -70,6 +66,13 @@ def variables() -> dict[str, dict[str, Any]]:
             value = ",".join(item.partition("=")[0].strip() for item in value.split(","))
         out[name] = {"value": value, "source": variable}
     return out
+
+
+def shown(key: str, value: Any) -> Any:
+    """A setting's value as `status` may show it: the endpoint without its secrets."""
+    if key == "endpoint" and isinstance(value, str) and value:
+        return endpoint.display(value)
+    return value
 
 
 def status_data() -> dict[str, Any]:
@@ -91,11 +94,22 @@ def status_data() -> dict[str, Any]:
     sending = otel.resolve(settings)
     problems.extend(p for p in sending.problems if p not in problems)
     problems.extend(health(home))
+    for ch in sending.channels:  # the headers each channel would send
+        header = endpoint.header_problem(ch.headers, ch.headers_source or "AUTOTELEMETRY_HEADERS")
+        if header is not None and f"{header}: nothing can be sent" not in problems:
+            problems.append(f"{header}: nothing can be sent")
     quarantined = spool_reader.quarantined(home)
-    if quarantined:
+    untrusted = [n for n in quarantined if n.startswith(spool_reader.UNTRUSTED)]
+    corrupt = len(quarantined) - len(untrusted)
+    if corrupt:
         problems.append(
-            f"{len(quarantined)} corrupt spool file(s) set aside in "
-            f"{os.path.join(home, 'quarantine')}"
+            f"{corrupt} corrupt spool file(s) set aside in {os.path.join(home, 'quarantine')}"
+        )
+    if untrusted:
+        problems.append(
+            f"{len(untrusted)} spool entr(ies) not yours (symlinks, FIFOs, other users' files) "
+            f"set aside unread in {os.path.join(home, 'quarantine')} (untrusted-*); "
+            "fix: find out who planted them, then delete them"
         )
     reason = disabled_reason()
     if reason is None and settings.values["enabled"] is False:
@@ -105,6 +119,7 @@ def status_data() -> dict[str, Any]:
         delivery: dict[str, Any] = ledger.status(home, signals)
     except Exception as exc:  # a status must show the rest
         delivery = {"error": f"{type(exc).__name__}: {exc}"}
+    problems.extend(delivery_problems(delivery, settings.values["endpoint"]))
     return {
         "version": __version__,
         "enabled": reason is None,
@@ -127,7 +142,7 @@ def status_data() -> dict[str, Any]:
         },
         "config_files": settings.files,
         "settings": {
-            key: {"value": settings.values[key], "source": settings.sources[key]}
+            key: {"value": shown(key, settings.values[key]), "source": settings.sources[key]}
             for key in config.DEFAULTS
         },
         "variables": variables(),
@@ -136,12 +151,31 @@ def status_data() -> dict[str, Any]:
             for pattern, key, value, source in settings.clis
         ],
         "spool": {"pending_files": count, "pending_bytes": size, "quarantined": len(quarantined)},
-        "store": {"path": db, "bytes": os.path.getsize(db) if os.path.exists(db) else 0},
-        "endpoint": settings.values["endpoint"],
+        "store": {"path": db, "bytes": os.lstat(db).st_size if os.path.lexists(db) else 0},
+        "endpoint": shown("endpoint", settings.values["endpoint"]),
         "sending": sending.describe(),
         "delivery": delivery,
         "problems": problems,
     }
 
 
-__all__ = ["home_problems", "hook_files", "status_data", "variables"]
+def delivery_problems(delivery: dict[str, Any], endpoint: object) -> list[str]:
+    """What the delivery state says is wrong: said loudly (``status`` and ``doctor``)."""
+    problems = []
+    error = delivery.get("endpoint_error")
+    if isinstance(error, dict) and endpoint:
+        problems.append(
+            f"{error.get('reason')} (at {error.get('url')}); {delivery.get('backlog') or 0} "
+            f"event(s) kept, none dropped; fix: {error.get('fix')}"
+        )
+    for salvage in delivery.get("salvages") or []:
+        if isinstance(salvage, dict) and salvage.get("lost"):
+            problems.append(
+                f"a corrupt store ({salvage.get('aside')}) lost {salvage['lost']} event(s) "
+                f"({salvage.get('lost_undelivered', 0)} never delivered; counted as "
+                f"store_corrupt); {salvage.get('saved', 0)} were saved into the new store"
+            )
+    return problems
+
+
+__all__ = ["delivery_problems", "home_problems", "hook_files", "status_data", "variables"]

@@ -603,6 +603,36 @@ with Store(home) as s:
     print(s.count())
 """
 
+#: Peak memory of `autotelemetry events` over N stored events (its own RSS, KiB).
+EVENTS_RSS = r"""
+import os, subprocess, sys
+exe, home = sys.argv[1], sys.argv[2]
+env = dict(os.environ, AUTOTELEMETRY_HOME=home)
+for args in (["events", "--json"], ["events", "--limit", "0"]):
+    with open(os.devnull, "wb") as null:
+        proc = subprocess.Popen([exe, *args], stdout=null, stderr=null, env=env)
+        _, status, usage = os.wait4(proc.pid, 0)
+    print(usage.ru_maxrss, status)
+"""
+
+#: A reader's eviction pass over an overfull spool (12,320 files, cap 10,000), and the
+#: store cap deleting the oldest 5,000 of a store over its cap.
+EVICTION = r"""
+import json, os, sys, time, uuid
+from autotelemetry.store import Store, limits
+home = sys.argv[1]
+with Store(home) as store:
+    start = time.perf_counter()
+    done = limits.before_ingest(store)
+    spool_s = time.perf_counter() - start
+    n = store.count()
+    start = time.perf_counter()
+    limits.cap_store(store, max_events=n - 5000)
+    cap_s = time.perf_counter() - start
+print(json.dumps({"spool_files_evicted": done.evicted, "spool_seconds": round(spool_s, 3),
+                  "store_events": n, "store_cap_seconds": round(cap_s, 3)}))
+"""
+
 #: The per-write cost of the spool's limit check at a given spool size.
 LIMIT_CHECK = r"""
 import sys, time
@@ -649,7 +679,7 @@ def scale(envs: dict[str, Path], events: int, stored: int, pending: int, runs: i
     # Store ingest: `events` one-event spool files (what host CLIs write).
     with tempfile.TemporaryDirectory() as home:
         py(envs, MAKE_SPOOL, home, str(events), "1", template, env=big)
-        n, secs = py(envs, INGEST, home).split()
+        n, secs = py(envs, INGEST, home, env=big).split()
         out["ingest"] = {
             "events": int(n),
             "seconds": round(float(secs), 2),
@@ -706,6 +736,25 @@ def scale(envs: dict[str, Path], events: int, stored: int, pending: int, runs: i
             "html_bytes": Path(page).stat().st_size,
         }
         print(f"report: {out['report']}", flush=True)
+    # `events` streams: peak RSS over 200,000 stored events (JSON and text).
+    with tempfile.TemporaryDirectory() as home:
+        py(envs, FILL_STORE, home, str(200_000))
+        exe = str(envs["ours"] / "bin" / "autotelemetry")
+        (json_kib, _), (text_kib, _) = (
+            line.split() for line in py(envs, EVENTS_RSS, exe, home).splitlines()
+        )
+        out["events_rss"] = {
+            "events": 200_000,
+            "json_mib": round(int(json_kib) / 1024, 1),
+            "text_mib": round(int(text_kib) / 1024, 1),
+        }
+        print(f"events rss: {out['events_rss']}", flush=True)
+    # Eviction: a reader over an overfull spool (12,320 files, cap 10,000); the store cap.
+    with tempfile.TemporaryDirectory() as home:
+        py(envs, FILL_STORE, home, str(205_000))
+        py(envs, MAKE_SPOOL, home, "12320", "1", template, env=big)
+        out["eviction"] = json.loads(py(envs, EVICTION, home))
+        print(f"eviction: {out['eviction']}", flush=True)
     # Growth: an instrumented run with `pending` spool files waiting vs none.
     with tempfile.TemporaryDirectory() as full, tempfile.TemporaryDirectory() as empty:
         py(envs, MAKE_SPOOL, full, str(pending), "1", template, env=big)
@@ -837,6 +886,21 @@ def render(data: dict[str, object]) -> str:
             f"| one spool limit check at that size (when a writer's turn comes) | "
             f"{gr['limit_check_ms']} ms | |",
         ]
+        rss, ev = sc.get("events_rss"), sc.get("eviction")  # type: ignore[union-attr]
+        if rss:
+            lines.append(
+                f"| `autotelemetry events` over {rss['events']:,} stored events, peak RSS | "
+                f"`--json` {rss['json_mib']} MiB, text {rss['text_mib']} MiB | ≤ 100 MB |"
+            )
+        if ev:
+            lines.append(
+                f"| a reader's eviction pass, 12,320 spool files over a 10,000 cap | "
+                f"{ev['spool_seconds']} s ({ev['spool_files_evicted']:,} evicted, counted) | |"
+            )
+            lines.append(
+                f"| store cap: the oldest 5,000 of {ev['store_events']:,} stored events deleted | "
+                f"{ev['store_cap_seconds']} s | |"
+            )
     return "\n".join(lines).rstrip()
 
 

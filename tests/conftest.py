@@ -71,6 +71,7 @@ def build_wheel(project: Path) -> Path:
     ]
     if project == ROOT:
         sources = [ROOT / "pyproject.toml", ROOT / "hatch_build.py", ROOT / "autotelemetry"]
+        sources.append(ROOT / "tools")  # the build of the hot modules
         sources.append(ROOT / "sitecustomize_template")
     name = "autotelemetry" if project == ROOT else project.name
     existing = sorted(WHEELS.glob(f"{name}-*.whl"))

@@ -233,6 +233,7 @@ class Receiver:
         content_type = h.headers.get("Content-Type") or ""
         spans: list[dict[str, Any]] = []
         msg: Any = None
+        info["body"] = body  # as sent (decompressed): privacy tests grep it
         if self.protocol == "otlp":
             msg = decode(signal, body, content_type)
             if signal == "traces":

@@ -21,7 +21,7 @@ CASES = [
     (
         ["-vv", "--no-color", "db", "m", "--dry-run", "prod"],
         "db migrate",
-        ["--color", "--dry-run", "--verbose"],
+        ["--dry-run", "--no-color", "--verbose"],
         "success",
         0,
     ),

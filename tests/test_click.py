@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import signal
@@ -341,10 +342,13 @@ def test_broken_allowlist_is_skipped_and_reported(run, run_bare):
 
 def test_corrupt_spool_file_is_quarantined(run):
     run("exampleclick", "db", "status")
-    (run.home / "spool" / "00000000000000000001-1-deadbeef.jsonl").write_bytes(b'{"half": ')
+    name = "%020d-1-deadbeef.jsonl" % time.time_ns()
+    (run.home / "spool" / name).write_bytes(b'{"half": ')
     events = run.stored()
     assert [e["command"] for e in events] == ["exampleclick db status"]
     assert len(list((run.home / "quarantine").iterdir())) == 1
+    status = json.loads(run("autotelemetry", "status", "--json").stdout)
+    assert status["delivery"]["dropped"] == {"invalid": 1}  # counted, exactly once
     assert b"corrupt" in run("autotelemetry", "status").stdout
 
 

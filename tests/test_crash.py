@@ -69,7 +69,7 @@ def test_crash_event_details(run):
     exc = crash["exception"]
     assert exc["type"] == "RuntimeError"
     # "abc" was typed on the command line: scrubbed from the message (law 3)
-    assert exc["message"] == "giving up on ~/.config/exampleclick.toml: <arg>"
+    assert exc["message"] == "giving up on ~/.config/exampleclick.toml: <value>"
     assert exc["chain"] == [
         {"type": "KeyError", "relation": "context"},
         {"type": "OSError", "relation": "cause"},
@@ -128,9 +128,12 @@ def test_rate_limit_counts_repeats(run):
     assert len(commands) == 3 and len(crashes) == 1
     assert {c["status"] for c in commands} == {"crash"}
     # Age the window: the next occurrence is stored and stands for the 2 suppressed ones too.
+    # Each suppressed occurrence is a file of its own in crash-repeats/ (no count lost
+    # under concurrency).
     state = run.home / "crash-state"
     fp, start, last, suppressed = state.read_text().split()
-    assert suppressed == "2"
+    repeats = sorted(p.name for p in (run.home / "crash-repeats").iterdir())
+    assert len(repeats) == 2 and all(name.startswith(fp + ".") for name in repeats)
     state.write_text(f"{fp} {float(start) - 3601:.3f} {last} {suppressed}\n")
     run("exampleclick", "explode", "loop")
     crashes = _split(run)[1]
@@ -192,7 +195,7 @@ def test_framework_independent_capture(run, venv):
     assert command["status"] == "crash" and command["error_type"] == "PermissionError"
     assert crash["cli"]["framework"] == "argparse"
     assert crash["command"] == "generic_crash.py sub"
-    assert crash["exception"]["message"] == "~/notes.txt: <arg>"
+    assert crash["exception"]["message"] == "~/notes.txt: <value>"
     out = subprocess.run([venv.python, script, "exit"], capture_output=True, env=run.env())
     assert out.returncode == 3
     assert len(_split(run)[1]) == 1  # SystemExit is not a crash

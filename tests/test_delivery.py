@@ -143,21 +143,119 @@ def test_503_retry_after_beyond_budget_is_kept(run, receiver):
     assert sorted(receiver.delivered) == sorted(stored_ids(run))
 
 
-def test_401_drops_the_batch_counted(run, receiver):
+def spool_events(run: Runner, n: int) -> None:
+    """n valid events in the spool, written by the hooked venv's own spool writer (fast)."""
+    code = (
+        "import sys, uuid\n"
+        "from autotelemetry.hook import event, spool\n"
+        "for i in range(int(sys.argv[1])):\n"
+        "    spool.write(sys.argv[2], [event.dumps({'schema_version': 1,\n"
+        "        'event_id': str(uuid.uuid4()), 'type': 'command',\n"
+        "        'timestamp': '2026-11-01T10:00:00.000Z', 'session_id': str(uuid.uuid4()),\n"
+        "        'install_id': str(uuid.uuid4()), 'cli': {'name': 'bulk', 'version': '1',\n"
+        "        'framework': 'click'}, 'env': event.environment(), 'command': 'bulk run',\n"
+        "        'flags': [], 'duration_ms': 1.0, 'exit_code': 0, 'status': 'success',\n"
+        "        'error_type': None})])\n"
+    )
+    out = subprocess.run(
+        [run.venv.python, "-c", code, str(n), str(run.home)], capture_output=True, env=run.env()
+    )
+    assert out.returncode == 0, out.stderr
+
+
+@pytest.mark.parametrize("code", [401, 403, 404, 405, 415])
+def test_endpoint_that_refuses_requests_keeps_everything_and_says_so(run, receiver, code):
+    """Regression: 401 dropped the batch it answered (and 404/403 likewise): a bad token or
+    URL destroyed the backlog one batch per backoff. Now nothing is dropped."""
     record(run, 3)
-    receiver.default = 401
+    receiver.default = code
     out = flush(run, receiver.url)
-    assert b"dropped 3 (http_401: 3)" in out.stdout
-    assert receiver.delivered == []
-    assert len(stored_ids(run)) == 3  # the local store keeps them
+    assert out.returncode == 1
+    assert out.stdout.startswith(
+        f"sent 0; kept 3 for retry (the endpoint refuses every request: HTTP {code}); "
+        "dropped 0".encode()
+    ), out.stdout
+    assert len(receiver.requests) == 1  # the request as a whole: nothing split
     d = status(run, receiver.url)
-    assert d["dropped"] == {"http_401": 3} and d["backlog"] == 0
-    # the next delivered batch carries the count
+    assert d["dropped"] == {} and d["backlog"] == 3
+    assert d["endpoint_error"]["code"] == code and d["next_retry"] > time.time()
+    text = run("autotelemetry", "status", env={"AUTOTELEMETRY_ENDPOINT": receiver.url}).stdout
+    assert f"the endpoint refuses every request: HTTP {code}".encode() in text
+    doctor = run("autotelemetry", "doctor", env={"AUTOTELEMETRY_ENDPOINT": receiver.url})
+    assert doctor.returncode == 1
+    assert f"HTTP {code}".encode() in doctor.stdout and b"fix: " in doctor.stdout
+    # Fixed: everything kept is delivered, the alarm clears.
     receiver.default = 200
+    out = flush(run, receiver.url)
+    assert out.returncode == 0 and b"sent 3; kept 0 for retry; dropped 0" in out.stdout
+    assert sorted(receiver.delivered) == sorted(stored_ids(run))
+    d = status(run, receiver.url)
+    assert d["endpoint_error"] is None and d["next_retry"] is None
+
+
+def test_400_for_every_record_means_a_wrong_endpoint_not_300_bad_events(run, receiver):
+    """Regression: a 400 on every request (the wrong protocol) dropped everything after
+    ~2 requests per event (598 requests for 300 events). Now: a few requests, none dropped."""
+    spool_events(run, 300)
+    receiver.default = 400
+    out = flush(run, receiver.url)
+    assert out.returncode == 1
+    assert b"kept 300 for retry (the endpoint refuses every request: HTTP 400 for every " in (
+        out.stdout
+    ), out.stdout
+    assert b"dropped 0" in out.stdout
+    # One batch, halved down to single records until 3 of them failed alone: 1 + 9 + 3.
+    assert len(receiver.requests) <= 15
+    d = status(run, receiver.url)
+    assert d["dropped"] == {} and d["backlog"] == 300
+    assert "AUTOTELEMETRY_PROTOCOL" in d["endpoint_error"]["fix"]
+    receiver.default = 200
+    assert flush(run, receiver.url).returncode == 0
+    assert len(set(receiver.delivered)) == 300
+
+
+def test_a_single_event_rejected_alone_is_dropped_only_once_others_are_accepted(run, receiver):
     record(run, 1)
-    flush(run, receiver.url)
-    (drop,) = [r for r in receiver.records if r["eventName"] == "autotelemetry.dropped"]
-    assert drop["attrs"]["autotelemetry.dropped.http_401"] == 3
+    (poison,) = stored_ids(run)
+    receiver.default = lambda ids: 400 if poison in ids else 200
+    out = flush(run, receiver.url)  # alone: no proof it is the record, not the endpoint
+    assert out.returncode == 1 and b"dropped 0" in out.stdout
+    assert status(run, receiver.url)["backlog"] == 1
+    record(run, 2)  # with others, accepted: now proven bad on its own
+    out = flush(run, receiver.url)
+    assert out.returncode == 0, out.stdout
+    assert b"sent 2; kept 0 for retry; dropped 1 (http_400: 1)" in out.stdout
+    d = status(run, receiver.url)
+    assert d["dropped"] == {"http_400": 1} and d["endpoint_error"] is None
+
+
+def test_old_records_a_backend_refuses_do_not_block_the_backlog(run, receiver):
+    """Three rejected records in a row with none accepted yet look like a wrong endpoint;
+    one probe (the newest record, alone) tells them apart: here they are bad on their own."""
+    spool_events(run, 10)
+    ids = stored_ids(run)
+    order = [e["event_id"] for e in reversed(run.stored())]  # oldest first (rowid order)
+    refused = set(order[:3])
+    receiver.default = lambda batch: 400 if refused & set(batch) else 200
+    out = flush(run, receiver.url)
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert b"sent 7; kept 0 for retry; dropped 3 (http_400: 3)" in out.stdout
+    assert set(receiver.delivered) == set(ids) - refused
+    assert status(run, receiver.url)["endpoint_error"] is None
+
+
+def test_flush_and_status_after_a_retry_that_succeeded(run, receiver):
+    """Regression: after a 503 then a success, flush said "kept 0 for retry (HTTP 503)" with a
+    next-retry time in the past, and status kept showing a retry time with nothing to send."""
+    record(run, 2)
+    receiver.plan = [503]
+    out = flush(run, receiver.url)
+    assert out.returncode == 0, out.stdout
+    assert out.stdout == b"sent 2; kept 0 for retry; dropped 0\n"
+    d = status(run, receiver.url)
+    assert d["backlog"] == 0 and d["next_retry"] is None
+    assert d["last"]["kept_reason"] is None
+    assert b"next retry" not in run("autotelemetry", "status").stdout
 
 
 def test_413_splits_until_it_fits_and_drops_a_poison_event(run, receiver):

@@ -59,6 +59,9 @@ def run_tty(
     return code, shown.decode(errors="replace").replace("\r\n", "\n"), bytes(piped)
 
 
+INSTALL_ID = str(uuid.UUID(int=1, version=4))
+
+
 def _events(n: int, start: float, step: float, **extra: Any) -> list[dict[str, Any]]:
     out = []
     for i in range(n):
@@ -71,13 +74,24 @@ def _events(n: int, start: float, step: float, **extra: Any) -> list[dict[str, A
                 "type": "command",
                 "timestamp": ts,
                 "session_id": str(uuid.uuid4()),
-                "install_id": "i",
+                "install_id": INSTALL_ID,
+                "env": {
+                    "os": "Linux",
+                    "os_version": "6.1",
+                    "arch": "x86_64",
+                    "python": "3.11.7",
+                    "ci": False,
+                    "ci_provider": None,
+                    "shell": None,
+                    "tty": False,
+                },
                 "cli": {"name": "gen", "version": "1", "framework": "click"},
                 "command": f"gen cmd{i % 3}",
                 "flags": [],
                 "duration_ms": 1.5,
                 "exit_code": 0,
                 "status": "success",
+                "error_type": None,
                 **extra,
             }
         )

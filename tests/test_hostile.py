@@ -107,22 +107,27 @@ def test_non_utf8_argv_and_environment(run, run_bare, venv, bare_venv):
 
 
 READER_FUZZ = r"""
-import json, os, random, sys
+import json, os, random, sys, time, uuid
 from autotelemetry.store import Store
 from autotelemetry.store.ingest import CorruptSpoolFile, ingest, read
 
 home = sys.argv[1]
 rng = random.Random(int(sys.argv[2]))
 n = int(sys.argv[3])
-good = {"schema_version": 1, "event_id": "e", "type": "command", "timestamp": "t",
-        "cli": {"name": "c", "version": "1", "framework": "click"}, "command": "c x",
-        "flags": ["--a"], "duration_ms": 1.5, "exit_code": 0, "status": "success"}
+good = {"schema_version": 1, "event_id": "e", "type": "command",
+        "timestamp": "2026-11-01T10:00:00.000Z", "session_id": str(uuid.UUID(int=1, version=4)),
+        "install_id": str(uuid.UUID(int=2, version=4)),
+        "cli": {"name": "c", "version": "1", "framework": "click"},
+        "env": {"os": "Linux", "os_version": "6", "arch": "x86_64", "python": "3.11.7",
+                "ci": False, "ci_provider": None, "shell": None, "tty": False},
+        "command": "c x", "flags": ["--a"], "duration_ms": 1.5, "exit_code": 0,
+        "status": "success", "error_type": None}
 weird = [None, True, 2**70, -1, 1.5e308, "", "\ud800", [], {}, [1, [2]], {"a": {"b": []}},
          "x" * 1000]
 
 def case(i):
     ev = json.loads(json.dumps(good))
-    ev["event_id"] = "id-%d" % i
+    ev["event_id"] = str(uuid.UUID(int=i + 10, version=4))
     kind = rng.randrange(7)
     if kind == 0:  # a field of the wrong type
         ev[rng.choice(list(ev))] = rng.choice(weird)
@@ -144,11 +149,13 @@ def case(i):
 
 d = os.path.join(home, "spool")
 os.makedirs(d, mode=0o700, exist_ok=True)
+t0 = time.time_ns()
 for i in range(n):
-    with open(os.path.join(d, "%020d-1-%08x.jsonl" % (i + 1, i)), "wb") as f:
+    path = os.path.join(d, "%020d-1-%08x.jsonl" % (t0 + i, i))
+    with open(path, "wb") as f:
         f.write(case(i))
     try:
-        read(os.path.join(d, "%020d-1-%08x.jsonl" % (i + 1, i)))
+        read(path)
     except CorruptSpoolFile:
         pass  # the only exception the spool reader may raise for bad content
 with Store(home) as s:

@@ -183,13 +183,15 @@ FORBIDDEN = {
 }
 
 
-#: Only with an endpoint configured: the notice and the sender spawner (``os``/``sys``).
+#: Only with an endpoint configured: the notice and the sender spawner (``os``/``sys``;
+#: ``fcntl`` for the sender claim's ``flock``, taken only when a spawn is due).
 #: ``autotelemetry.hook.configfile`` (the config-file reader) is in neither set: these runs have
 #: no config file, and an endpoint from the environment must not pull it in.
 ALLOWED_WITH_ENDPOINT = {
     "_autotelemetry_endpoint",
     "autotelemetry.hook.notice",
     "autotelemetry.hook.spawn",
+    "fcntl",
 }
 
 

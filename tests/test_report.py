@@ -31,7 +31,16 @@ def _event(rng: random.Random, **fields: Any) -> dict[str, Any]:
         "event_id": str(uuid.UUID(int=rng.getrandbits(128), version=4)),
         "type": "command",
         "session_id": str(uuid.UUID(int=rng.getrandbits(128), version=4)),
-        "env": {"os": "Linux", "python": "3.11.7"},
+        "env": {
+            "os": "Linux",
+            "os_version": "6.1",
+            "arch": "x86_64",
+            "python": "3.11.7",
+            "ci": False,
+            "ci_provider": None,
+            "shell": None,
+            "tty": False,
+        },
     }
     ev.update(fields)
     return ev

@@ -56,12 +56,14 @@ TARGETS = (
         ("options", "config", "event", "spool", "recorder", "instrument", "integrations.argparse"),
     ),
     # Rare paths, each loaded only when needed (handover.lazy): a config file exists,
-    # a crash happened, an endpoint is configured.
+    # a crash happened, an endpoint is configured, the process exits otherwise than the
+    # framework first did or by a terminating signal.
     Target("_autotelemetry_configfile", ("configfile",)),
     Target("_autotelemetry_crash", ("privacy", "crash")),
     Target("_autotelemetry_endpoint", ("notice", "spawn")),
     # ... and a trace context to inherit (TRACEPARENT, a parent CLI's span).
     Target("_autotelemetry_tracecontext", ("tracecontext",)),
+    Target("_autotelemetry_exits", ("exits",)),
 )
 
 
@@ -110,11 +112,54 @@ def _top_level_names(tree: ast.Module) -> dict[str, ast.stmt]:
     return names
 
 
+def _type_checking(node: ast.stmt) -> bool:
+    """``if TYPE_CHECKING:`` (the block only the type checker reads)."""
+    return (
+        isinstance(node, ast.If)
+        and isinstance(node.test, ast.Name)
+        and (node.test.id == "TYPE_CHECKING")
+    )
+
+
+def _annotation_cuts(tree: ast.Module, lines: list[bytes]) -> dict[int, list[tuple[int, int]]]:
+    """Byte ranges (per 0-based line) of annotations to cut: ``: T`` of arguments and
+    variables, `` -> T`` of returns. Only annotations written on one line are cut."""
+    cuts: dict[int, list[tuple[int, int]]] = {}
+
+    def cut(line: int, start: int, end: int) -> None:
+        cuts.setdefault(line - 1, []).append((start, end))
+
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            args = node.args
+            every = [*args.posonlyargs, *args.args, *args.kwonlyargs]
+            every += [a for a in (args.vararg, args.kwarg) if a is not None]
+            for arg in every:
+                note = arg.annotation
+                if note is not None and note.lineno == note.end_lineno == arg.lineno:
+                    cut(arg.lineno, arg.col_offset + len(arg.arg), note.end_col_offset or 0)
+            note = node.returns
+            if note is not None and note.lineno == note.end_lineno:
+                text = lines[note.lineno - 1]
+                arrow = text.rfind(b"->", 0, note.col_offset)
+                if arrow > 0:
+                    start = arrow - 1 if text[arrow - 1 : arrow] == b" " else arrow
+                    cut(note.lineno, start, note.end_col_offset or 0)
+        elif isinstance(node, ast.AnnAssign) and node.value is not None:
+            target, note = node.target, node.annotation
+            if note.lineno == note.end_lineno == target.end_lineno:
+                cut(target.end_lineno, target.end_col_offset or 0, note.end_col_offset or 0)
+    return cuts
+
+
 def _strip(text: str, tree: ast.Module) -> str:
-    """``text`` without docstrings, ``__all__`` and sibling imports (line-based, exact)."""
-    lines = text.splitlines(keepends=True)
+    """``text`` without what no host needs at run time, exactly (positions from the AST):
+    docstrings, ``__all__``, sibling imports, ``if TYPE_CHECKING:`` blocks (their ``else:``
+    is kept) and annotations (each costs bytes of byte-code that every host unmarshals)."""
+    lines = text.encode("utf-8").splitlines(keepends=True)
     drop: set[int] = set()  # 0-based line numbers
-    replace: dict[int, str] = {}
+    replace: dict[int, bytes] = {}
+    dedent: set[int] = set()
 
     def remove(node: ast.stmt, owner_body: list[ast.stmt]) -> None:
         assert node.end_lineno is not None
@@ -122,7 +167,7 @@ def _strip(text: str, tree: ast.Module) -> str:
         drop.update(range(first, last + 1))
         if len(owner_body) == 1:  # the body would be empty: keep a pass
             indent = lines[first][: len(lines[first]) - len(lines[first].lstrip())]
-            replace[first] = indent + "pass\n"
+            replace[first] = indent + b"pass\n"
 
     doc = _docstring(tree.body)
     if doc is not None:
@@ -130,21 +175,39 @@ def _strip(text: str, tree: ast.Module) -> str:
     for node in tree.body:
         if _sibling_import(node) or (
             isinstance(node, ast.Assign)
-            and any(isinstance(t, ast.Name) and t.id == "__all__" for t in node.targets)
+            and any(
+                isinstance(t, ast.Name) and t.id in ("__all__", "TYPE_CHECKING")
+                for t in node.targets
+            )
         ):
             remove(node, tree.body)
+        elif _type_checking(node):
+            assert isinstance(node, ast.If) and node.end_lineno is not None
+            if node.orelse:  # keep the else: body, one level out
+                kept = range(node.orelse[0].lineno - 1, node.orelse[-1].end_lineno or 0)
+                drop.update(n for n in range(node.lineno - 1, node.end_lineno) if n not in kept)
+                dedent.update(kept)
+            else:
+                drop.update(range(node.lineno - 1, node.end_lineno))
     for each in ast.walk(tree):
         if isinstance(each, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
             doc = _docstring(each.body)
             if doc is not None:
                 remove(doc, each.body)
+    for number, ranges in _annotation_cuts(tree, lines).items():
+        line = lines[number]
+        for start, end in sorted(ranges, reverse=True):
+            line = line[:start] + line[end:]
+        lines[number] = line
     out = []
     for number, line in enumerate(lines):
         if number in replace:
             out.append(replace[number])
+        elif number in dedent:
+            out.append(line[4:] if line.startswith(b"    ") else line)
         elif number not in drop:
             out.append(line)
-    return "".join(out)
+    return b"".join(out).decode("utf-8")
 
 
 def build(root: Path, target: Target, loaded_first: dict[str, str]) -> str:

@@ -14,6 +14,7 @@ import click
 
 from autotelemetry.hook import allowlist
 from autotelemetry.store import Filters, Store
+from autotelemetry.store import Unavailable as StoreUnavailable
 from autotelemetry.store import ingest as spool_reader
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -206,18 +207,40 @@ def when(epoch: float) -> str:
 INGEST_PROGRESS_FILES = 1000
 
 
-def open_store() -> Store:
-    """Open the store and ingest pending spool files first (telling stderr what was repaired)."""
-    store = Store(allowlist.home_dir())
-    if store.recovered_from:
-        click.echo(
-            f"autotelemetry: the store was corrupt; set aside as {store.recovered_from}", err=True
+def recovered(store: Store) -> str:
+    """What setting a corrupt store aside did, in one line (stderr)."""
+    line = f"autotelemetry: the store was corrupt; set aside as {store.recovered_from}"
+    if store.salvaged is not None:
+        s = store.salvaged
+        line += f"; {s.saved} saved, {s.lost} lost" + (
+            f" ({s.lost_undelivered} never delivered, counted)" if s.lost_undelivered else ""
         )
+    return line
+
+
+def open_store() -> Store:
+    """Open the store and ingest pending spool files first (telling stderr what was repaired).
+
+    A store that cannot be opened for writing (read-only mount, disk full, locked)
+    is a one-line error, never a traceback.
+    """
+    home = allowlist.home_dir()
+    try:
+        store = Store(home)
+    except (OSError, StoreUnavailable) as exc:
+        raise click.ClickException(
+            f"cannot open the store in {home} for writing ({exc}); `autotelemetry status` "
+            "reads it without writing"
+        ) from None
+    if store.recovered_from:
+        click.echo(recovered(store), err=True)
     with Progress("ingesting spool files", INGEST_PROGRESS_FILES) as progress:
         result = recovering(store, lambda: spool_reader.ingest(store, progress))
     if result.quarantined:
         click.echo(
-            f"autotelemetry: {len(result.quarantined)} corrupt spool file(s) quarantined", err=True
+            f"autotelemetry: {result.invalid} invalid record(s) in {len(result.quarantined)} "
+            "corrupt spool file(s) quarantined (counted as dropped: invalid)",
+            err=True,
         )
     return store
 
@@ -230,7 +253,5 @@ def recovering(store: Store, fn: Callable[[], T]) -> T:
     before = store.recovered_from
     result = spool_reader.recovering(store, fn)
     if store.recovered_from != before:
-        click.echo(
-            f"autotelemetry: the store was corrupt; set aside as {store.recovered_from}", err=True
-        )
+        click.echo(recovered(store), err=True)
     return result

@@ -9,11 +9,19 @@ from collections.abc import Iterator
 
 import click
 
-from autotelemetry.cli.common import Progress, filters, open_store, recovering, with_filters
+from autotelemetry.cli.common import (
+    Progress,
+    filters,
+    open_store,
+    recovered,
+    recovering,
+    with_filters,
+)
 from autotelemetry.hook import allowlist
 from autotelemetry.store import Filters, Store, queries, store_path
 from autotelemetry.store import ingest as spool_reader
-from autotelemetry.store.ingest import pending, remove_stale_tmp
+from autotelemetry.store.ingest import pending
+from autotelemetry.store.limits import remove_stale_tmp
 
 
 def _nothing_recorded() -> bool:
@@ -22,7 +30,7 @@ def _nothing_recorded() -> bool:
     Temporaries left by writers that died are still cleaned up, as ingest would.
     """
     home = allowlist.home_dir()
-    if os.path.exists(store_path(home)) or pending(home):
+    if os.path.lexists(store_path(home)) or pending(home):
         return False
     remove_stale_tmp(home)
     return True
@@ -30,6 +38,8 @@ def _nothing_recorded() -> bool:
 
 #: Events listed on a terminal without ``--limit`` (piped output gets them all).
 TERMINAL_LIMIT = 25
+#: SQLite page cache of the `events` listing, KiB.
+LISTING_CACHE_KIB = 8192
 #: Rows read before the column widths of the text listing are fixed (bounded memory).
 WIDTH_SAMPLE = 200
 #: Stored events from which `report` shows a progress bar (on a terminal).
@@ -63,6 +73,9 @@ def events(
         limit = TERMINAL_LIMIT if sys.stdout.isatty() else 0
     chosen = filters(cli_name, since, until)
     with open_store() as store:
+        # A listing reads each page once: a small page cache keeps the memory bounded
+        # whatever the store holds (ingest, above, had the large one).
+        store.stream(LISTING_CACHE_KIB)
         before = store.recovered_from
         rows = spool_reader.recovering_rows(
             store, lambda: queries.listing(store, chosen, limit + 1 if limit else None)
@@ -70,16 +83,14 @@ def events(
         try:
             shown = _print_events(rows, as_json, limit)
         except spool_reader.StoreWasCorrupt as exc:
+            click.echo(recovered(store), err=True)  # what the salvage saved and lost
             raise click.ClickException(
                 f"the store was corrupt; set aside as {exc}; the listing above is incomplete"
             ) from None
         finally:
             rows.close()  # before the store closes: its cursor goes with it
         if store.recovered_from != before:
-            click.echo(
-                f"autotelemetry: the store was corrupt; set aside as {store.recovered_from}",
-                err=True,
-            )
+            click.echo(recovered(store), err=True)
         if shown == 0:
             total = store.count()
             click.echo(
@@ -99,7 +110,7 @@ def _print_events(rows: Iterator[tuple], as_json: bool, limit: int) -> int:
             shown += 1
             if limit and shown > limit:
                 break
-            click.echo(body)
+            click.echo(json_line(body))
         return shown
     sample: list[list[str]] = []
     widths: list[int] | None = None
@@ -117,6 +128,20 @@ def _print_events(rows: Iterator[tuple], as_json: bool, limit: int) -> int:
     if widths is None and sample:
         _print_sample(sample)
     return shown
+
+
+def json_line(body: object) -> str:
+    """A stored body as one line of strict JSON: as stored when it is (ingest checks every
+    event); a row stored by an older version that is not (``NaN``, ``Infinity``, not JSON
+    at all) is re-encoded (non-finite numbers become ``null``), never printed as it is."""
+    text = body if isinstance(body, str) else str(body)
+    if "NaN" not in text and "Infinity" not in text:
+        return text
+    try:
+        value = json.loads(text, parse_constant=lambda name: None)
+    except (ValueError, RecursionError):
+        return json.dumps({"unreadable": text})
+    return json.dumps(value, separators=(",", ":"), allow_nan=False)
 
 
 EVENT_COLUMNS = ["time (UTC)", "type", "cli", "version", "command", "status", "exit", "duration"]
@@ -143,12 +168,16 @@ def _event_line(cells: list[str], widths: list[int]) -> str:
 def _event_cells(body: str, exit_code: int | None, duration: float | None) -> list[str]:
     try:
         ev = json.loads(body)
-    except ValueError:
+    except (ValueError, TypeError, RecursionError):
         ev = {}
-    cli = ev.get("cli") if isinstance(ev.get("cli"), dict) else {}
+    if not isinstance(ev, dict):  # a row stored by an older version: never crash on it
+        ev = {}
+    value = ev.get("cli")
+    cli: dict = value if isinstance(value, dict) else {}
     kind = str(ev.get("type"))
     if kind == "crash":
-        exc = ev.get("exception") if isinstance(ev.get("exception"), dict) else {}
+        value = ev.get("exception")
+        exc: dict = value if isinstance(value, dict) else {}
         message = " ".join(str(exc.get("message") or "").split())
         if len(message) > 60:
             message = message[:59] + "…"
@@ -271,6 +300,10 @@ def purge(yes: bool) -> None:
     home = allowlist.home_dir()
     if not yes:
         click.confirm(f"Delete all events under {home}?", abort=True)
+    stored = 0
+    if os.path.lexists(store_path(home)):  # first: a store that cannot be used keeps the spool
+        with Store(home) as store:
+            stored = store.purge()
     removed = 0
     for path in pending(home):
         try:
@@ -278,10 +311,6 @@ def purge(yes: bool) -> None:
             removed += 1
         except FileNotFoundError:
             pass
-    stored = 0
-    if os.path.exists(store_path(home)):
-        with Store(home) as store:
-            stored = store.purge()
     click.echo(f"purged {stored} stored event(s) and {removed} pending spool file(s)")
 
 

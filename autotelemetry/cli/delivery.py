@@ -10,6 +10,7 @@ import time
 import click
 
 from autotelemetry.cli.common import Progress, interactive, open_store, wait, when
+from autotelemetry.endpoint import header_problem
 from autotelemetry.hook import allowlist
 from autotelemetry.hook.config import disabled_reason
 
@@ -61,6 +62,10 @@ def flush(wait: float, dry_run: bool) -> None:
         d = settings.delivery
         reasons = [*d.problems, *(n for n in d.notes if n.startswith("no "))] if d else []
         raise click.ClickException("nothing can be sent: " + ("; ".join(reasons) or "no channel"))
+    for ch in settings.channels:
+        problem = header_problem(ch.headers, ch.headers_source or "AUTOTELEMETRY_HEADERS")
+        if problem is not None:
+            raise click.ClickException(f"{problem}; nothing sent, the events are kept")
     if dry_run:
         _dry_run(home, settings)
         return
@@ -85,7 +90,7 @@ def flush(wait: float, dry_run: bool) -> None:
             progress=progress,
             wait=lambda seconds, reason: _retry_wait(seconds, reason, worker.result, tty),
         )
-        targets = ", ".join(f"{ch.url} ({ch.signal}, {ch.encoding})" for ch in worker.channels)
+        targets = ", ".join(f"{ch.display} ({ch.signal}, {ch.encoding})" for ch in worker.channels)
         click.echo(f"sending to {targets}...", err=True)
         try:
             result = worker.run()
@@ -111,7 +116,7 @@ def _dry_run(home: str, settings: object) -> None:
         ch = item.channel
         click.echo(
             f"would POST {item.payload.items} {ch.signal} item(s) of {item.events} event(s) "
-            f"to {ch.url} as {ch.encoding} ({len(item.payload.body)} bytes"
+            f"to {ch.display} as {ch.encoding} ({len(item.payload.body)} bytes"
             + (", gzip)" if ch.compression == "gzip" else ")"),
             err=True,
         )

@@ -45,7 +45,7 @@ def status(as_json: bool) -> None:
     click.echo("settings:  (" + ", ".join(data["config_files"]) + ")")
     for key, item in data["settings"].items():
         value = item["value"]
-        shown = "none" if value is None else json.dumps(value)
+        shown = "none" if value is None else json.dumps(value, ensure_ascii=False)
         click.echo(f"  {key:<18} {shown:<28} {item['source']}")
     for name, item in data["variables"].items():
         click.echo(f"  {name:<18} {json.dumps(item['value']):<28} {item['source']}")
@@ -91,7 +91,14 @@ def _echo_sending(s: dict[str, Any]) -> None:
 def _echo_delivery(data: dict[str, Any]) -> None:
     d = data.get("delivery") or {}
     if d.get("backlog") is not None and data["endpoint"]:
-        click.echo(f"delivery:  {d['backlog']} stored event(s) not yet sent")
+        oldest = f" (oldest from {d['oldest_unsent']})" if d.get("oldest_unsent") else ""
+        click.echo(f"delivery:  {d['backlog']} stored event(s) not yet sent{oldest}")
+    if d.get("evicted"):
+        click.echo(
+            f"evicted:   {d['evicted']} stored event(s) deleted by the store cap, oldest first"
+        )
+    if d.get("lost"):
+        click.echo(f"lost:      {d['lost']} event(s) in corrupt stores (see problems)")
     last = d.get("last")
     if last:
         kept = f"kept {last['kept']}" + (f" ({last['kept_reason']})" if last["kept_reason"] else "")
@@ -129,7 +136,12 @@ def _echo_delivery(data: dict[str, Any]) -> None:
     show_default=True,
     help="Seconds to wait for the endpoint.",
 )
-def doctor(as_json: bool, timeout: float) -> None:
+@click.option(
+    "--send-test",
+    is_flag=True,
+    help="Also send the endpoint one empty, authenticated request (no event) and check the answer.",
+)
+def doctor(as_json: bool, timeout: float, send_test: bool) -> None:
     """Check the set-up and explain each problem with its fix.
 
     Checks: the start-up hook is installed and processed by this interpreter
@@ -137,12 +149,15 @@ def doctor(as_json: bool, timeout: float) -> None:
     and `enabled`, allowlist and config files (bad lines with line numbers,
     permissions, size), the home directory (writable, private; writes and
     deletes one probe file), the clock, the endpoint (one TCP connection,
-    timed), sitecustomize, and corrupt spool or store files. Writes nothing
-    else. Exits 1 when a check fails.
+    timed; with --send-test one empty request with the configured headers),
+    delivery (what was dropped and why, the backlog and its age, the last
+    send, an endpoint that refuses requests), sitecustomize, and corrupt
+    spool or store files (the store opened read-only). Writes nothing else.
+    Exits 1 when a check fails.
     """
     from autotelemetry import doctor as doc
 
-    checks = doc.run_checks(timeout=timeout)
+    checks = doc.run_checks(timeout=timeout, send_test=send_test)
     failed = any(c.level == "fail" for c in checks)
     if as_json:
         click.echo(

@@ -3,7 +3,7 @@
 Imported only when a crash has happened (the recorder calls :func:`record` at
 exit and :func:`record_thread` from the ``threading.excepthook`` it installs),
 so a run that does not crash pays nothing for it. Every string goes through
-:mod:`autotelemetry.privacy` before it is put into the event. Nothing here
+:mod:`autotelemetry.hook.privacy` before it is put into the event. Nothing here
 raises to the host: :func:`record` catches everything.
 
 Grouping: the fingerprint is a hash of the exception's qualified type and the
@@ -11,12 +11,15 @@ module/function of its *in-app* frames (consecutive repeats collapsed, so a
 ``RecursionError`` groups regardless of depth), never line numbers. A frame is
 in-app when its module belongs to the distribution that owns the program's
 entry point (found from ``entry_points.txt``/``RECORD`` in site-packages), or,
-for a plain script, when it is the script itself or a module beside it.
+for a plain script, when it is the script itself or a module beside it (the script is
+found through ``__main__.__loader__`` once CPython has dropped ``__main__.__file__``).
 
 Rate limit: the same fingerprint is stored once per :data:`WINDOW_SECONDS`;
 later occurrences inside the window only count, and that count rides on the
-next stored event of the fingerprint (``count``). State lives in
-``<home>/crash-state`` (one line per fingerprint).
+next stored event of the fingerprint (``count``). Window state lives in
+``<home>/crash-state`` (one line per fingerprint); the counts in
+``<home>/crash-repeats/`` (one empty file per suppressed crash), so concurrent
+crashes never lose one (:func:`count_repeat`, :func:`take_repeats`).
 """
 
 import os
@@ -125,11 +128,36 @@ def app_packages(program: "str | None") -> "set[str]":
     return names
 
 
-def _script_dir() -> "str | None":
-    main = getattr(sys.modules.get("__main__"), "__file__", None)
-    if not isinstance(main, str) or not main.endswith((".py", ".pyw")):
+def main_file() -> "str | None":
+    """The ``__main__`` script's absolute path, also after an uncaught exception.
+
+    CPython deletes ``__main__.__file__`` once the script has raised, before
+    ``atexit`` runs; the loader it set up for the script (``__loader__``, with the
+    same path, 3.9+) stays. Read only on the crash path: nothing is noted earlier.
+    """
+    main = sys.modules.get("__main__")
+    if main is None:
         return None
-    return os.path.dirname(os.path.abspath(main))
+    try:
+        namespace = privacy._namespace(main)
+    except Exception:
+        return None
+    path = namespace.get("__file__")
+    if not isinstance(path, str):
+        loader = namespace.get("__loader__")
+        path = (
+            getattr(loader, "path", None) if getattr(loader, "name", None) == "__main__" else None
+        )
+    if not isinstance(path, str) or not path:
+        return None
+    return os.path.abspath(path)
+
+
+def _script_dir() -> "str | None":
+    main = main_file()
+    if main is None or not main.endswith((".py", ".pyw")):
+        return None
+    return os.path.dirname(main)
 
 
 def _in_app(module: str, filename: str, apps: "set[str]", script_dir: "str | None") -> bool:
@@ -161,7 +189,8 @@ def frames(tb: "object", program: "str | None") -> "tuple[list[dict], int]":
     Only the outermost and innermost frames of a very deep traceback are kept.
     """
     apps = app_packages(program)
-    script_dir = _script_dir() if "__main__" in apps else None
+    script_dir = _script_dir()
+    in_app_dir = script_dir if "__main__" in apps else None
     out: list[dict] = []
     # Walk at most a bounded number of frames: a RecursionError has ~1000.
     raw = []
@@ -184,8 +213,8 @@ def frames(tb: "object", program: "str | None") -> "tuple[list[dict], int]":
                 "module": privacy.scrub(module),
                 "function": privacy.scrub(function),
                 "line": item.tb_lineno,  # type: ignore[attr-defined]
-                "file": privacy.relative_file(filename),
-                "in_app": _in_app(module, filename, apps, script_dir),
+                "file": privacy.relative_file(filename, module, script_dir),
+                "in_app": _in_app(module, filename, apps, in_app_dir),
             }
         )
     return out, total
@@ -233,6 +262,12 @@ def fingerprint(type_name: str, all_frames: "list[dict]") -> str:
     return _fnv64(type_name + "|" + "|".join(parts))
 
 
+def _names(program: "str | None", command: "str | None") -> "tuple[str, ...]":
+    """The program's name and its command path's (``"mycli db migrate"``): names, not values."""
+    names = command.split() if isinstance(command, str) else []
+    return tuple([program, *names] if program else names)
+
+
 def build(
     exc: BaseException,
     tb: "object",
@@ -251,13 +286,16 @@ def build(
 
     ``messages=False`` (the ``crash_messages`` setting) stores ``message: null``.
     """
+    privacy.note_main_file(main_file())
     type_name = qualified_type(exc)
     every, total = frames(tb, program)
     kept, _ = privacy.limit_frames(every)
     omitted = total - len(kept)
     exception: dict[str, object] = {
         "type": type_name,
-        "message": privacy.exception_message(exc) if messages else None,
+        "message": privacy.exception_message(exc, tb, _names(program, command))
+        if messages
+        else None,
         "frames": kept,
         "frames_omitted": omitted,
         "fingerprint": fingerprint(type_name, every),
@@ -287,42 +325,78 @@ def admit(home: str, fp: str, now: float) -> "int | None":
 
     Returns the number of occurrences the stored event stands for (this one plus
     those suppressed since the last stored one), or ``None`` to suppress it.
-    Read-modify-write of a small file, replaced atomically: concurrent crashes
-    can at worst lose a count or store one extra event, never corrupt the file.
+    The window is a read-modify-write of a small file, replaced atomically:
+    concurrent crashes can at worst store one extra event, never corrupt it;
+    the counts are files of their own, so none is lost.
     """
-    fs.ensure_private_dir(home)
+    fs.private_dir(home)
     path = os.path.join(home, STATE_FILE)
     entries: dict[str, list[float]] = {}
     try:
-        with open(path, "rb") as f:  # text mode would import encodings.ascii
-            for line in f.read(1 << 16).decode("ascii", "replace").splitlines():
-                parts = line.split()
-                if len(parts) == 4:
-                    try:
-                        entries[parts[0]] = [float(parts[1]), float(parts[2]), float(parts[3])]
-                    except ValueError:
-                        continue
-    except (OSError, ValueError):
-        pass
-    # entry: [window start (last stored), last seen, occurrences suppressed since]
+        # A state that is not ours (or too big) counts as none: it is replaced below.
+        data = fs.read_file(path, 1 << 16) or b""
+    except OSError:
+        data = b""
+    for line in data.decode("ascii", "replace").splitlines():
+        parts = line.split()
+        if len(parts) == 4:
+            try:
+                entries[parts[0]] = [float(parts[1]), float(parts[2]), float(parts[3])]
+            except ValueError:
+                continue
+    # entry: [window start (last stored), last seen, occurrences suppressed since (an
+    # older version's count; now kept in REPEATS_DIR)]
     entry = entries.get(fp)
     if entry is not None and 0 <= now - entry[0] < WINDOW_SECONDS:
-        entry[1] = now
-        entry[2] += 1
-        result = None
-    else:
-        result = 1 + (int(entry[2]) if entry is not None else 0)
-        entries[fp] = [now, now, 0]
+        count_repeat(home, fp)
+        return None
+    result = 1 + (int(entry[2]) if entry is not None else 0) + take_repeats(home, fp)
+    entries[fp] = [now, now, 0]
     keep = sorted(entries.items(), key=lambda kv: -kv[1][1])[:STATE_ENTRIES]
     text = "".join("%s %.3f %.3f %d\n" % (k, v[0], v[1], v[2]) for k, v in keep)
     fs.write_file(path, text.encode("ascii"))
     return result
 
 
+#: One empty file per crash the rate limit suppressed, named ``<fingerprint>.<ns>.<pid>.<rand>``.
+REPEATS_DIR = "crash-repeats"
+
+
+def count_repeat(home: str, fp: str) -> None:
+    """Count one suppressed crash of ``fp``: a new empty file (``O_EXCL``), no shared counter
+    to read and rewrite, so concurrent crashes cannot lose a count and nothing waits."""
+    from time import time_ns
+
+    directory = fs.private_dir(os.path.join(home, REPEATS_DIR))
+    name = "%s.%d.%d.%s" % (fp, time_ns(), os.getpid(), os.urandom(4).hex())
+    fs.make_file(os.path.join(directory, name))
+
+
+def take_repeats(home: str, fp: str) -> int:
+    """The suppressed crashes of ``fp`` counted so far, taken: each file is deleted by
+    exactly one taker (``unlink`` succeeds once), so no count is carried twice."""
+    try:
+        directory = fs.private_dir(os.path.join(home, REPEATS_DIR), False)
+        names = os.listdir(directory)
+    except OSError:
+        return 0
+    taken = 0
+    prefix = fp + "."
+    for name in names:
+        if name.startswith(prefix):
+            try:
+                os.unlink(os.path.join(directory, name))
+                taken += 1
+            except OSError:
+                pass
+    return taken
+
+
 # --- recording (called by the recorder) ------------------------------------------------
 
 
-_crashes_seen: "list[int]" = []
+#: Main-thread exceptions already recorded (the objects: an id() is reused once freed).
+_crashes_seen: "list[BaseException]" = []
 
 
 def record(
@@ -334,9 +408,13 @@ def record(
 ) -> None:
     """Queue a sanitised ``crash`` event for ``exc`` (sharing the session id). Never raises."""
     try:
-        if id(exc) in _crashes_seen:
-            return  # one event per exception object
-        _crashes_seen.append(id(exc))
+        if thread is None:
+            for seen in _crashes_seen:
+                if seen is exc:
+                    return  # one event per exception object
+            # Kept alive: it is sys.last_value anyway. A thread's exception is never
+            # kept (its frames' locals are freed as without us), nor compared.
+            _crashes_seen.append(exc)
         from time import time
 
         if command_event is not None:

@@ -62,7 +62,15 @@ def ci_provider(environ: "dict[str, str] | os._Environ[str]" = os.environ) -> "s
 
 
 def _safe_token(value: str, limit: int = 32) -> str:
-    return "".join(ch for ch in value if ch.isalnum() or ch in "._-+")[:limit]
+    """``value`` reduced to letters, digits and ``._-+`` (most values already are)."""
+    plain = value.replace(".", "").replace("-", "").replace("_", "").replace("+", "")
+    if value.isascii() and (plain.isalnum() or not plain):
+        return value[:limit]
+    kept = []
+    for ch in value:
+        if ch.isalnum() or ch in "._-+":
+            kept.append(ch)
+    return "".join(kept)[:limit]
 
 
 def environment() -> "dict[str, object]":

@@ -54,11 +54,13 @@ RARE = {
     "notice": "_autotelemetry_endpoint",
     "spawn": "_autotelemetry_endpoint",
     "tracecontext": "_autotelemetry_tracecontext",
+    "exits": "_autotelemetry_exits",
 }
 
 
 def lazy(name: str) -> "ModuleType":
-    """Host-side module ``name`` of a rare path: crash capture, the endpoint, config files.
+    """Host-side module ``name`` of a rare path: crash capture, the endpoint, config files,
+    an exit status that differs from the first one seen, a terminating signal.
 
     From the wheel's built root module when there is one (no package import), else
     from the sources. Raises ``ImportError`` when neither loads.

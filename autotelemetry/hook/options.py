@@ -108,6 +108,17 @@ OPTIONS: "tuple[Option, ...]" = (
         "`record` (events carry `env.ci`/`env.ci_provider`) or `skip` (record nothing in CI)",
     ),
     (
+        "signals",
+        "AUTOTELEMETRY_SIGNALS",
+        "bool",
+        True,
+        True,
+        True,
+        (),
+        "record runs that SIGTERM or SIGHUP ends (`terminated`) when the CLI leaves them at "
+        "the default; `false` leaves those signals untouched (docs/reliability.md, Signals)",
+    ),
+    (
         "crash_messages",
         "AUTOTELEMETRY_CRASH_MESSAGES",
         "bool",
@@ -310,6 +321,16 @@ OPTIONS: "tuple[Option, ...]" = (
         False,
         (),
         "store cap: the oldest events beyond it are deleted (unsent ones counted)",
+    ),
+    (
+        "store_max_bytes",
+        "AUTOTELEMETRY_STORE_MAX_BYTES",
+        "count",
+        512 * MIB,
+        False,
+        False,
+        (),
+        "store cap in bytes (pages in use): the oldest events beyond it are deleted (counted)",
     ),
     (
         "spool_max_bytes",

@@ -13,8 +13,14 @@ built by :mod:`autotelemetry.hook.crash`, imported only when a crash happened.
 Events are flushed as soon as the outcome is known and again from ``atexit``
 for anything still pending. In local mode nothing here touches the network or
 spawns a process.
+
+How the process really exits can differ from the framework's exit (a caught
+``SystemExit``, a signal): :mod:`autotelemetry.hook.exits`, loaded only then
+(``handover.lazy``), corrects the event. SIGTERM/SIGHUP: :func:`watch_signals`.
 """
 
+import _signal  # type: ignore[import-not-found]  # builtin, loaded by every CPython at start
+import _weakref  # builtin, loaded by every CPython at start
 import os
 import sys
 
@@ -39,6 +45,18 @@ if TYPE_CHECKING:
         done: bool
         #: The command event, once built (a later crash event shares its fields).
         command_event: dict[str, object] | None
+        #: How the command ended and what the integration said, kept to settle the
+        #: real exit status later (hook/exits.py).
+        ending: "Ending | None"
+        outcome: "Outcome | None"
+        #: What became of the SystemExit of the last sys.exit: None, "exited" (it
+        #: ended the interpreter) or "caught"; the weak reference that tells; and the
+        #: outermost frame at that sys.exit (how it finished tells a normal end).
+        exit_fate: str | None
+        exit_ref: object
+        bottom: FrameType | None
+        #: The spool file holding the command event, and every event in it.
+        spooled: tuple[str, list[dict[str, object]]] | None
 
     class Ending(Protocol):
         """How the run is ending, as observed."""
@@ -48,6 +66,8 @@ if TYPE_CHECKING:
         cause: BaseException | None
         #: The frame that called ``sys.exit`` (None at interpreter exit).
         frame: FrameType | None
+        #: The number of the signal the process dies by, if one ends it.
+        signal: int | None
 
     class Outcome(Protocol):
         """What an integration knows about its command as it ends (names only, never values)."""
@@ -81,9 +101,14 @@ PARENT_SPAN_VARIABLE = "AUTOTELEMETRY_PARENT_SPAN"
 _HEX = frozenset("0123456789abcdef-")
 
 
-def ending(exit_code: int, cause: "BaseException | None", frame: "FrameType | None") -> "Ending":
+def ending(
+    exit_code: int,
+    cause: "BaseException | None",
+    frame: "FrameType | None",
+    signal: "int | None" = None,
+) -> "Ending":
     """An :class:`Ending` (a record: no class is defined on the hot path, see hook/namespace.py)."""
-    return namespace.Record(exit_code=exit_code, cause=cause, frame=frame)
+    return namespace.Record(exit_code=exit_code, cause=cause, frame=frame, signal=signal)
 
 
 def outcome(
@@ -122,6 +147,8 @@ def is_uncaught(cause: object) -> bool:
 def classify(end: "Ending", result: "Outcome") -> "tuple[str, str | None]":
     """(status, error_type) of a run: the one classification, for every framework."""
     cause = result.cause if result.cause is not None else end.cause
+    if end.signal is not None and end.signal != _signal.SIGINT:
+        return "terminated", None
     if is_uncaught(end.cause):
         return "crash", result.error_type or type(end.cause).__qualname__
     if result.interrupted or isinstance(cause, (KeyboardInterrupt, EOFError)):
@@ -211,9 +238,16 @@ class Recorder:
             state={},
             done=False,
             command_event=None,
+            ending=None,
+            outcome=None,
+            exit_fate=None,
+            exit_ref=None,
+            bottom=None,
+            spooled=None,
         )
         self.invocation = invocation
         self._export_session()
+        watch_signals()
         return invocation
 
     def current(self) -> "Invocation | None":
@@ -237,7 +271,12 @@ class Recorder:
             result = invocation.integration.describe(invocation, ended)
             status, error_type = classify(ended, result)
             record = self.command_event(invocation, result, ended.exit_code, status, error_type)
+            if ended.signal is not None:
+                record["signal"] = handover.lazy("exits").signal_name(ended.signal)
             invocation.command_event = record
+            invocation.outcome = result
+            invocation.ending = ended
+            ended.frame = None  # described: do not keep the host's frames alive
             self.queue_event(record)
             if status == "crash":
                 handover.lazy("crash").record(invocation, ended.cause, record)
@@ -340,8 +379,7 @@ class Recorder:
             mine = self._apply_settings(mine, debug)
             if not mine:
                 return
-            home = allowlist.home_dir()
-            fs.ensure_private_dir(home)
+            home = fs.private_dir(allowlist.home_dir())  # refused: nothing recorded
             ident = self.user_install_id(home)
             env = event.environment()
             lines = []
@@ -350,6 +388,9 @@ class Recorder:
                 record["env"] = env
                 lines.append(event.dumps(record))
             path = spool.write(home, lines)
+            invocation = self.invocation
+            if invocation is not None and any(r is invocation.command_event for r in mine):
+                invocation.spooled = (path, mine)  # hook/exits.py may rewrite it
             if debug:
                 for line in lines:
                     sys.stderr.write("autotelemetry: recorded " + line + "\n")
@@ -421,11 +462,14 @@ _INSTALL_ID = "install_id"
 
 
 def read_install_id(home: str) -> "str | None":
+    """The stored id; ``None`` when missing, malformed or not ours (then replaced)."""
     try:
-        with open(os.path.join(home, _INSTALL_ID), "rb") as f:  # text mode imports a codec
-            value = f.read(64).decode("ascii", "replace").strip()
-    except FileNotFoundError:
+        data = fs.read_file(os.path.join(home, _INSTALL_ID), 64)
+    except OSError as exc:
+        if exc.errno != fs.REFUSED:
+            raise
         return None
+    value = data.decode("ascii", "replace").strip() if data else ""
     return value if len(value) == 36 else None
 
 
@@ -449,14 +493,23 @@ _original_exit = sys.exit
 
 def _exit(status=None):
     """``sys.exit`` as seen by instrumented programs: note the outcome, then exit."""
+    marker = None  # lives as long as the SystemExit's traceback (see _watch_exit)
     try:
         invocation = RECORDER.current()
-        if invocation is None and RECORDER.late_begin:
-            invocation = RECORDER.late_begin[0](sys._getframe(1))  # type: ignore[operator]
-        if invocation is not None:
-            RECORDER.end(
-                invocation, ending(exit_status(status), sys.exc_info()[1], sys._getframe(1))
-            )
+        closed = RECORDER.own() if invocation is None else None
+        if closed is not None and closed.ending is not None:
+            # The command's exit was caught and the program exits again
+            # (``except SystemExit: sys.exit(1)``): this status is the real one.
+            marker = _watch_exit(closed)
+            if exit_status(status) != closed.ending.exit_code:
+                handover.lazy("exits").settle(closed, exit_status(status))
+        else:
+            if invocation is None and RECORDER.late_begin:
+                invocation = RECORDER.late_begin[0](sys._getframe(1))  # type: ignore[operator]
+            if invocation is not None:
+                ended = ending(exit_status(status), sys.exc_info()[1], sys._getframe(1))
+                RECORDER.end(invocation, ended)
+                marker = _watch_exit(invocation)  # noqa: F841
     except Exception:
         pass
     _original_exit(status)
@@ -465,6 +518,38 @@ def _exit(status=None):
 _exit.__doc__ = _original_exit.__doc__
 _exit.__name__ = "exit"
 _exit.__qualname__ = "exit"
+
+
+def _watch_exit(invocation: "Invocation") -> object:
+    """A marker for the SystemExit ``_exit`` is about to raise, and a weak reference to it.
+
+    The marker is a local of ``_exit``'s frame, which the exception's traceback
+    holds, so it is freed with the exception: by the interpreter itself, with
+    no Python frame running, when the exception ended the program; from
+    running code when the program caught and dropped it (:func:`_exit_freed`).
+    Nothing touches the exception object.
+    """
+    invocation.exit_fate = None
+    marker = lambda: None  # noqa: E731 (any fresh object that takes a weak reference)
+    invocation.exit_ref = _weakref.ref(marker, _exit_freed)
+    frame = sys._getframe(1)
+    while frame.f_back is not None:
+        frame = frame.f_back
+    invocation.bottom = frame  # how it finished tells a normal end (hook/exits.py)
+    return marker
+
+
+def _exit_freed(ref: object) -> None:
+    try:
+        invocation = RECORDER.own()
+        if invocation is not None and invocation.exit_ref is ref:
+            try:
+                sys._getframe(1)
+                invocation.exit_fate = "caught"
+            except ValueError:  # no Python frame: the interpreter is handling it
+                invocation.exit_fate = "exited"
+    except BaseException:
+        pass
 
 
 def observe_exit(late_begin: "object | None" = None) -> None:
@@ -492,15 +577,19 @@ def _at_exit() -> None:
         # which leaves it in sys.last_value (3.9+) before atexit runs.
         if isinstance(last, BaseException) and not isinstance(last, SystemExit):
             code = 130 if isinstance(last, KeyboardInterrupt) else 1
-            RECORDER.end(invocation, ending(code, last, None))
+            # An uncaught KeyboardInterrupt: the interpreter re-raises SIGINT (POSIX).
+            sigint = _signal.SIGINT if code == 130 and os.name == "posix" else None
+            RECORDER.end(invocation, ending(code, last, None, sigint))
         else:
             RECORDER.end(invocation, ending(0, None, None))
     else:
         closed = RECORDER.own()
-        if closed is not None and is_uncaught(last):
-            # An uncaught exception after the invocation was closed: still a crash.
-            handover.lazy("crash").record(closed, last, closed.command_event)
+        if closed is not None:
+            if closed.exit_fate == "caught" or isinstance(last, BaseException):
+                handover.lazy("exits").after_close(closed, last)
+            closed.bottom = None
     RECORDER.flush()
+    release_signals()
     release()
 
 
@@ -525,6 +614,112 @@ def release() -> None:
     RECORDER.invocation = None
     RECORDER.queue.clear()
     RECORDER.late_begin.clear()
+
+
+# --- signals that end the run ---------------------------------------------------------
+
+#: Signals whose default action ends the process, recorded as ``terminated``.
+TERMINATING_SIGNALS = tuple(
+    getattr(_signal, name) for name in ("SIGTERM", "SIGHUP") if hasattr(_signal, name)
+)
+
+
+class _DefaultDisposition(int):
+    """Our SIGTERM/SIGHUP handler; the ``signal`` module reports it as ``SIG_DFL``.
+
+    An ``int`` equal to ``SIG_DFL``: ``signal.getsignal()`` (and the previous
+    handler ``signal.signal()`` returns) maps it to ``Handlers.SIG_DFL`` itself,
+    so a host that installs a handler only where it finds the default, or calls
+    the previous one when callable, does what it does without us (see
+    docs/reliability.md, "Signals").
+    """
+
+    __slots__ = ()
+
+    def __call__(self, signum: int, frame: "FrameType | None") -> None:
+        if _signal.getsignal(signum) is not self:
+            return  # not installed: someone's handler called it; SIG_DFL would do nothing
+        try:
+            handover.lazy("exits").terminate(signum, frame)  # records, then dies by the signal
+        except BaseException:
+            try:
+                _signal.signal(signum, _signal.SIG_DFL)
+                os.kill(os.getpid(), signum)
+            except BaseException:
+                pass
+
+
+_TERMINATION_HANDLER = _DefaultDisposition(_signal.SIG_DFL)
+#: The signals the handler is installed for in this process; whether the fork hook is.
+_watched: "list[int]" = []
+_fork_hook: "list[bool]" = []
+
+
+def watch_signals() -> None:
+    """Install the handler for SIGTERM/SIGHUP where the host leaves the default.
+
+    POSIX, main thread only (elsewhere ``_signal.signal`` refuses: nothing
+    changes), and only where the disposition is the default for Python and, on
+    Linux, for the kernel (a handler C code installed is invisible to Python).
+    """
+    if os.name != "posix" or not TERMINATING_SIGNALS:
+        return
+    try:
+        if not config.for_cli(config.current_settings(), allowlist.program(), "signals")[0]:
+            return
+        kernel: "tuple[int, int] | None" = None
+        for signum in TERMINATING_SIGNALS:
+            current = _signal.getsignal(signum)
+            if current is _TERMINATION_HANDLER:
+                continue
+            if signum in _watched:
+                _watched.remove(signum)  # the host replaced it since: theirs stays
+            if not isinstance(current, int) or isinstance(current, _DefaultDisposition):
+                continue  # the host's own handler, or one installed below Python (None)
+            if current != _signal.SIG_DFL:
+                continue  # ignored (nohup, or the host)
+            if kernel is None:
+                kernel = _kernel_dispositions()
+            if (kernel[0] | kernel[1]) >> (signum - 1) & 1:
+                continue  # ignored or caught below Python
+            _signal.signal(signum, _TERMINATION_HANDLER)
+            _watched.append(signum)
+        if _watched and not _fork_hook:
+            os.register_at_fork(after_in_child=release_signals)  # a child starts at the default
+            _fork_hook.append(True)
+    except Exception:
+        pass
+
+
+def _kernel_dispositions() -> "tuple[int, int]":
+    """(ignored, caught) signal masks from ``/proc/self/status``; ``(0, 0)`` if unknown."""
+    if not sys.platform.startswith("linux"):
+        return 0, 0
+    try:
+        fd = os.open("/proc/self/status", os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
+        try:
+            data = os.read(fd, 16384)
+        finally:
+            os.close(fd)
+        ignored = data.index(b"\nSigIgn:") + 8
+        caught = data.index(b"\nSigCgt:") + 8
+        return (
+            int(data[ignored : data.index(b"\n", ignored)], 16),
+            int(data[caught : data.index(b"\n", caught)], 16),
+        )
+    except (OSError, ValueError):
+        return 0, 0
+
+
+def release_signals() -> None:
+    """The default disposition again where ours is installed (at exit; in a forked child)."""
+    for signum in _watched:
+        try:
+            if _signal.getsignal(signum) is _TERMINATION_HANDLER:
+                _signal.signal(signum, _signal.SIG_DFL)
+        except BaseException:
+            pass
+    del _watched[:]
 
 
 def _install_thread_hook() -> None:

@@ -14,9 +14,11 @@ the host's inheritable descriptors (argcomplete's fd 8/9 included).
 import os
 import sys
 
-from autotelemetry.hook import config
+from autotelemetry.hook import config, fs
 
 STAMP = "sender.stamp"
+#: The sender's claim: an exclusive ``flock`` on this file, held for its whole life.
+LOCK = "sender.lock"
 
 
 def interval(environ: "os._Environ[str] | dict[str, str]" = os.environ) -> float:
@@ -41,7 +43,7 @@ def _window_open(mtime: float, now: float) -> bool:
 def due(home: str, now: float) -> bool:
     """Whether a sender may be started now (stamp missing, or its window over)."""
     try:
-        st = os.stat(os.path.join(home, STAMP))
+        st = os.lstat(os.path.join(home, STAMP))
     except OSError:
         return True
     return not _window_open(st.st_mtime, now)
@@ -49,41 +51,46 @@ def due(home: str, now: float) -> bool:
 
 def touch(home: str, when: float) -> None:
     """Set the stamp's mtime: spawning is allowed again from ``when + interval``."""
-    path = os.path.join(home, STAMP)
-    try:
-        os.utime(path, (when, when))
-    except FileNotFoundError:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0), 0o600)
-        os.close(fd)
-        os.utime(path, (when, when))
+    fs.touch_file(os.path.join(home, STAMP), when)
 
 
-def _claim(home: str, now: float) -> bool:
-    """Test-and-set on the stamp, so CLIs finishing together start one sender.
+def _claim(home: str, now: float) -> "int | None":
+    """The sender lock, taken without waiting, when a spawn is due; else ``None``.
 
-    A stale stamp is claimed by renaming it away (only one rename of the same
-    file succeeds), a missing one by an exclusive create.
+    One ``lstat`` of the stamp decides in the common case (window open: no
+    spawn). When it is due, an exclusive non-blocking ``flock`` on the sender
+    lock is the claim: it fails at once while any sender runs. Under the lock
+    the stamp is checked again and moved to now, so of the CLIs that finish
+    together exactly one spawns; the lock then goes to the sender it starts,
+    which holds it for its life (the kernel drops it when that process dies).
+    A stamp or lock that is not ours (a symlink, a FIFO, another user's) starts
+    nothing.
     """
     path = os.path.join(home, STAMP)
     try:
-        st = os.stat(path)
+        st = os.lstat(path)
+        if fs.refusal(st) is not None or _window_open(st.st_mtime, now):
+            return None
     except FileNotFoundError:
-        try:
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        except OSError:
-            return False
-        os.close(fd)
-        return True
-    if _window_open(st.st_mtime, now):
-        return False
-    mine = "%s.%d" % (path, os.getpid())
+        pass
+    import fcntl
+
     try:
-        os.rename(path, mine)
+        fd = fs.open_file(os.path.join(home, LOCK), os.O_RDWR, True)[0]
     except OSError:
-        return False
-    os.utime(mine, (now, now))
-    os.rename(mine, path)
-    return True
+        return None
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)  # never waits
+        try:
+            if _window_open(os.stat(path).st_mtime, now):
+                raise BlockingIOError  # another CLI spawned a sender a moment ago
+        except FileNotFoundError:
+            pass
+        touch(home, now)
+    except OSError:
+        os.close(fd)
+        return None
+    return fd
 
 
 def _inherited_fds() -> "list[int]":
@@ -175,32 +182,44 @@ def sender_env(environ: "os._Environ[str] | dict[str, str]") -> "dict[str, str]"
 
 
 def maybe_spawn(home: str) -> "int | None":
-    """Start ``python -m autotelemetry.sender`` if one is due; its pid, or ``None``."""
+    """Start ``python -m autotelemetry.sender`` if one is due; its pid, or ``None``.
+
+    The sender gets the claim (the locked ``sender.lock``) as its fd 3.
+    """
     if os.name != "posix":
         return None  # no detached sender on Windows yet: `autotelemetry flush` sends
     from time import time
 
-    now = time()
-    if not _claim(home, now):
+    lock = _claim(home, time())
+    if lock is None:
         return None
-    argv = [sys.executable, "-m", "autotelemetry.sender"]
-    env = sender_env(os.environ)
-    spawn = getattr(os, "posix_spawn", None)
-    if spawn is not None:
-        actions: "list[tuple[object, ...]]" = [
-            (os.POSIX_SPAWN_OPEN, fd, os.devnull, os.O_RDWR, 0) for fd in (0, 1, 2)
-        ]
-        actions += [(os.POSIX_SPAWN_CLOSE, fd) for fd in _inherited_fds()]
-        return spawn(sys.executable, argv, env, file_actions=actions, setsid=True)
-    pid = os.fork()
-    if pid == 0:  # pragma: no cover - child
-        try:
-            os.setsid()
-            null = os.open(os.devnull, os.O_RDWR)
-            for fd in (0, 1, 2):
-                os.dup2(null, fd)
-            os.closerange(3, 65536)
-            os.execve(sys.executable, argv, env)
-        finally:
-            os._exit(127)
-    return pid
+    try:
+        if lock == 3:  # dup2 onto itself would keep close-on-exec set
+            moved = os.dup(lock)
+            os.close(lock)
+            lock = moved
+        argv = [sys.executable, "-m", "autotelemetry.sender", "--locked", "3"]
+        env = sender_env(os.environ)
+        spawn = getattr(os, "posix_spawn", None)
+        if spawn is not None:
+            actions: "list[tuple[object, ...]]" = [
+                (os.POSIX_SPAWN_OPEN, fd, os.devnull, os.O_RDWR, 0) for fd in (0, 1, 2)
+            ]
+            actions += [(os.POSIX_SPAWN_CLOSE, fd) for fd in _inherited_fds() if fd != lock]
+            actions.append((os.POSIX_SPAWN_DUP2, lock, 3))
+            return spawn(sys.executable, argv, env, file_actions=actions, setsid=True)
+        pid = os.fork()
+        if pid == 0:  # pragma: no cover - child
+            try:
+                os.setsid()
+                null = os.open(os.devnull, os.O_RDWR)
+                for fd in (0, 1, 2):
+                    os.dup2(null, fd)
+                os.dup2(lock, 3)
+                os.closerange(4, 65536)
+                os.execve(sys.executable, argv, env)
+            finally:
+                os._exit(127)
+        return pid
+    finally:
+        os.close(lock)  # ours; the sender holds its own copy of the claim

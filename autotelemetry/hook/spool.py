@@ -23,17 +23,17 @@ def spool_dir(home: str) -> str:
 def write(home: str, lines: "list[str]") -> str:
     """Atomically add one spool file holding ``lines`` (one JSON event each).
 
+    ``home`` has passed :func:`fs.private_dir` (the caller checks it once per run).
     Raises ``OSError`` on any failure (the caller swallows it); never leaves a
     partial file under a final name.
     """
-    fs.ensure_private_dir(home)
-    directory = fs.ensure_private_dir(spool_dir(home))
+    directory = fs.private_dir(spool_dir(home))
     from time import time_ns
 
     rand = os.urandom(4)
     name = "%020d-%d-%s%s" % (time_ns(), os.getpid(), rand.hex(), SUFFIX)
     final = os.path.join(directory, name)
-    fs.write_file(final, ("\n".join(lines) + "\n").encode("utf-8", "surrogatepass"))
+    fs.write_file(final, _spool_bytes(lines))
     if rand[0] < 256 // AMORTISE_EVERY:
         # Amortised cap: about one writer in AMORTISE_EVERY checks the limits, and at
         # most one check per home every LIMITS_EVERY seconds (a scan is O(spool size),
@@ -46,6 +46,20 @@ def write(home: str, lines: "list[str]") -> str:
     return final
 
 
+def rewrite(path: str, lines: "list[str]") -> None:
+    """Replace the spool file ``path`` this process wrote with ``lines``, atomically.
+
+    Used when the real exit status of a run turns out to differ from the one
+    first recorded (:func:`autotelemetry.hook.recorder.settle`). The event ids
+    are unchanged: a reader that ingested the first version ignores this one.
+    """
+    fs.write_file(path, _spool_bytes(lines))
+
+
+def _spool_bytes(lines: "list[str]") -> bytes:
+    return ("\n".join(lines) + "\n").encode("utf-8", "surrogatepass")
+
+
 #: Stamp whose mtime is the last limit check by a writer.
 LIMITS_STAMP = "spool.limits"
 #: A writer checks the limits at most once per this many seconds per home.
@@ -53,15 +67,20 @@ LIMITS_EVERY = 60
 
 
 def _limits_due(home: str, now_ns: int) -> bool:
-    """Claim this home's limit check if the last one is ``LIMITS_EVERY`` s old (``os`` only)."""
+    """Claim this home's limit check if the last one is ``LIMITS_EVERY`` s old (``os`` only).
+
+    A stamp from the future (the clock was ahead, or jumped back) is as old as it
+    is far: it never switches the limits off. The stamp is set through the trusted
+    open (a stamp that is not ours raises).
+    """
     path = os.path.join(home, LIMITS_STAMP)
     now = now_ns / 1e9
     try:
-        if now - os.stat(path).st_mtime < LIMITS_EVERY:
+        if 0 <= now - os.lstat(path).st_mtime < LIMITS_EVERY:
             return False
     except FileNotFoundError:
-        os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))
-    os.utime(path, (now, now))
+        pass
+    fs.touch_file(path, now)
     return True
 
 
@@ -92,8 +111,8 @@ def enforce_limits(home: str) -> int:
     from time import time_ns
 
     max_bytes, max_files, max_age = limits()
-    directory = spool_dir(home)
     try:
+        directory = fs.private_dir(spool_dir(home), create=False)
         names = sorted(n for n in os.listdir(directory) if n.endswith(SUFFIX) and n[0] != ".")
     except OSError:
         return 0
@@ -114,7 +133,7 @@ def enforce_limits(home: str) -> int:
     total = 0
     for name in keep:
         try:
-            size = os.stat(os.path.join(directory, name)).st_size
+            size = os.lstat(os.path.join(directory, name)).st_size
         except OSError:
             size = 0
         sizes.append(size)
@@ -132,7 +151,7 @@ def enforce_limits(home: str) -> int:
         except OSError:
             pass
     if removed:
-        fs.ensure_private_dir(os.path.join(home, EVICTIONS_DIR))
-        mark = os.path.join(home, EVICTIONS_DIR, "%020d-%d-%d" % (now, os.getpid(), removed))
-        os.close(os.open(mark, os.O_WRONLY | os.O_CREAT, 0o600))
+        marks = fs.private_dir(os.path.join(home, EVICTIONS_DIR))
+        name = "%020d-%s-%d" % (now, os.urandom(6).hex(), removed)  # count last
+        fs.make_file(os.path.join(marks, name))
     return removed

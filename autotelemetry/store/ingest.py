@@ -1,44 +1,77 @@
 """Spool files into the store: the reader side of the spool.
 
 Host CLIs write one small JSON Lines file per process into ``<home>/spool``
-(:mod:`autotelemetry.spool`); this module reads them, validates every event's
-shape, inserts them idempotently by ``event_id`` and removes a spool file only
-after its events are committed, so a reader killed at any instant loses nothing
-and duplicates nothing. A file that cannot be read as events is moved to
-``<home>/quarantine`` (kept for ``doctor``, never read again).
+(:mod:`autotelemetry.hook.spool`); this module reads them, checks every event
+against the published schema (:mod:`~autotelemetry.store.validate`), inserts the
+valid ones idempotently by ``event_id`` and removes a spool file only after its
+events are committed, so a reader killed at any instant loses nothing and
+duplicates nothing. A record that is not a valid event (bad JSON, wrong shape,
+``NaN``) is never stored, not even in part: its file is moved to
+``<home>/quarantine`` (kept for ``doctor``, never read again) once the file's
+valid events are stored, and each such record is counted as dropped
+(``invalid``), exactly once. Anything in the spool that is not a regular file of
+ours (a symlink, a FIFO, another user's file: opened only through
+:func:`autotelemetry.hook.fs.open_file`, never followed) is set aside unread under
+an ``untrusted-`` name in the quarantine, counted apart (not as invalid events).
+
+Speed (docs/performance.md): one ``scandir`` of the spool, one ``open``/``read``/
+``close`` and one ``unlink`` per file, the lines of a whole chunk decoded by one
+``json`` call, the schema compiled to straight-line code, and one transaction
+of ``executemany`` per chunk of :data:`BATCH_EVENTS` events. The files of the
+next chunk are read and checked by a helper thread while SQLite inserts the
+current one (SQLite releases the GIL while it works).
+
+Every reader also enforces the caps around its ingest (:mod:`~autotelemetry.store.limits`).
 """
 
 from __future__ import annotations
 
-import json
 import os
 import sqlite3
 from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass, field
 from typing import TypeVar
 
-from autotelemetry.hook import spool
-from autotelemetry.hook.fs import ensure_private_dir
+from autotelemetry.hook import fs, spool
 from autotelemetry.store import (
     EVENT_COLUMNS,
     FLAG_COLUMNS,
     Store,
     event_install_and_rate,
     is_corrupt,
+    limits,
+    validate,
 )
+from autotelemetry.store.limits import STALE_TMP_SECONDS, eviction_marks, remove_stale_tmp
 
 #: Events committed per transaction while ingesting.
 BATCH_EVENTS = 5000
-#: A temporary spool file older than this belongs to a writer that died.
-STALE_TMP_SECONDS = 600
+#: Largest spool file read (a writer writes one run's events: a few KiB).
+MAX_FILE_BYTES = 16 << 20
+#: Meta key: spool files whose invalid records are counted (exactly-once counting).
+COUNTED_INVALID = "ingest.counted_invalid"
+
+
+#: Name prefix, in the quarantine, of spool entries set aside because they are not ours.
+UNTRUSTED = "untrusted-"
 
 
 @dataclass
 class IngestResult:
+    """What one ingest did. ``files``: spool files stored whole; ``quarantined``: files
+    moved aside because they held ``invalid`` records (their valid events are stored)."""
+
     files: int = 0
     events: int = 0
     duplicates: int = 0
+    invalid: int = 0
     quarantined: list[str] = field(default_factory=list)
+    evicted: int = 0
+    store_evicted: int = 0
+    #: Spool entries that are not regular files of ours, set aside unread.
+    untrusted: list[str] = field(default_factory=list)
+    #: Why the spool directory itself was refused (nothing ingested), or None.
+    refused: str | None = None
 
 
 class CorruptSpoolFile(ValueError):
@@ -48,18 +81,24 @@ class CorruptSpoolFile(ValueError):
 # --- the spool, as readers see it ----------------------------------------------
 
 
-def pending(home: str) -> list[str]:
-    """Spool files ready to read, oldest first (names start with a nanosecond time)."""
-    directory = spool.spool_dir(home)
+def _names(directory: str) -> list[str]:
     try:
-        names = os.listdir(directory)
+        with os.scandir(directory) as it:
+            return sorted(e.name for e in it if e.name.endswith(spool.SUFFIX) and e.name[0] != ".")
     except OSError:
         return []
-    return [
-        os.path.join(directory, n)
-        for n in sorted(names)
-        if n.endswith(spool.SUFFIX) and n[0] != "."
-    ]
+
+
+def pending(home: str) -> list[str]:
+    """Spool files ready to read, oldest first (names start with a nanosecond time).
+
+    Empty when the spool directory is missing or refused (not a directory of ours).
+    """
+    try:
+        directory = fs.private_dir(spool.spool_dir(home), create=False)
+    except OSError:
+        return []
+    return [os.path.join(directory, n) for n in _names(directory)]
 
 
 def stats(home: str) -> tuple[int, int]:
@@ -67,45 +106,84 @@ def stats(home: str) -> tuple[int, int]:
     count = size = 0
     for path in pending(home):
         try:
-            size += os.stat(path).st_size
+            size += os.lstat(path).st_size
             count += 1
         except OSError:
             pass
     return count, size
 
 
+def _read_bytes(path: str) -> bytes:
+    """The file's bytes: one ``open``, one ``read`` (a second only for a large file), one
+    ``close``, through the trusted open. Raises ``OSError`` (``FileNotFoundError`` when
+    another reader took it, ``fs.refused()`` when it is not a regular file of ours)."""
+    fd = fs.open_file(path)[0]
+    try:
+        data = os.read(fd, 1 << 16)
+        if len(data) == 1 << 16:  # larger than a run ever writes: read the rest
+            chunks = [data]
+            left = MAX_FILE_BYTES - len(data)
+            while left > 0:
+                chunk = os.read(fd, min(left, 1 << 20))
+                if not chunk:
+                    break
+                chunks.append(chunk)
+                left -= len(chunk)
+            data = b"".join(chunks)
+    finally:
+        os.close(fd)
+    return data
+
+
+def _lines(data: bytes) -> list[str] | None:
+    """The non-empty lines of a spool file, or ``None`` when it is not UTF-8."""
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+    return [line for line in (raw.strip() for raw in text.split("\n")) if line]
+
+
+def _decode(lines: list[str]) -> list[object]:
+    """Each line decoded (``_BAD`` where it is not one JSON value, NaN included): one
+    ``json`` call for all of them when every line is good, one per line otherwise."""
+    if not lines:
+        return []
+    try:
+        values = validate.loads("[" + ",".join(lines) + "]")
+        if type(values) is list and len(values) == len(lines):
+            return values  # each line held exactly one value
+    except (ValueError, RecursionError):
+        pass
+    out: list[object] = []
+    for line in lines:
+        try:
+            out.append(validate.loads(line))
+        except (ValueError, RecursionError):  # RecursionError: absurdly deep nesting
+            out.append(_BAD)
+    return out
+
+
+_BAD = object()
+
+
 def read_lines(path: str) -> list[tuple[dict, str]]:
     """Each event of one spool file with its line of JSON (stored as the event's body).
 
-    Raises :class:`CorruptSpoolFile` if any line is bad.
+    Raises :class:`CorruptSpoolFile` if any line is not a valid event, ``fs.refused()``
+    if the file is not a regular file of ours (never followed, never blocked on).
     """
-    # os.read of the file's size: f.read(16 MiB) allocated (and faulted in) a
-    # 16 MiB buffer for every small file, most of the ingest time.
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        size = min(os.fstat(fd).st_size, 16 << 20)
-        chunks = []
-        while size > 0:
-            chunk = os.read(fd, size)
-            if not chunk:
-                break
-            chunks.append(chunk)
-            size -= len(chunk)
-        data = b"".join(chunks)
-    finally:
-        os.close(fd)
-    events = []
-    for number, raw in enumerate(data.splitlines(), 1):
-        if not raw.strip():
-            continue
-        try:
-            line = raw.decode("utf-8", "surrogatepass")
-            event = json.loads(line)
-        except (ValueError, RecursionError) as exc:  # RecursionError: absurdly deep nesting
-            raise CorruptSpoolFile(f"line {number}: {type(exc).__name__}") from None
-        if not isinstance(event, dict) or not isinstance(event.get("event_id"), str):
-            raise CorruptSpoolFile(f"line {number}: not an event")
-        events.append((event, line.strip()))
+    lines = _lines(_read_bytes(path))
+    if lines is None:
+        raise CorruptSpoolFile("not UTF-8")
+    events: list[tuple[dict, str]] = []
+    for number, (line, value) in enumerate(zip(lines, _decode(lines)), 1):
+        if value is _BAD:
+            raise CorruptSpoolFile(f"line {number}: not JSON")
+        why = validate.problem(value)
+        if why is not None or not isinstance(value, dict):
+            raise CorruptSpoolFile(f"line {number}: {why}")
+        events.append((value, line))
     return events
 
 
@@ -114,57 +192,24 @@ def read(path: str) -> list[dict]:
     return [event for event, _ in read_lines(path)]
 
 
-def quarantine(home: str, path: str) -> str:
-    """Move a bad spool file aside (kept for `doctor`, never read again)."""
-    directory = ensure_private_dir(os.path.join(home, spool.QUARANTINE_DIR))
-    target = os.path.join(directory, os.path.basename(path))
+def quarantine(home: str, path: str, prefix: str = "") -> str:
+    """Move a bad spool file aside (kept for `doctor`, never read again).
+
+    A rename moves the directory entry itself: a symlink is moved, never followed.
+    """
+    directory = fs.private_dir(os.path.join(home, spool.QUARANTINE_DIR))
+    target = os.path.join(directory, prefix + os.path.basename(path))
     os.replace(path, target)
     return target
 
 
 def quarantined(home: str) -> list[str]:
+    """Names in the quarantine: corrupt spool files and (``untrusted-``) entries not ours."""
     try:
-        return sorted(os.listdir(os.path.join(home, spool.QUARANTINE_DIR)))
+        directory = fs.private_dir(os.path.join(home, spool.QUARANTINE_DIR), create=False)
+        return sorted(os.listdir(directory))
     except OSError:
         return []
-
-
-def remove_stale_tmp(home: str, now: float | None = None) -> int:
-    """Delete temporary files left by writers that died; returns how many."""
-    from time import time
-
-    now = time() if now is None else now
-    directory = spool.spool_dir(home)
-    removed = 0
-    try:
-        entries = list(os.scandir(directory))
-    except OSError:
-        return 0
-    for entry in entries:
-        if entry.name.startswith(".") and entry.name.endswith(".tmp"):
-            try:
-                if now - entry.stat(follow_symlinks=False).st_mtime > STALE_TMP_SECONDS:
-                    os.unlink(entry.path)
-                    removed += 1
-            except OSError:
-                pass
-    return removed
-
-
-def eviction_marks(home: str) -> "list[tuple[str, int]]":
-    """(path, count) of every pending eviction mark."""
-    directory = os.path.join(home, spool.EVICTIONS_DIR)
-    try:
-        names = os.listdir(directory)
-    except OSError:
-        return []
-    marks = []
-    for name in names:
-        try:
-            marks.append((os.path.join(directory, name), int(name.rsplit("-", 1)[1])))
-        except (IndexError, ValueError):
-            pass
-    return marks
 
 
 # --- rows ----------------------------------------------------------------------
@@ -246,6 +291,66 @@ def rows(events: list[tuple[dict, str]]) -> Rows:
     return out, flag_rows
 
 
+def valid_rows(events: list[tuple[dict, str]]) -> Rows:
+    """:func:`rows` for events already valid against the schema (ingest's hot loop).
+
+    The schema guarantees the types; what remains to check is what SQLite
+    cannot hold: integers beyond 64 bits and lone surrogates (JSON escapes
+    such as ``\\ud800`` decode to them) in a column.
+    """
+    out = []
+    flag_rows = []
+    crashes = False
+    flags: list[str]
+    for ev, line in events:
+        cli = ev["cli"]
+        if ev["type"] == "crash":
+            crashes = True
+            exc = ev["exception"]
+            error, fingerprint, flags = exc["type"], exc["fingerprint"], []
+        else:
+            error, fingerprint, flags = ev["error_type"], None, ev["flags"]
+        code = ev.get("exit_code")
+        duration = ev.get("duration_ms")
+        if (type(code) is int and not -_SQL_INT <= code < _SQL_INT) or (
+            type(duration) is int and not -_SQL_INT <= duration < _SQL_INT
+        ):
+            raise ValueError("integer out of range")
+        rate = ev.get("sample_rate")
+        row = (
+            ev["event_id"],
+            ev["type"],
+            ev["timestamp"],
+            cli["name"],
+            cli["version"],
+            cli["framework"],
+            ev["command"],
+            ev.get("status"),
+            code,
+            duration,
+            error,
+            fingerprint,
+            line,  # the body: the event exactly as the writer encoded it
+            ev["install_id"],
+            float(rate) if rate is not None else None,
+        )
+        text = "\0".join(
+            [cli["name"], cli["version"] or "", ev["command"] or "", row[7] or "", error or ""]
+        )
+        if fingerprint:
+            text += fingerprint
+        if flags:
+            text += "\0".join(flags)
+        if not text.isascii():
+            text.encode("utf-8")  # a lone surrogate cannot be stored: raises
+        out.append(row)
+        for flag in flags:
+            flag_rows.append((row[0], row[3], row[6], flag, row[2], row[14]))
+    if crashes:
+        out = _complete_crash_rows(out, [ev for ev, _ in events])
+    return out, flag_rows
+
+
 def _complete_crash_rows(out: list[tuple], events: list[dict]) -> list[tuple]:
     runs = {
         ev.get("session_id"): (row[8], row[9])
@@ -264,50 +369,282 @@ def _complete_crash_rows(out: list[tuple], events: list[dict]) -> list[tuple]:
 # --- ingest --------------------------------------------------------------------
 
 
+@dataclass
+class _File:
+    """One spool file, read and checked: its rows, and how many of its records are invalid."""
+
+    path: str
+    events: list[tuple]
+    flags: list[tuple]
+    records: int
+    invalid: int
+    #: Not a regular file of ours (a symlink, a FIFO, another user's): never read.
+    untrusted: bool = False
+
+
+def _read_chunk(paths: list[str]) -> list[_File]:
+    """Read and check spool files; one ``json`` call for all their lines when they are good.
+
+    A file another reader took first is left out; one that is not a regular file
+    (a symlink, a directory) or not UTF-8 counts as one invalid record per line.
+    """
+    read: list[tuple[str, list[str] | None, int]] = []
+    untrusted: list[_File] = []
+    for path in paths:
+        try:
+            data = _read_bytes(path)
+        except FileNotFoundError:
+            continue
+        except OSError as exc:
+            if exc.errno == fs.REFUSED:  # not ours: set aside unread, not an event
+                untrusted.append(_File(path, [], [], 0, 0, untrusted=True))
+            else:
+                read.append((path, None, 1))
+            continue
+        lines = _lines(data)
+        if not lines:  # not UTF-8, or nothing in it: a writer always writes one event
+            read.append((path, None, max(1, sum(1 for raw in data.split(b"\n") if raw.strip()))))
+        else:
+            read.append((path, lines, len(lines)))
+    every = [line for _, lines, _ in read if lines for line in lines]
+    values = _decode(every)
+    out = []
+    at = 0
+    for path, lines, n in read:
+        if lines is None:
+            out.append(_File(path, [], [], n, n))
+            continue
+        good: list[tuple[dict, str]] = []
+        for line, value in zip(lines, values[at : at + n]):
+            if value is not _BAD and validate.problem(value) is None:
+                good.append((value, line))  # type: ignore[arg-type]  # valid: an object
+        at += n
+        out.append(_checked(path, good, n))
+    return out + untrusted
+
+
+def _checked(path: str, good: list[tuple[dict, str]], records: int) -> _File:
+    """The rows of a file's valid events; one SQLite cannot hold (an integer beyond 64
+    bits, a lone surrogate) is invalid too, and only it."""
+    try:
+        event_rows, flag_rows = valid_rows(good)
+        return _File(path, event_rows, flag_rows, records, records - len(good))
+    except (TypeError, ValueError, UnicodeError):
+        pass
+    kept = []
+    for one in good:
+        try:
+            valid_rows([one])
+            kept.append(one)
+        except (TypeError, ValueError, UnicodeError):
+            pass
+    event_rows, flag_rows = valid_rows(kept)
+    return _File(path, event_rows, flag_rows, records, records - len(kept))
+
+
+def _chunks(paths: list[str]) -> Iterator[list[_File]]:
+    """The spool files read and checked, in chunks of about :data:`BATCH_EVENTS` files
+    (a host writes one event per file, two when it crashed)."""
+    for i in range(0, len(paths), BATCH_EVENTS):
+        yield _read_chunk(paths[i : i + BATCH_EVENTS])
+
+
+#: From this many pending files on, the next chunk is read by a helper thread while
+#: the current one is inserted (below it, a thread costs more than it saves).
+THREAD_FILES = 2000
+
+
+def _ahead(chunks: Iterator[list[_File]]) -> Generator[list[_File], None, None]:
+    """``chunks``, produced one chunk ahead by a helper thread (bounded: two chunks)."""
+    import queue
+    import threading
+
+    box: queue.Queue = queue.Queue(maxsize=2)
+    stop = threading.Event()
+    end = object()
+
+    def produce() -> None:
+        try:
+            for item in chunks:
+                while not stop.is_set():
+                    try:
+                        box.put(item, timeout=0.1)
+                        break
+                    except queue.Full:
+                        continue
+                if stop.is_set():
+                    return
+            box.put(end)
+        except BaseException as exc:  # handed to the consumer, raised there
+            box.put(exc)
+
+    worker = threading.Thread(target=produce, name="autotelemetry-ingest", daemon=True)
+    worker.start()
+    try:
+        while True:
+            item = box.get()
+            if item is end:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()
+        worker.join()
+
+
 def ingest(store: Store, progress: Callable[[int, int], None] | None = None) -> IngestResult:
-    """Move every pending spool file of the store's home into the store.
+    """Move every pending spool file of the store's home into the store, caps enforced.
 
     ``progress(files done, files pending)`` is called after each committed batch.
     """
     home = store.home
     result = IngestResult()
-    remove_stale_tmp(home)
-    batch: list[tuple[str, Rows]] = []
-    size = 0
+    try:
+        fs.private_dir(spool.spool_dir(home), create=False)
+    except FileNotFoundError:
+        pass
+    except OSError as exc:
+        if exc.errno != fs.REFUSED:
+            raise
+        result.refused = f"{exc.filename} {exc.strerror}"
+        return result
+    result.evicted = limits.before_ingest(store).evicted
     paths = pending(home)
-    for done, path in enumerate(paths, 1):
-        try:
-            events = read_lines(path)
-            file_rows = rows(events)
-        except FileNotFoundError:
-            continue  # another reader took it
-        except (CorruptSpoolFile, OSError, UnicodeError, TypeError, ValueError):
-            # Valid JSON of the wrong shape is as corrupt as broken JSON: one bad
-            # file must never block the files behind it (or crash the reader).
-            try:
-                result.quarantined.append(quarantine(home, path))
-            except OSError:
-                pass
-            continue
-        batch.append((path, file_rows))
-        size += len(events)
-        if size >= BATCH_EVENTS:
-            _commit(store, batch, result)
-            batch, size = [], 0
-            if progress:
-                progress(done, len(paths))
-    if batch:
-        _commit(store, batch, result)
+    chunks = _chunks(paths)
+    done = 0
+    for batch in _ahead(chunks) if len(paths) >= THREAD_FILES else chunks:
+        _store_chunk(store, batch, result)
+        done += len(batch)
+        if progress:
+            progress(done, len(paths))
     if progress and paths:
         progress(len(paths), len(paths))
+    result.store_evicted = limits.cap_store(store)
     return result
+
+
+def _store_chunk(store: Store, batch: list[_File], result: IngestResult) -> None:
+    """Commit one chunk (its invalid records counted in the same transaction), then
+    delete its files from the spool (quarantine those that held invalid records)."""
+    from autotelemetry.store.ledger import Ledger
+
+    ledger = Ledger(store)
+    bad = [f for f in batch if f.invalid]
+    event_rows = [row for f in batch for row in f.events]
+    flag_rows = [row for f in batch for row in f.flags]
+    with store.transaction() as db:
+        inserted = _insert(db, event_rows, flag_rows)
+        counted = store.meta(COUNTED_INVALID)
+        counted = set(counted) if isinstance(counted, list) else set()
+        names = {os.path.basename(f.path) for f in bad}
+        if bad or counted:
+            fresh = [f for f in bad if os.path.basename(f.path) not in counted]
+            invalid = sum(f.invalid for f in fresh)
+            ledger.add_drops("invalid", invalid)
+            result.invalid += invalid
+            # Names still in the spool (a reader killed before moving them) stay counted.
+            directory = spool.spool_dir(store.home)
+            still = {n for n in counted if os.path.exists(os.path.join(directory, n))}
+            if still | names != counted:
+                ledger.put(COUNTED_INVALID, sorted(still | names))
+    result.events += inserted
+    result.duplicates += len(event_rows) - inserted
+    for f in batch:
+        if f.untrusted:
+            try:
+                result.untrusted.append(quarantine(store.home, f.path, UNTRUSTED))
+            except OSError:
+                result.untrusted.append(f.path)
+            continue
+        if f.invalid:
+            try:
+                result.quarantined.append(quarantine(store.home, f.path))
+            except FileNotFoundError:
+                pass
+            except OSError:  # cannot move it: it is counted, so remove it
+                try:
+                    os.unlink(f.path)
+                except OSError:
+                    pass
+            continue
+        try:
+            os.unlink(f.path)
+        except FileNotFoundError:
+            pass
+        result.files += 1
+
+
+def _insert(db: sqlite3.Connection, event_rows: list[tuple], flag_rows: list[tuple]) -> int:
+    """Insert the rows not stored yet (inside the caller's transaction); returns how many.
+
+    Fast path: plain inserts, one primary-key probe per event. Only if an event
+    is already stored (a reader killed between its commit and its unlinks, the
+    same file read twice) does the chunk go the careful way: look the ids up
+    first, insert the new ones and their flags only.
+    """
+    if not event_rows:
+        return 0
+    db.execute("SAVEPOINT fast")
+    try:
+        db.executemany(_EVENT_INSERT, event_rows)
+        db.executemany(_FLAG_INSERT, flag_rows)
+    except sqlite3.IntegrityError:
+        db.execute("ROLLBACK TO fast")
+        db.execute("RELEASE fast")
+        return _insert_new(db, event_rows, flag_rows)
+    db.execute("RELEASE fast")
+    return len(event_rows)
+
+
+def _insert_new(db: sqlite3.Connection, event_rows: list[tuple], flag_rows: list[tuple]) -> int:
+    # Events already stored (looked up by primary key, under the write lock) and
+    # repeats within the batch add nothing, flags included. (A NOT EXISTS probe per
+    # flag row scanned the unindexed flags table: O(store size) per flag.)
+    ids = [r[0] for r in event_rows]
+    seen: set[str] = set()
+    for i in range(0, len(ids), 500):
+        chunk = ids[i : i + 500]
+        marks = ",".join("?" * len(chunk))
+        seen.update(
+            eid
+            for (eid,) in db.execute(
+                f"SELECT event_id FROM events WHERE event_id IN ({marks})", chunk
+            )
+        )
+    new_rows = []
+    for r in event_rows:
+        if r[0] not in seen:
+            seen.add(r[0])
+            new_rows.append(r)
+    new_ids = {r[0] for r in new_rows}
+    db.executemany(_EVENT_INSERT.replace("INSERT", "INSERT OR IGNORE", 1), new_rows)
+    if new_rows:
+        flags_done: set[tuple[str, str]] = set()
+        new_flags = []
+        for f in flag_rows:
+            if f[0] in new_ids and (f[0], f[3]) not in flags_done:
+                flags_done.add((f[0], f[3]))
+                new_flags.append(f)
+        db.executemany(_FLAG_INSERT, new_flags)
+    return len(new_rows)
+
+
+def _marks(columns: str) -> str:
+    return ",".join("?" * len(columns.split(",")))
+
+
+_EVENT_INSERT = f"INSERT INTO events ({EVENT_COLUMNS}) VALUES ({_marks(EVENT_COLUMNS)})"
+_FLAG_INSERT = f"INSERT INTO flags ({FLAG_COLUMNS}) VALUES ({_marks(FLAG_COLUMNS)})"
 
 
 def insert(store: Store, events: list[tuple[dict, str]]) -> tuple[int, int, int]:
     """Store (event, body) pairs that come from elsewhere than the spool (``report --input``).
 
-    Validated and deduplicated by ``event_id`` exactly as spool files are; a
-    malformed event is skipped, not fatal. Returns (inserted, duplicates, malformed).
+    Deduplicated by ``event_id`` as spool files are, and each checked for what
+    the store's columns can hold (not against the schema: a collector's records
+    map back to events that may lack fields); a malformed one is skipped, not
+    fatal. Returns (inserted, duplicates, malformed).
     """
     try:
         parts = [rows(events)]
@@ -319,10 +656,13 @@ def insert(store: Store, events: list[tuple[dict, str]]) -> tuple[int, int, int]
                 parts.append(rows([one]))
             except (TypeError, ValueError, UnicodeError):
                 malformed += 1
-    result = IngestResult()
-    if parts:
-        _commit(store, [("", p) for p in parts], result)
-    return result.events, result.duplicates, malformed
+    event_rows = [r for ev, _ in parts for r in ev]
+    flag_rows = [f for _, fl in parts for f in fl]
+    inserted = 0
+    if event_rows:
+        with store.transaction() as db:
+            inserted = _insert_new(db, event_rows, flag_rows)
+    return inserted, len(event_rows) - inserted, malformed
 
 
 T = TypeVar("T")
@@ -372,64 +712,10 @@ def recovering_rows(store: Store, make: Callable[[], Iterator[T]]) -> Generator[
     yield from make()
 
 
-def _commit(store: Store, batch: list[tuple[str, Rows]], result: IngestResult) -> None:
-    event_rows = [row for _, (ev_rows, _) in batch for row in ev_rows]
-    flag_rows = [row for _, (_, f_rows) in batch for row in f_rows]
-    with store.transaction() as db:
-        # Idempotent re-ingest: events already stored (looked up by primary key,
-        # under the write lock) and repeats within the batch add nothing, flags
-        # included. (A NOT EXISTS probe per flag row scanned the unindexed flags
-        # table: O(store size) per flag, ~1k events/s at 10k events.)
-        ids = [r[0] for r in event_rows]
-        seen: set[str] = set()
-        for i in range(0, len(ids), 500):
-            chunk = ids[i : i + 500]
-            marks = ",".join("?" * len(chunk))
-            seen.update(
-                eid
-                for (eid,) in db.execute(
-                    f"SELECT event_id FROM events WHERE event_id IN ({marks})", chunk
-                )
-            )
-        new_rows = []
-        for r in event_rows:
-            if r[0] not in seen:
-                seen.add(r[0])
-                new_rows.append(r)
-        new_ids = {r[0] for r in new_rows}
-        db.executemany(
-            f"INSERT OR IGNORE INTO events ({EVENT_COLUMNS}) VALUES ({_marks(EVENT_COLUMNS)})",
-            new_rows,
-        )
-        inserted = len(new_rows)
-        if inserted:
-            flags_done: set[tuple[str, str]] = set()
-            new_flags = []
-            for f in flag_rows:
-                if f[0] in new_ids and (f[0], f[3]) not in flags_done:
-                    flags_done.add((f[0], f[3]))
-                    new_flags.append(f)
-            db.executemany(
-                f"INSERT INTO flags ({FLAG_COLUMNS}) VALUES ({_marks(FLAG_COLUMNS)})", new_flags
-            )
-    result.events += inserted
-    result.duplicates += len(event_rows) - inserted
-    for path, _ in batch:
-        if not path:
-            continue
-        try:
-            os.unlink(path)
-        except FileNotFoundError:
-            pass
-        result.files += 1
-
-
-def _marks(columns: str) -> str:
-    return ",".join("?" * len(columns.split(",")))
-
-
 __all__ = [
     "BATCH_EVENTS",
+    "STALE_TMP_SECONDS",
+    "UNTRUSTED",
     "CorruptSpoolFile",
     "IngestResult",
     "StoreWasCorrupt",

@@ -21,13 +21,14 @@ import time
 from typing import Any
 
 from autotelemetry.store import Store, store_path
-from autotelemetry.store.ingest import eviction_marks
 
 PREFIX = "delivery."
 
 Row = tuple[int, str]
 #: Signals whose state lives under the original keys.
 PRIMARY = ("logs", "events")
+#: Signals with a watermark and drop counters of their own.
+SECONDARY = ("traces",)
 
 
 def key(signal: str, name: str) -> str:
@@ -63,6 +64,15 @@ class Ledger:
         counts = self.counters(name)
         counts[reason] = counts.get(reason, 0) + n
         self._set(name, counts)
+
+    def put(self, key: str, value: object) -> None:
+        """Set a meta value under its full key, inside a transaction of the caller's."""
+        self.store.db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, json.dumps(value)))
+
+    def add_drops(self, reason: str, n: int) -> None:
+        """Count ``n`` drops under ``reason``, inside a transaction of the caller's."""
+        if n:
+            self._count("dropped", reason, n)
 
     # --- state -------------------------------------------------------------------
 
@@ -108,6 +118,13 @@ class Ledger:
             )
         return found
 
+    def newest(self) -> Row | None:
+        """The newest stored event (the sender's probe of an endpoint): (rowid, body)."""
+        row = self.store.db.execute(
+            "SELECT rowid, body FROM events ORDER BY rowid DESC LIMIT 1"
+        ).fetchone()
+        return (int(row[0]), str(row[1])) if row else None
+
     def unreported(self) -> dict[str, int]:
         """Drop counts not yet carried by a delivered batch."""
         dropped, reported = self.counters("dropped"), self.counters("reported")
@@ -151,6 +168,7 @@ class Ledger:
                 }
                 self._set("rejected", notes)
             self._set("failures", 0)
+            self._set("endpoint_error", None)
 
     def dropped(self, rows: list[Row], reason: str, signal: str = "logs") -> None:
         """A permanent rejection: move the watermark past ``rows``, counted under ``reason``."""
@@ -175,35 +193,48 @@ class Ledger:
                 self._set("next_retry", None)
             self._set("last", last)
 
-    def cap(self, max_events: int, signals: tuple[str, ...] = ("logs",)) -> dict[str, int]:
-        """Keep at most ``max_events`` events, oldest deleted; returns, per signal, the
-        events deleted before they were delivered on it (counted as ``store_cap``)."""
+    def evict_through(self, cut: int) -> tuple[int, int]:
+        """Delete the events with rowid <= ``cut`` (the oldest), inside a transaction of the
+        caller's; returns (deleted, of which undelivered). Every deletion is counted
+        (``store.evicted``), the undelivered ones also as drops (``store_cap``)."""
         db = self.store.db
-        row = db.execute(
-            "SELECT rowid FROM events ORDER BY rowid DESC LIMIT 1 OFFSET ?", (max_events,)
+        deleted, unsent = db.execute(
+            "SELECT count(*), count(CASE WHEN rowid > ? THEN 1 END) FROM events WHERE rowid <= ?",
+            (self.watermark(), cut),
         ).fetchone()
-        if row is None:
-            return {}
-        cut = row[0]
-        lost: dict[str, int] = {}
+        if not deleted:
+            return 0, 0
+        db.execute(
+            "DELETE FROM flags WHERE event_id IN (SELECT event_id FROM events WHERE rowid <= ?)",
+            (cut,),
+        )
+        db.execute("DELETE FROM events WHERE rowid <= ?", (cut,))
+        self.add_drops("store_cap", int(unsent))
+        for signal in SECONDARY:  # a signal with a watermark of its own counts its own loss
+            mark = self.get(key(signal, "watermark"))
+            if mark is not None:
+                (lost,) = db.execute(
+                    "SELECT count(*) FROM events WHERE rowid > ? AND rowid <= ?", (int(mark), cut)
+                ).fetchone()
+                if lost:
+                    self._count(key(signal, "dropped"), "store_cap", int(lost))
+        evicted = self.store.meta("store.evicted")
+        self.put("store.evicted", (evicted if type(evicted) is int else 0) + int(deleted))
+        return int(deleted), int(unsent)
+
+    # --- the endpoint's health ----------------------------------------------------
+
+    def endpoint_error(self) -> dict[str, Any] | None:
+        """Set while the endpoint refuses every request (see :meth:`refused`)."""
+        value = self.get("endpoint_error")
+        return value if isinstance(value, dict) else None
+
+    def refused(self, error: dict[str, Any], failures: int, next_retry: float) -> None:
+        """The endpoint is wrong (auth, address, protocol): nothing dropped, back off, say so."""
         with self.store.transaction():
-            for signal in signals:
-                unsent = int(
-                    db.execute(
-                        "SELECT count(*) FROM events WHERE rowid > ? AND rowid <= ?",
-                        (self.watermark(signal), cut),
-                    ).fetchone()[0]
-                )
-                if unsent:
-                    lost[signal] = unsent
-                    self._count(key(signal, "dropped"), "store_cap", unsent)
-            db.execute(
-                "DELETE FROM flags WHERE event_id IN "
-                "(SELECT event_id FROM events WHERE rowid <= ?)",
-                (cut,),
-            )
-            db.execute("DELETE FROM events WHERE rowid <= ?", (cut,))
-        return lost
+            self._set("endpoint_error", error)
+            self._set("failures", failures)
+            self._set("next_retry", next_retry)
 
 
 def status(home: str, signals: tuple[str, ...] = ()) -> dict[str, Any]:
@@ -213,43 +244,78 @@ def status(home: str, signals: tuple[str, ...] = ()) -> dict[str, Any]:
     the others to report (``traces``: its backlog and drops under ``traces``).
     ``rejected`` holds, per signal, what collectors rejected in partial successes
     and their last message.
+
+    ``dropped`` counts, by rule, every recorded event that will never be
+    delivered (spool evictions still waiting in their marks included);
+    ``evicted`` every event the store's cap deleted (delivered or not);
+    ``lost`` the events a corrupt store took with it (``salvages``: each
+    salvage); ``endpoint_error`` is set while the endpoint refuses every request.
     """
+    from autotelemetry.store.limits import FOLDED_MARKS, eviction_marks
+
     data: dict[str, Any] = {
         "backlog": None,
+        "oldest_unsent": None,
         "last": None,
         "next_retry": None,
         "dropped": {},
+        "evicted": 0,
+        "lost": 0,
+        "salvages": [],
+        "endpoint_error": None,
         "rejected": {},
     }
-    pending_evictions = sum(n for _, n in eviction_marks(home))
-    if pending_evictions:
-        data["dropped"] = {"spool_evicted": pending_evictions}
-    if not os.path.exists(store_path(home)):
-        return data
-    try:
-        store = Store(home, readonly=True)
-    except (OSError, sqlite3.Error):
-        return data
-    try:
-        ledger = Ledger(store)
-        data["backlog"] = ledger.backlog()
-        data["last"] = ledger.get("last")
-        data["next_retry"] = ledger.get("next_retry")
-        rejected = ledger.get("rejected")
-        data["rejected"] = dict(rejected) if isinstance(rejected, dict) else {}
-        for signal in signals:
-            if signal not in PRIMARY:
-                data[signal] = {
-                    "backlog": ledger.backlog(signal),
-                    "dropped": ledger.counters(key(signal, "dropped")),
-                }
-        dropped = ledger.counters("dropped")
-    except sqlite3.DatabaseError:
-        return data
-    finally:
-        store.close()
-    if pending_evictions:
-        dropped["spool_evicted"] = dropped.get("spool_evicted", 0) + pending_evictions
+    marks = eviction_marks(home)
+    folded: set[str] = set()
+    dropped: dict[str, int] = {}
+    if os.path.exists(store_path(home)):
+        try:
+            store = Store(home, readonly=True)
+        except (OSError, sqlite3.Error):
+            store = None
+        if store is not None:
+            try:
+                ledger = Ledger(store)
+                data["backlog"] = ledger.backlog()
+                row = store.db.execute(
+                    "SELECT ts FROM events WHERE rowid > ? ORDER BY rowid LIMIT 1",
+                    (ledger.watermark(),),
+                ).fetchone()
+                data["oldest_unsent"] = row[0] if row else None
+                data["last"] = ledger.get("last")
+                last = data["last"]
+                if isinstance(last, dict) and isinstance(last.get("endpoint"), str):
+                    # Versions before the display form stored the URL itself: never show
+                    # its secrets.
+                    from autotelemetry.endpoint import display
+
+                    last["endpoint"] = display(last["endpoint"])
+                if data["backlog"]:
+                    data["next_retry"] = ledger.next_retry()
+                dropped = ledger.counters("dropped")
+                data["endpoint_error"] = ledger.endpoint_error()
+                rejected = ledger.get("rejected")
+                data["rejected"] = dict(rejected) if isinstance(rejected, dict) else {}
+                for signal in signals:
+                    if signal not in PRIMARY:
+                        data[signal] = {
+                            "backlog": ledger.backlog(signal),
+                            "dropped": ledger.counters(key(signal, "dropped")),
+                        }
+                names = store.meta(FOLDED_MARKS)
+                folded = set(names) if isinstance(names, list) else set()
+                for meta_key, name in (("store.evicted", "evicted"), ("store.lost", "lost")):
+                    value = store.meta(meta_key)
+                    data[name] = value if type(value) is int else 0
+                salvages = store.meta("store.salvages")
+                data["salvages"] = salvages if isinstance(salvages, list) else []
+            except sqlite3.DatabaseError:
+                pass
+            finally:
+                store.close()
+    waiting = sum(n for path, n in marks if os.path.basename(path) not in folded)
+    if waiting:
+        dropped["spool_evicted"] = dropped.get("spool_evicted", 0) + waiting
     data["dropped"] = dropped
     return data
 

@@ -43,7 +43,7 @@ _OUTER_NAMES = ("parse_known_args", "_parse_known_args2")
 class _Parse:
     """One ``_parse_known_args`` run: its parser, the actions it saw, and its frames."""
 
-    __slots__ = ("cmdline", "frame", "outer", "parent", "parser", "seen")
+    __slots__ = ("cmdline", "frame", "outer", "parent", "parser", "seen", "sides")
 
     def __init__(self, parser, frame, outer, seen, parent, cmdline):
         self.parser = parser
@@ -52,6 +52,8 @@ class _Parse:
         self.seen = seen
         self.parent = parent
         self.cmdline = cmdline
+        #: (action, registered option string) of each on/off switch side taken.
+        self.sides: "list[tuple[object, str]]" = []
 
     def returned(self) -> bool:
         """Whether the parse returned normally (its result reached the caller's ``args``)."""
@@ -98,8 +100,58 @@ def patch(module: "ModuleType") -> None:
     _get_positional_actions.__qualname__ = original.__qualname__
     setattr(_get_positional_actions, _WRAPPED, True)
     parser_class._get_positional_actions = _get_positional_actions
+    boolean = getattr(module, "BooleanOptionalAction", None)
+    if isinstance(boolean, type) and detailed:
+        _patch_switch(boolean, state)
     recorder.observe_exit(lambda caller: _late_begin(caller, state))
     config.debug("patched argparse")
+
+
+def _patch_switch(action_class: type, state: "dict[str, object]") -> None:
+    """Observe which side of a ``BooleanOptionalAction`` (``--x``/``--no-x``) was taken.
+
+    Its ``__call__`` is a leaf (it sets one attribute; no user code), called by
+    argparse with the *registered* option string it matched (abbreviations
+    already expanded), never the typed token.
+    """
+    original = action_class.__dict__.get("__call__")
+    if original is None or getattr(original, _WRAPPED, False):
+        return
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        original(self, parser, namespace, values, option_string)
+        try:
+            _switch_side(self, option_string, sys._getframe(1), state)
+        except Exception:
+            pass
+
+    __call__.__wrapped__ = original  # type: ignore[attr-defined]
+    __call__.__doc__ = original.__doc__
+    __call__.__qualname__ = original.__qualname__
+    setattr(__call__, _WRAPPED, True)
+    action_class.__call__ = __call__  # type: ignore[method-assign]
+
+
+def _switch_side(action, option_string, caller, state) -> None:
+    """Remember the side taken, on the noted parse that is running it."""
+    invocation = recorder.RECORDER.current()
+    if invocation is None or invocation.integration is not sys.modules[__name__]:
+        return
+    if not isinstance(option_string, str) or option_string not in action.option_strings:
+        return
+    frame = caller
+    for _ in range(4):  # take_action <- consume_optional <- _parse_known_args
+        if frame is None:
+            return
+        if frame.f_code is state["code"]:
+            break
+        frame = frame.f_back
+    else:
+        return
+    for parse in invocation.state["parses"]:  # type: ignore[attr-defined]
+        if parse.frame is frame:
+            parse.sides.append((action, option_string))
+            return
 
 
 def _from_command_line(frame, outer) -> "bool | None":
@@ -272,7 +324,18 @@ def _flags(parse: _Parse) -> "list[str]":
     prefix = getattr(parse.parser, "prefix_chars", "-") or "-"
     out = []
     for action in list(parse.seen):
-        name = _option_name(getattr(action, "option_strings", None), prefix)
+        options = getattr(action, "option_strings", None)
+        taken = [option for switch, option in parse.sides if switch is action]
+        if taken and isinstance(options, (list, tuple)):
+            # An on/off switch: each side taken is its own flag (--color, --no-color).
+            for option in taken:
+                off = option.startswith("--no-")
+                side = [o for o in options if isinstance(o, str) and o.startswith("--no-") == off]
+                name = _option_name(side, prefix)
+                if name is not None:
+                    out.append(name)
+            continue
+        name = _option_name(options, prefix)
         if name is not None:
             out.append(name)
     return out

@@ -1,18 +1,17 @@
-"""Click and Typer instrumentation.
+"""Click and Typer instrumentation (docs/frameworks.md, "Click and Typer").
 
 Patched once per Click ``core`` module: ``click.core`` and, for Typer ≥ 0.26,
-its vendored copy ``typer._click.core`` (Typer built on Click needs nothing
-more: its classes are Click's).
+its vendored copy ``typer._click.core``. Observed, never wrapped, none on the
+path of user code: ``Context.__init__`` (the contexts ``make_context`` makes
+carry the command tree the CLI registered), the parser's per-option
+``process`` leaf (which registered option, and which side of an on/off
+switch, each option on the command line was: the flags), and
+``Context.invoked_subcommand``'s assignment in ``Group.invoke`` (the command
+resolved before a group callback that may exit early). The outcome is
+observed by :mod:`autotelemetry.hook.recorder` at ``sys.exit`` or at exit.
 
-Exactly one thing is patched: ``Context.__init__``. Every context Click
-creates while parsing (in ``make_context``) is remembered; contexts carry the
-command tree the CLI registered and the source of every parameter, which is
-all the event needs. The outcome is observed by :mod:`autotelemetry.recorder`
-at ``sys.exit`` or at interpreter exit, never by wrapping ``main``: a wrapper
-would sit on the path of every propagating exception and change the traceback
-the user sees.
-
-Names come only from the command tree the CLI registered; values never.
+Names come only from the command tree and the options the CLI registered;
+values never.
 """
 
 import sys
@@ -50,7 +49,111 @@ def patch(core: "ModuleType") -> None:
     __init__.__qualname__ = original.__qualname__
     setattr(__init__, _WRAPPED, True)
     context.__init__ = __init__
+    framework.typed = _patch_option_process(core, framework)
+    _observe_subcommand(context, framework)
+    # Now, not when the command begins: a console script's ``sys.exit(main())``
+    # looks ``sys.exit`` up before ``main`` runs (a main that returns a status).
+    recorder.observe_exit()
     config.debug(f"patched {core.__name__}")
+
+
+def _patch_option_process(core: "ModuleType", framework: "Any") -> bool:
+    """Observe the parser's per-option ``process`` leaf; False if this Click has none."""
+    parser = sys.modules.get(core.__name__.rpartition(".")[0] + ".parser")
+    option_class = getattr(parser, "_Option", None) or getattr(parser, "Option", None)
+    if not isinstance(option_class, type):
+        return False
+    process: "Any" = option_class.__dict__.get("process")
+    code = getattr(process, "__code__", None)
+    if code is None or getattr(process, _WRAPPED, False):
+        return False
+    if "order" not in code.co_names or "obj" not in code.co_names:
+        config.debug(f"{core.__name__}: the parser changed; flags by parameter source")
+        return False
+
+    def process_option(self, value, state):
+        process(self, value, state)
+        try:
+            _typed(self, sys._getframe(1), framework)
+        except Exception:
+            pass
+
+    process_option.__wrapped__ = process  # type: ignore[attr-defined]
+    process_option.__doc__ = process.__doc__
+    process_option.__name__ = process.__name__
+    process_option.__qualname__ = process.__qualname__
+    setattr(process_option, _WRAPPED, True)
+    option_class.process = process_option  # type: ignore[attr-defined]
+    return True
+
+
+def _typed(option: "Any", caller: "FrameType", framework: "Any") -> None:
+    # One option occurrence the parser just processed: ``option`` is its record
+    # of one registered side (``obj`` the Click Option); ``caller`` the parser
+    # method that matched it, whose ``self.ctx`` says whose parse this is.
+    invocation = _invocation_of(getattr(caller.f_locals.get("self"), "ctx", None), framework)
+    if invocation is not None:
+        name = _side_name(option)
+        if name is not None:
+            invocation.state.setdefault("flags", []).append(name)  # type: ignore[attr-defined]
+
+
+def _invocation_of(ctx: "Any", framework: "Any") -> "recorder.Invocation | None":
+    """The open Click invocation ``ctx`` belongs to (a context it noted), or ``None``."""
+    invocation = recorder.RECORDER.current()
+    if invocation is None or invocation.integration is not sys.modules[__name__]:
+        return None
+    if invocation.state["framework"] is not framework or ctx is None:
+        return None
+    contexts: "list[Any]" = invocation.state["contexts"]  # type: ignore[assignment]
+    return invocation if any(c is ctx for c in contexts) else None
+
+
+def _side_name(option: "Any") -> "str | None":
+    """The canonical name of the registered side a parser option stands for."""
+    # A --shout/--no-shout switch is one Click Option added to the parser twice
+    # (its opts, its secondary_opts): the off side is its own flag, named by its
+    # first long name (a short alias of the off side maps to it). Any other
+    # option: its own first long name, never another option's of the same name.
+    obj = getattr(option, "obj", None)
+    if getattr(obj, "param_type_name", None) != "option":
+        return None
+    strings = [*getattr(option, "_long_opts", ()), *getattr(option, "_short_opts", ())]
+    secondary = list(getattr(obj, "secondary_opts", None) or ())
+    if secondary and strings and all(s in secondary for s in strings):
+        return _canonical_option(secondary)
+    return _canonical_option(list(getattr(obj, "opts", None) or ())) or _canonical_option(strings)
+
+
+def _observe_subcommand(context: type, framework: "Any") -> None:
+    """Make ``Context.invoked_subcommand`` a property whose setter notes the command."""
+    # Group.invoke resolves the subcommand, sets ctx.invoked_subcommand, then runs
+    # the group callback: the setter reads the resolved command object from that
+    # frame's ``cmd`` (never the typed word), so a callback that exits early still
+    # yields the path the user asked for, by its registered name (see _walk).
+    if "invoked_subcommand" in context.__dict__:
+        return  # a class attribute or a descriptor of its own: leave it alone
+
+    def get_invoked_subcommand(self):
+        try:
+            return self.__dict__["invoked_subcommand"]
+        except KeyError:
+            raise AttributeError("invoked_subcommand") from None
+
+    def set_invoked_subcommand(self, value):
+        self.__dict__["invoked_subcommand"] = value
+        if value is not None and value != "*":
+            try:
+                invocation = _invocation_of(self, framework)
+                command = sys._getframe(1).f_locals.get("cmd")
+                if invocation is not None and command is not None:
+                    invocation.state.setdefault("chosen", {})[id(self)] = command  # type: ignore[index]
+            except Exception:
+                pass
+
+    context.invoked_subcommand = property(  # type: ignore[attr-defined]
+        get_invoked_subcommand, set_invoked_subcommand
+    )
 
 
 def _framework(core: "ModuleType") -> "Any":
@@ -71,6 +174,8 @@ def _framework(core: "ModuleType") -> "Any":
         UsageError=find("UsageError"),
         Exit=find("Exit"),
         COMMANDLINE=core.ParameterSource.COMMANDLINE,
+        # Flags come from the parser's option leaf (False: by parameter source).
+        typed=False,
     )
 
 
@@ -150,7 +255,7 @@ def describe(invocation: "recorder.Invocation", ending: "recorder.Ending") -> "r
     if cause is None:
         cause = _click_cause(ending.frame)
     program = allowlist.program() or "unknown"
-    names, flags, root = _walk(invocation.state["contexts"], framework)  # type: ignore[arg-type]
+    names, flags, root = _walk(invocation.state, framework)
     return recorder.outcome(
         names,
         flags,
@@ -173,51 +278,66 @@ def _callback_module(ctx: object) -> "str | None":
     return module
 
 
-def _walk(contexts: "list[Any]", framework: "Any"):
+def _walk(state: "dict[str, object]", framework: "Any"):
     """Canonical command names (below the program) and command-line flags."""
+    contexts: "list[Any]" = state["contexts"]  # type: ignore[assignment]
     if not contexts:
         return [], [], None
     root = contexts[0]
+    chosen: "dict[int, Any]" = state.get("chosen") or {}  # type: ignore[assignment]
     children: "dict[int, list[Any]]" = {}
     for ctx in contexts[1:]:
         children.setdefault(id(ctx.parent), []).append(ctx)
     names: list[str] = []
-    flags: list[str] = []
+    flags: list[str] = list(state.get("flags") or ()) if framework.typed else []  # type: ignore[call-overload]
     stack = [root]
     while stack:
         ctx = stack.pop()
-        flags.extend(_flags(ctx, framework))
+        if not framework.typed:
+            flags.extend(_flags(ctx, framework))
         kids = children.get(id(ctx), [])
-        names.extend(_canonical_name(kid) for kid in kids)
+        if kids:
+            names.extend(_canonical_name(kid) for kid in kids)
+        elif id(ctx) in chosen:
+            # The group callback ended the run before the subcommand's context was made.
+            name = _registered_name(ctx, chosen[id(ctx)])
+            if name is not None:
+                names.append(name)
         stack.extend(reversed(kids))
     return names, flags, root
 
 
 def _canonical_name(ctx) -> str:
-    """The registered name of the command a context runs: aliases and prefixes resolved.
+    """The registered name of the command a context runs: aliases and prefixes resolved."""
+    name = _registered_name(ctx.parent, ctx.command)
+    return "(unlisted)" if name is None else name
 
-    Only names the parent group registered (or lists) are returned, so a
-    dynamically created command can never smuggle a typed value into the event.
+
+def _registered_name(parent, command) -> "str | None":
+    """The name ``parent``'s group registered ``command`` under, or ``None``.
+
+    Only names the group registered (or lists) are returned, so a dynamically
+    created command can never smuggle a typed value into the event.
     """
-    parent = ctx.parent
-    command = ctx.command
     group = parent.command
+    name = getattr(command, "name", None)
     commands = getattr(group, "commands", None)
     if isinstance(commands, dict):
-        if commands.get(command.name) is ctx.command:
-            return command.name
+        if isinstance(name, str) and commands.get(name) is command:
+            return name
         for key, value in commands.items():
-            if value is command:
+            if value is command and isinstance(key, str):
                 return key
     try:
-        if command.name in group.list_commands(parent):
-            return command.name
+        if isinstance(name, str) and name in group.list_commands(parent):
+            return name
     except Exception:
         pass
-    return "(unlisted)"
+    return None
 
 
 def _flags(ctx, framework) -> "list[str]":
+    """Fallback when the parser leaf could not be observed: options by parameter source."""
     out = []
     try:
         params = ctx.command.get_params(ctx)
@@ -231,12 +351,16 @@ def _flags(ctx, framework) -> "list[str]":
         except Exception:
             continue
         if source is framework.COMMANDLINE:
-            out.append(_option_name(param))
+            name = _canonical_option(list(getattr(param, "opts", ())))
+            out.append(name or param.name)
     return out
 
 
-def _option_name(param) -> str:
-    opts = list(getattr(param, "opts", ())) or [param.name]
+def _canonical_option(opts: "list[str]") -> "str | None":
+    """The first long option string (``--x``), else the longest; ``None`` for none."""
+    opts = [o for o in opts if isinstance(o, str) and o]
+    if not opts:
+        return None
     longs = [o for o in opts if o.startswith("--")]
     return longs[0] if longs else max(opts, key=len)
 

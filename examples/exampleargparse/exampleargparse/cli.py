@@ -56,7 +56,14 @@ def build_parser() -> argparse.ArgumentParser:
     quiet = commands.add_parser("bare", add_help=False, help="a subparser without --help")
     quiet.add_argument("--plain", action="store_true")
 
-    wait = commands.add_parser("wait", help="sleep (for interrupt tests)")
+    serve = commands.add_parser("serve", help="options sharing a destination, switches")
+    serve.add_argument("-r", "--reload", action=argparse.BooleanOptionalAction, default=True)
+    serve.add_argument("--autoreload", dest="reload", action="store_true", help=argparse.SUPPRESS)
+    serve.add_argument("--upper", dest="case", action="store_const", const="upper")
+    serve.add_argument("--lower", dest="case", action="store_const", const="lower")
+    serve.add_argument("--port", type=int, default=8000)
+
+    wait = commands.add_parser("wait", help="sleep (for interrupt and signal tests)")
     wait.add_argument("--seconds", type=float, default=30.0)
     return parser
 
@@ -84,6 +91,8 @@ def run(args: argparse.Namespace) -> int:
         print(f"xray={args.xray} n={args.n}")
     elif command == "bare":
         print(f"plain={args.plain}")
+    elif command == "serve":
+        print(f"serving on {args.port} reload={args.reload} case={args.case}")
     elif command == "wait":
         print("waiting", file=sys.stderr, flush=True)
         time.sleep(args.seconds)

@@ -37,8 +37,13 @@ def cli(ctx, verbose, config):
 
 
 @cli.group(cls=AliasedGroup)
-def db():
+@click.option("--offline", is_flag=True, help="Stop before any subcommand runs.")
+@click.pass_context
+def db(ctx, offline):
     """Database commands."""
+    if offline:  # the group callback ends the run; Click had already resolved the subcommand
+        click.echo("database offline: nothing done", err=True)
+        ctx.exit(3)
 
 
 @db.command()
@@ -136,11 +141,47 @@ def explode(kind, text):
 
 
 @cli.command()
+@click.option("--reload/--no-reload", "-r/-R", default=True, help="Reload on changes.")
+@click.option("--autoreload", "reload", is_flag=True, hidden=True, help="Old name of --reload.")
+@click.option("--color/--no-color", default=None, help="Colour the log.")
+@click.option("--upper", "case", flag_value="upper", help="Log in upper case.")
+@click.option("--lower", "case", flag_value="lower", default=True, help="Log in lower case.")
+@click.option("--port", type=int, default=8000)
+def serve(reload, color, case, port):
+    """Pretend to serve: options that share a parameter, a hidden alias, switches."""
+    click.echo(f"serving on {port} reload={reload} color={color} case={case}")
+
+
+@cli.command()
 @click.option("--seconds", type=float, default=30.0)
-def wait(seconds):
-    """Sleep (for interrupt tests)."""
+@click.option(
+    "--on-term",
+    type=click.Choice(["default", "exit", "chain", "ignore"]),
+    default="default",
+    help="SIGTERM/SIGHUP: leave the default, exit 0 cleanly, chain to the previous "
+    "handler if it is callable, or ignore.",
+)
+def wait(seconds, on_term):
+    """Sleep (for interrupt and signal tests)."""
+    if on_term != "default":
+        import signal
+
+        def stop(signum, frame):
+            click.echo(f"stopping on signal {signum}", err=True)
+            if on_term == "exit":
+                sys.exit(0)
+            previous = handlers[signum]
+            if on_term == "chain" and callable(previous):
+                previous(signum, frame)
+
+        handlers = {}
+        for number in (signal.SIGTERM, signal.SIGHUP):
+            handlers[number] = signal.signal(
+                number, signal.SIG_IGN if on_term == "ignore" else stop
+            )
     click.echo("waiting", err=True)
     time.sleep(seconds)
+    click.echo("done waiting", err=True)
 
 
 @cli.group(chain=True)

@@ -17,13 +17,15 @@ def create(
     name: str,
     admin: bool = typer.Option(False, "--admin", help="Make an admin."),
     password: str = typer.Option("", "--password", help="Initial password."),
+    notify: bool = typer.Option(True, help="Mail the new user."),
+    color: bool = typer.Option(True, "--color/--no-color", "-c/-C", help="Colour the output."),
 ):
     """Create user NAME."""
-    typer.echo(f"created {name}")
+    typer.echo(f"created {name}" + ("" if notify else " quietly"))
 
 
 @users.command("delete")
-def delete(name: str, force: bool = typer.Option(False, "--force")):
+def delete(name: str, force: bool = typer.Option(False, "--force", "--yes", "-y")):
     """Delete user NAME."""
     if not force:
         typer.echo("refusing without --force", err=True)

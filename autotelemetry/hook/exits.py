@@ -1,0 +1,147 @@
+"""How the process really exits, when that differs from what was first recorded.
+
+Loaded only on those paths (``handover.lazy("exits")``; a run that exits once,
+the usual way, never loads it):
+
+* the command's ``SystemExit`` was caught and the program exits again with
+  another status (``except SystemExit: sys.exit(1)``, a CLI that turns usage
+  errors into exit 1), swallows it and ends normally (status 0), or crashes on
+  the way out (:func:`settle`, :func:`after_close`);
+* SIGTERM or SIGHUP, left at their default disposition, ends the run
+  (:func:`terminate`, called by the recorder's handler): the run is recorded as
+  ``terminated`` with exit code 128+N and the signal's name, then the process
+  dies by that same signal, with its default action, as it would have without
+  us.
+
+The status is classified again by :func:`autotelemetry.hook.recorder.classify`
+(the one classification), and a command event already spooled is rewritten in
+place (same event id; :func:`autotelemetry.hook.spool.rewrite`).
+"""
+
+import _signal  # type: ignore[import-not-found]  # builtin, loaded by every CPython
+import os
+import sys
+
+from autotelemetry.hook import config, event, handover, recorder, spool
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from types import FrameType
+
+_SIGNAL_NAMES = {
+    getattr(_signal, name): name
+    for name in ("SIGHUP", "SIGINT", "SIGTERM")
+    if hasattr(_signal, name)
+}
+
+
+def signal_name(signum: int) -> str:
+    """``"SIGTERM"`` for 15: the event's ``signal`` field."""
+    return _SIGNAL_NAMES.get(signum) or "SIG%d" % signum
+
+
+def settle(
+    invocation: "recorder.Invocation",
+    exit_code: int,
+    signum: "int | None" = None,
+    cause: "BaseException | None" = None,
+) -> None:
+    """Make a closed invocation's command event say how the process really ends.
+
+    A usage error that the program turns into exit 1 stays ``usage_error``
+    with exit code 1; exit 0 makes it a ``success``; a signal makes it
+    ``terminated``. If the event was already spooled, its file is rewritten; a
+    reader that ingested the first version in between keeps that one.
+    """
+    record = invocation.command_event
+    ending = invocation.ending
+    outcome = invocation.outcome
+    if record is None or ending is None or outcome is None:
+        return
+    final = recorder.ending(exit_code, ending.cause if cause is None else cause, None, signum)
+    status, error_type = recorder.classify(final, outcome)
+    invocation.ending = final
+    name = None if signum is None else signal_name(signum)
+    if (record["exit_code"], record["status"], record.get("signal")) == (exit_code, status, name):
+        return
+    record["exit_code"] = exit_code
+    record["status"] = status
+    record["error_type"] = error_type
+    if name is None:
+        record.pop("signal", None)
+    else:
+        record["signal"] = name
+    if invocation.spooled is None:
+        return  # still queued (updated in place), or not recorded (excluded, sampled out)
+    path, records = invocation.spooled
+    try:
+        lines = [event.dumps(r) for r in records]
+        spool.rewrite(path, lines)
+        if config.debug_enabled():
+            for line in lines:
+                sys.stderr.write("autotelemetry: corrected " + line + "\n")
+    except Exception as exc:
+        config.debug("could not correct the event (%s: %s)" % (type(exc).__name__, exc))
+
+
+def after_close(closed: "recorder.Invocation", last: object) -> None:
+    """At exit, the command having ended earlier: how does the process end?"""
+    if recorder.is_uncaught(last):
+        # An uncaught exception after the invocation was closed: still a crash.
+        handover.lazy("crash").record(closed, last, closed.command_event)
+        settle(closed, 1, cause=last)  # type: ignore[arg-type]
+    elif isinstance(last, KeyboardInterrupt):
+        settle(closed, 130, _signal.SIGINT if os.name == "posix" else None, last)
+    elif closed.exit_fate == "caught" and _ended_normally(closed.bottom):
+        # The program caught the command's SystemExit and its main code then
+        # returned: the process exits 0. (Ended instead by a SystemExit we did not
+        # see, ``raise SystemExit(n)`` or a ``sys.exit`` looked up before we
+        # patched it, the code is unknown: the one first recorded stays.)
+        settle(closed, 0)
+
+
+def _ended_normally(frame: "FrameType | None") -> bool:
+    """Whether the program's outermost frame finished by returning, not by an exception.
+
+    It is the ``<module>`` frame of ``__main__`` (or runpy's
+    ``_run_module_as_main`` for ``python -m``); a finished frame keeps the
+    offset of its last instruction, a return only when it ran to the end.
+    """
+    if frame is None:
+        return False
+    runpy = getattr(sys.modules.get("runpy"), "_run_module_as_main", None)
+    if frame.f_code.co_name != "<module>" and frame.f_code is not getattr(runpy, "__code__", 0):
+        return False  # not the main program's frame (an invocation begun in a thread)
+    import opcode
+
+    returns = {opcode.opmap.get("RETURN_VALUE"), opcode.opmap.get("RETURN_CONST")} - {None}
+    try:
+        return frame.f_code.co_code[frame.f_lasti] in returns
+    except (IndexError, TypeError):
+        return False
+
+
+def terminate(signum: int, frame: "FrameType | None") -> None:
+    """SIGTERM/SIGHUP ends the run: record it, then die by the same signal."""
+    try:
+        invocation = recorder.RECORDER.current()
+        if invocation is not None:
+            ending = recorder.ending(128 + signum, None, frame, signum)
+            recorder.RECORDER.end(invocation, ending)
+        else:
+            closed = recorder.RECORDER.own()
+            if closed is not None:
+                settle(closed, 128 + signum, signum)
+            recorder.RECORDER.flush()
+    except BaseException:
+        pass
+    # The default action, exactly: the kernel ends the process by this signal
+    # (same wait status; no atexit, no flush of the host's buffered output).
+    try:
+        _signal.signal(signum, _signal.SIG_DFL)
+    except BaseException:
+        pass
+    try:
+        os.kill(os.getpid(), signum)
+    except BaseException:
+        pass
