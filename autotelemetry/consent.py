@@ -1,9 +1,10 @@
 """Changing what is recorded: allowlist lines, ``enabled``, the install id.
 
 The tool side's writers of the files the host side reads (``allowlist``,
-``config.toml``, ``install_id``). Every file is replaced atomically (written
-beside, then renamed), so a host CLI starting meanwhile reads the old or the
-new file, never half of one.
+``config.toml``, ``install_id``). Every file is read and replaced through the
+trusted open (:mod:`autotelemetry.hook.fs`): read only when it is ours, replaced
+atomically (an unpredictable name beside it, then a rename), so a host CLI starting
+meanwhile reads the old or the new file, never half of one.
 """
 
 from __future__ import annotations
@@ -35,21 +36,28 @@ def scope_file(scope: str | None) -> str:
     return os.path.join(allowlist.home_dir(), "allowlist")
 
 
+def _shared(path: str) -> bool:
+    """Whether root may own ``path`` (every file outside the per-user home)."""
+    home = allowlist.home_dir()
+    return os.path.dirname(path) != home
+
+
 def read_lines(path: str) -> list[str]:
-    try:
-        with open(path, encoding="utf-8") as f:
-            return f.read().splitlines()
-    except FileNotFoundError:
+    """The lines of one of our files (the trusted open: a file that is not ours raises
+    the refusal of :mod:`autotelemetry.hook.fs`, never read and never rewritten)."""
+    data = fs.read_file(path, 1 << 20, _shared(path))
+    if data is None:
         return []
+    try:
+        return data.decode("utf-8").splitlines()
+    except UnicodeDecodeError:
+        raise ValueError(f"{path} is not UTF-8 text; fix or remove it") from None
 
 
 def write_lines(path: str, lines: list[str], mode: int = 0o644) -> None:
-    """Replace ``path`` atomically with ``lines``."""
-    tmp = f"{path}.tmp{os.getpid()}"
-    with open(tmp, "w", encoding="utf-8") as f:
-        f.write("".join(line + "\n" for line in lines))
-    os.chmod(tmp, mode)
-    os.replace(tmp, path)
+    """Replace ``path`` atomically with ``lines`` (:func:`autotelemetry.hook.fs.write_file`:
+    an unpredictable temporary name, created exclusively, then renamed)."""
+    fs.write_file(path, "".join(line + "\n" for line in lines).encode("utf-8"), mode)
 
 
 def _first_token(line: str) -> str:
@@ -78,7 +86,11 @@ def allow(name: str, excludes: tuple[str, ...] = (), scope: str | None = None) -
         lines[existing[0]] = " ".join([name, *merged])
         write_lines(path, lines)
         return f"updated {name} in {path}: {lines[existing[0]]}"
-    os.makedirs(os.path.dirname(path), exist_ok=True)
+    directory = os.path.dirname(path)
+    if directory == allowlist.home_dir():
+        fs.private_dir(directory)
+    else:  # per-environment (or AUTOTELEMETRY_ALLOWLIST): readable by every user of it
+        os.makedirs(directory, mode=0o755, exist_ok=True)
     write_lines(path, [*lines, " ".join([name, *(f"!{x}" for x in excludes)])])
     return f"allowlisted {name} in {path}"
 
@@ -105,7 +117,7 @@ def deny(name: str, scope: str | None = None) -> Denied:
 
 def set_user_setting(key: str, value: str) -> str:
     """Set a top-level ``key = value`` in the per-user config, keeping everything else."""
-    home = fs.ensure_private_dir(allowlist.home_dir())
+    home = fs.private_dir(allowlist.home_dir())
     path = os.path.join(home, config.CONFIG_FILE)
     lines = read_lines(path)
     first_table = next((i for i, line in enumerate(lines) if line.lstrip().startswith("[")), None)
@@ -126,7 +138,7 @@ def reset_install_id() -> str:
     """A new random install id for this user; returns it."""
     from autotelemetry.hook import recorder
 
-    home = fs.ensure_private_dir(allowlist.home_dir())
+    home = fs.private_dir(allowlist.home_dir())
     return recorder.reset_install_id(home)
 
 

@@ -10,16 +10,18 @@ not ok the fix. ``fail`` means events are lost or not recorded as configured;
 from __future__ import annotations
 
 import os
+import shlex
 import subprocess
 import sys
 import time
 from dataclasses import asdict, dataclass
 
-from autotelemetry.hook import allowlist, config, configfile
+from autotelemetry import endpoint, trust
+from autotelemetry.hook import allowlist, config, configfile, fs
 from autotelemetry.hook.config import disabled_reason
 from autotelemetry.status import hook_files
 from autotelemetry.store import corrupt_copies, health
-from autotelemetry.store.ingest import pending, quarantined
+from autotelemetry.store.ingest import UNTRUSTED, pending, quarantined
 
 
 @dataclass
@@ -44,9 +46,13 @@ def _sitecustomize() -> tuple[str | None, bool]:
     path = getattr(spec, "origin", None) if spec else None
     if not path or not os.path.isfile(path):
         return None, False
-    try:
-        with open(path, encoding="utf-8", errors="replace") as f:
-            text = f.read(65536)
+    try:  # not a file of ours, but never blocked on: a FIFO there must not hang doctor
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY)
+        try:
+            regular = os.fstat(fd).st_mode & 0o170000 == 0o100000
+            text = os.read(fd, 65536).decode("utf-8", "replace") if regular else ""
+        finally:
+            os.close(fd)
         ours = "_autotelemetry_boot" in text or "autotelemetry.hook.boot" in text
     except OSError:
         ours = False
@@ -203,6 +209,8 @@ def check_config(settings: config.Settings) -> list[Check]:
 
 
 def check_home() -> list[Check]:
+    """The home and its state directories as the host sees them, the files in them that
+    are not ours, and whether a file can be created there (one probe, deleted)."""
     home = allowlist.home_dir()
     try:
         st = os.lstat(home)
@@ -222,54 +230,38 @@ def check_home() -> list[Check]:
         ]
     except OSError as exc:
         return [Check("home", "fail", f"{home}: {exc.strerror}", "set AUTOTELEMETRY_HOME")]
-    import stat
-
-    checks = []
-    if stat.S_ISLNK(st.st_mode) or not stat.S_ISDIR(st.st_mode):
-        return [
-            Check(
-                "home",
-                "fail",
-                f"{home} is a symlink or not a directory: refused",
-                "remove it or set AUTOTELEMETRY_HOME to a private directory",
-            )
-        ]
-    if hasattr(os, "getuid") and st.st_uid != os.getuid():
-        checks.append(
-            Check(
-                "home",
-                "fail",
-                f"{home} is owned by another user (uid {st.st_uid})",
-                "use your own directory (AUTOTELEMETRY_HOME)",
-            )
-        )
+    refused = trust.home_findings(home)
+    checks = [Check("home", "fail", f"{f.path} {f.why}: {f.effect}", f.fix) for f in refused]
+    if refused and refused[0].path == home and "writable" not in refused[0].why:
+        return checks  # not a directory of ours: nothing in it is looked at
+    checks += [
+        Check("home", "fail", f"{f.path} {f.why}: {f.effect}", f.fix)
+        for f in trust.foreign_entries(home)
+    ]
     if st.st_mode & 0o077:
         checks.append(
             Check(
                 "home",
                 "warn",
-                f"{home} is accessible by other users (mode {stat.S_IMODE(st.st_mode):o})",
-                f"chmod 700 {home} (done automatically at the next recording)",
+                f"{home} can be listed by other users (mode {st.st_mode & 0o777:03o}); the "
+                "files in it are private (0600)",
+                f"chmod 700 {shlex.quote(home)}",
             )
         )
-    probe = os.path.join(home, f".doctor-{os.getpid()}")
+    skew = 0.0
     try:
-        with open(probe, "w") as f:
-            f.write("x")
-        skew = os.stat(probe).st_mtime - time.time()
-        os.unlink(probe)
+        skew = _probe(home)
     except OSError as exc:
         checks.append(
             Check(
                 "home",
                 "fail",
-                f"{home} is not writable ({exc.strerror}): nothing can be recorded",
+                f"{home} is not writable ({exc.strerror or exc}): nothing can be recorded",
                 "fix its permissions or set AUTOTELEMETRY_HOME",
             )
         )
-        skew = 0.0
     if not checks:
-        checks.append(Check("home", "ok", f"{home} is writable and private"))
+        checks.append(Check("home", "ok", f"{home} is ours, private and writable"))
     if abs(skew) > 300:
         checks.append(
             Check(
@@ -280,6 +272,21 @@ def check_home() -> list[Check]:
             )
         )
     return checks
+
+
+def _probe(home: str) -> float:
+    """Create, write and delete one file in ``home`` as a writer would (an unpredictable
+    ``.doctor.*.tmp`` name, exclusive, 0600); the file system's clock skew in seconds."""
+    probe = os.path.join(home, f".doctor.{os.urandom(8).hex()}.tmp")
+    fd = fs.open_file(probe, os.O_WRONLY, create=True)[0]
+    try:
+        try:
+            os.write(fd, b"x")
+            return os.fstat(fd).st_mtime - time.time()
+        finally:
+            os.close(fd)
+    finally:
+        os.unlink(probe)
 
 
 def check_clock() -> list[Check]:
@@ -314,13 +321,29 @@ def check_clock() -> list[Check]:
 
 
 def check_endpoint(settings: config.Settings, timeout: float = 2.0) -> list[Check]:
-    endpoint = settings.values["endpoint"]
-    if not endpoint:
+    url = settings.values["endpoint"]
+    if not url:
         return [Check("endpoint", "ok", "none configured: events stay on this machine")]
     import socket
     from urllib.parse import urlsplit
 
-    parts = urlsplit(str(endpoint))
+    from autotelemetry.status import sender_headers
+
+    header = endpoint.header_problem(sender_headers())
+    if header is not None:
+        return [
+            Check(
+                "endpoint",
+                "fail",
+                f"{header}: nothing is sent, the events are kept",
+                "set AUTOTELEMETRY_HEADERS to Latin-1 values (k=v,k2=v2; percent-decoded)",
+            )
+        ]
+    shown = endpoint.display(str(url))
+    try:
+        parts = urlsplit(str(url))
+    except ValueError:
+        parts = urlsplit("")
     host = parts.hostname or ""
     try:
         port = parts.port or (443 if parts.scheme == "https" else 80)
@@ -345,12 +368,13 @@ def check_endpoint(settings: config.Settings, timeout: float = 2.0) -> list[Chec
             Check(
                 "endpoint",
                 "fail",
-                f"{host}:{port} unreachable after {ms:.0f} ms ({exc.strerror or exc})",
+                f"{shown}: {host}:{port} unreachable after {ms:.0f} ms "
+                f"({exc.strerror or type(exc).__name__})",
                 "check the URL, the network and proxies; events wait in the spool meanwhile",
             )
         ]
     ms = (time.perf_counter() - start) * 1000
-    return [Check("endpoint", "ok", f"{host}:{port} reachable (TCP connect {ms:.0f} ms)")]
+    return [Check("endpoint", "ok", f"{shown} reachable (TCP connect {ms:.0f} ms)")]
 
 
 #: What each drop reason means, and what to do about it (docs/delivery.md).
@@ -477,19 +501,32 @@ def check_send_test(settings: config.Settings, timeout: float) -> list[Check]:
 def check_storage() -> list[Check]:
     home = allowlist.home_dir()
     checks = []
-    bad = quarantined(home)
+    aside = quarantined(home)
+    untrusted = [n for n in aside if n.startswith(UNTRUSTED)]
+    bad = len(aside) - len(untrusted)
     if bad:
         checks.append(
             Check(
                 "spool",
                 "warn",
-                f"{len(bad)} corrupt spool file(s) set aside in {os.path.join(home, 'quarantine')}",
+                f"{bad} corrupt spool file(s) set aside in {os.path.join(home, 'quarantine')}",
                 "inspect them, then delete that directory",
             )
         )
-    aside = corrupt_copies(home)
+    if untrusted:
+        where = os.path.join(home, "quarantine")
+        checks.append(
+            Check(
+                "spool",
+                "warn",
+                f"{len(untrusted)} spool entr(ies) not yours (symlinks, FIFOs, other users' "
+                f"files) were set aside unread in {where}",
+                f"find out who planted them, then `rm {shlex.quote(where)}/{UNTRUSTED}*`",
+            )
+        )
+    copies = corrupt_copies(home)
     for problem in health(home):
-        if any(name in problem for name in aside):
+        if any(name in problem for name in copies):
             continue  # reported below, as a leftover
         checks.append(
             Check(
@@ -499,12 +536,12 @@ def check_storage() -> list[Check]:
                 "`autotelemetry events` sets it aside and starts a new store",
             )
         )
-    if aside:
+    if copies:
         checks.append(
             Check(
                 "store",
                 "warn",
-                f"{len(aside)} corrupt store(s) set aside: {', '.join(aside)}",
+                f"{len(copies)} corrupt store(s) set aside: {', '.join(copies)}",
                 f"delete them from {home} once inspected",
             )
         )

@@ -35,6 +35,7 @@ from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
 from typing import Any, Callable
 
+from autotelemetry import endpoint
 from autotelemetry.exporters import get as get_exporter
 from autotelemetry.hook import allowlist, config, fs, spawn
 from autotelemetry.store import Store, is_corrupt
@@ -106,6 +107,11 @@ def parse_headers(text: str) -> dict[str, str]:
     return headers
 
 
+class HeaderError(ValueError):
+    """A header that HTTP cannot carry (not Latin-1, a line break): nothing is sent, the
+    events are kept. The message names the header, never its value."""
+
+
 def masked(headers: dict[str, str]) -> dict[str, str]:
     return {k: (v[:2] + "***" if len(v) > 6 else "***") for k, v in headers.items()}
 
@@ -168,19 +174,31 @@ class Sender:
         log: Callable[[str], None] | None = None,
         wait: Callable[[float, str], None] | None = None,
     ) -> None:
-        """``wait(seconds, reason)`` sleeps before a retry (``flush`` shows it on a terminal)."""
+        """``wait(seconds, reason)`` sleeps before a retry (``flush`` shows it on a terminal).
+
+        Raises :class:`HeaderError` for a header HTTP cannot carry (nothing is sent).
+        """
+        problem = endpoint.header_problem(settings.headers)
+        if problem is not None:
+            raise HeaderError(problem)
         import requests
 
         self.home = home
         self.settings = settings
         self.exporter = get_exporter(settings.protocol)
-        self.url = self.exporter.url(settings.endpoint or "")
+        # Userinfo becomes a header (never part of a URL that is logged or stored); the
+        # display form (no userinfo, no query values) is all that is ever shown or kept.
+        bare, authorization = endpoint.split_credentials(settings.endpoint or "")
+        self.url = self.exporter.url(bare)
+        self.display = endpoint.display(self.url)
         self.progress = progress
         self.wait = wait or (lambda seconds, reason: time.sleep(seconds))
         self.log = log or (lambda line: sys.stderr.write("autotelemetry: " + line + "\n"))
         self.session = requests.Session()
         self.session.verify = settings.ca_bundle or True  # never off
-        self.session.headers.update(settings.headers)
+        if authorization is not None:
+            self.session.headers["Authorization"] = authorization
+        self.session.headers.update(settings.headers)  # an explicit Authorization wins
         self.requests = requests
         self.store = Store(home)
         self.ledger = Ledger(self.store)
@@ -210,6 +228,13 @@ class Sender:
             self.result.dropped["store_cap"] = (
                 self.result.dropped.get("store_cap", 0) + ingested.store_evicted
             )
+        if ingested.untrusted:
+            self.log(
+                f"{len(ingested.untrusted)} spool entr(ies) not ours (symlinks, FIFOs, other "
+                "users' files) set aside unread"
+            )
+        if ingested.refused:
+            self.log(f"spool refused, nothing ingested: {ingested.refused}")
 
     # --- sending -----------------------------------------------------------------
 
@@ -220,7 +245,8 @@ class Sender:
         payload = self.exporter.encode(events, carried)
         if self.settings.debug:
             self.log(
-                f"POST {self.url} ({len(events)} event(s), headers {masked(self.settings.headers)})"
+                f"POST {self.display} ({len(events)} event(s), "
+                f"headers {masked(self.settings.headers)})"
             )
             self.log("payload " + payload.decode("utf-8"))
         self.result.attempts += 1
@@ -420,7 +446,7 @@ class Sender:
                 "dropped": r.dropped,
                 "kept": r.kept,
                 "kept_reason": r.kept_reason,
-                "endpoint": self.url,
+                "endpoint": self.display,  # never the URL itself: it may hold a key
             },
             clear_retry=r.next_retry is None,
         )
@@ -528,8 +554,8 @@ def acquire(home: str, wait: float) -> int | None:
     """The sender lock's fd, waiting up to ``wait`` seconds; ``None`` if still busy."""
     import fcntl
 
-    fs.ensure_private_dir(home)
-    fd = os.open(os.path.join(home, LOCK), os.O_RDWR | os.O_CREAT, 0o600)
+    fs.private_dir(home)
+    fd = fs.open_file(os.path.join(home, LOCK), os.O_RDWR, create=True)[0]
     end = time.monotonic() + wait
     while True:
         try:
@@ -579,22 +605,24 @@ def release(fd: int) -> None:
 # --- the detached process --------------------------------------------------------
 
 
-def _log_line(home: str, text: str) -> None:
+def _log_line(home: str, text: str, url: str | None = None) -> None:
     """Append to ``sender.log`` (kept small: restarted past 256 KiB). Never raises: a
-    full disk or a read-only home must not end the sender before it does its work."""
+    full disk or a read-only home must not end the sender before it does its work.
+
+    Opened through the trusted open (a log that is not ours is not written to);
+    any secret part of the endpoint ``url`` is scrubbed from ``text`` first.
+    """
     path = os.path.join(home, LOG)
     try:
-        if os.path.getsize(path) > 256 << 10:
-            os.replace(path, path + ".1")
-    except OSError:
-        pass
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+        fd, st = fs.open_file(path, os.O_WRONLY | os.O_APPEND, create=True)
     except OSError:
         return
     try:
+        if st.st_size > 256 << 10:
+            os.replace(path, path + ".1")  # this descriptor writes on, into the old one
         stamp = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
-        os.write(fd, f"{stamp} pid={os.getpid()} {text}\n".encode())
+        line = endpoint.scrub(f"{stamp} pid={os.getpid()} {text}", url)
+        os.write(fd, (line.replace("\n", " ") + "\n").encode("utf-8", "replace"))
     except OSError:
         pass
     finally:
@@ -614,40 +642,57 @@ def main(argv: list[str] | None = None) -> int:
     if not settings.endpoint:
         return 0
     home = allowlist.home_dir()
-    _log_line(home, "start")
+    try:
+        fs.private_dir(home, create=False)
+    except OSError:
+        return 0  # refused (status and doctor say why) or gone: nothing to send from
+    url = settings.endpoint
+
+    def log(line: str) -> None:
+        _log_line(home, line, url)
+
+    log("start")
+    problem = endpoint.header_problem(settings.headers)
+    if problem is not None:
+        log(f"not sending: {problem}; the events are kept")
+        return 0
     # Spawned by a CLI: it took the lock (without waiting) and handed it over. Started
     # otherwise: a sender finishing right now may still hold it; wait for it briefly,
     # then leave the work to it (it re-reads the spool before exiting).
     fd = inherited_claim(home, argv) if "--locked" in argv else None
     if fd is None:
-        fd = acquire(home, wait=3.0)
+        try:
+            fd = acquire(home, wait=3.0)
+        except OSError as exc:
+            log(f"cannot take the sender lock ({exc}); exiting")
+            return 0
     if fd is None:
-        _log_line(home, "another sender is running; exiting")
+        log("another sender is running; exiting")
         return 0
     held: int | None = fd
     try:
         while held is not None:
-            _work(home, settings)
+            _work(home, settings, log)
             release(held)
             held = None
             # A CLI that wrote its event after the last look at the spool, while the
             # lock was still held, could not start a sender: look once more.
             if pending(home):
-                held = acquire(home, wait=0)  # None: a new sender has it
+                try:
+                    held = acquire(home, wait=0)  # None: a new sender has it
+                except OSError:
+                    held = None
                 if held is not None:
-                    _log_line(home, "events arrived while exiting; going on")
+                    log("events arrived while exiting; going on")
         return 0
     finally:
         if held is not None:
             release(held)
 
 
-def _work(home: str, settings: Settings) -> None:
+def _work(home: str, settings: Settings, log: Callable[[str], None]) -> None:
     """Send, then linger while the spawn window is open (CLIs finishing meanwhile do not spawn)."""
     interval = spawn.interval()
-
-    def log(line: str) -> None:
-        _log_line(home, line)
 
     try:
         started = time.monotonic()
@@ -662,12 +707,12 @@ def _work(home: str, settings: Settings) -> None:
                     and time.time() < next_retry <= time.time() + settings.retry_cap + 60
                 ):
                     spawn.touch(home, next_retry - interval)
-                    _log_line(home, "backing off; exiting")
+                    log("backing off; exiting")
                     return
                 result = sender.run()
             finally:
                 sender.close()
-            _log_line(home, result.summary())
+            log(result.summary())
             if result.next_retry is not None:
                 spawn.touch(home, result.next_retry - interval)
                 return
@@ -685,12 +730,12 @@ def _work(home: str, settings: Settings) -> None:
                 time.sleep(0.25)
     except Exception as exc:
         try:
-            _log_line(home, f"error: {type(exc).__name__}: {exc}")
+            log(f"error: {type(exc).__name__}: {exc}")
             if is_corrupt(exc):  # damaged mid-use: set aside (and salvaged) for the next run
                 store = Store(home)
                 store.recover()
                 store.close()
-                _log_line(home, f"corrupt store set aside as {store.recovered_from}")
+                log(f"corrupt store set aside as {store.recovered_from}")
         except Exception:
             pass
 

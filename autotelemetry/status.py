@@ -8,11 +8,10 @@ tightens or ingests nothing.
 from __future__ import annotations
 
 import os
-import stat
 import sys
 from typing import Any
 
-from autotelemetry import __version__
+from autotelemetry import __version__, endpoint, trust
 from autotelemetry.hook import allowlist, config, configfile, options
 from autotelemetry.hook.boot import state as boot_state
 from autotelemetry.hook.config import disabled_reason
@@ -38,22 +37,19 @@ def hook_files() -> list[str]:
 
 
 def home_problems(home: str) -> list[str]:
-    """Why the home cannot hold our state, looked at without changing it."""
-    try:
-        st = os.lstat(home)
-    except FileNotFoundError:
-        return []  # created (private) by the first recorded run
-    except OSError as exc:
-        return [f"home {home}: {exc.strerror}"]
-    if stat.S_ISLNK(st.st_mode):
-        return [f"home {home} is a symlink; refusing to follow it"]
-    if not stat.S_ISDIR(st.st_mode):
-        return [f"home {home} exists and is not a directory"]
-    if hasattr(os, "getuid") and st.st_uid != os.getuid():
-        return [f"home {home} is owned by another user (uid {st.st_uid})"]
-    if not os.access(home, os.W_OK):
-        return [f"home {home} is not writable: nothing can be recorded"]
-    return []
+    """Why the home cannot hold our state (and the fix), looked at without changing it.
+
+    The same checks the host side makes (:mod:`autotelemetry.trust`): a refused home or
+    state directory, entries that are not ours, a home we cannot write.
+    """
+    findings = trust.home_findings(home)
+    problems = [str(f) for f in findings]
+    if not findings and os.path.isdir(home) and not os.access(home, os.W_OK):
+        problems.append(f"home {home} is not writable: nothing can be recorded")
+    home_refused = bool(findings) and findings[0].path == home
+    if not home_refused or "writable" in findings[0].why:  # a directory of ours: its entries
+        problems.extend(str(f) for f in trust.foreign_entries(home))
+    return problems
 
 
 def variables() -> dict[str, dict[str, Any]]:
@@ -70,6 +66,20 @@ def variables() -> dict[str, dict[str, Any]]:
             value = ",".join(item.partition("=")[0].strip() for item in value.split(","))
         out[name] = {"value": value, "source": variable}
     return out
+
+
+def shown(key: str, value: Any) -> Any:
+    """A setting's value as `status` may show it: the endpoint without its secrets."""
+    if key == "endpoint" and isinstance(value, str) and value:
+        return endpoint.display(value)
+    return value
+
+
+def sender_headers() -> dict[str, str]:
+    """The headers the sender would send (AUTOTELEMETRY_HEADERS, parsed as it parses them)."""
+    from autotelemetry.sender import parse_headers
+
+    return parse_headers(str(config.value("headers") or ""))
 
 
 def status_data() -> dict[str, Any]:
@@ -89,11 +99,21 @@ def status_data() -> dict[str, Any]:
     problems.extend(settings.problems)
     problems.extend(config.variable_problems())
     problems.extend(health(home))
+    header = endpoint.header_problem(sender_headers())
+    if header is not None and settings.values["endpoint"]:
+        problems.append(f"{header}: nothing can be sent")
     quarantined = spool_reader.quarantined(home)
-    if quarantined:
+    untrusted = [n for n in quarantined if n.startswith(spool_reader.UNTRUSTED)]
+    corrupt = len(quarantined) - len(untrusted)
+    if corrupt:
         problems.append(
-            f"{len(quarantined)} corrupt spool file(s) set aside in "
-            f"{os.path.join(home, 'quarantine')}"
+            f"{corrupt} corrupt spool file(s) set aside in {os.path.join(home, 'quarantine')}"
+        )
+    if untrusted:
+        problems.append(
+            f"{len(untrusted)} spool entr(ies) not yours (symlinks, FIFOs, other users' files) "
+            f"set aside unread in {os.path.join(home, 'quarantine')} (untrusted-*); "
+            "fix: find out who planted them, then delete them"
         )
     reason = disabled_reason()
     if reason is None and settings.values["enabled"] is False:
@@ -125,7 +145,7 @@ def status_data() -> dict[str, Any]:
         },
         "config_files": settings.files,
         "settings": {
-            key: {"value": settings.values[key], "source": settings.sources[key]}
+            key: {"value": shown(key, settings.values[key]), "source": settings.sources[key]}
             for key in config.DEFAULTS
         },
         "variables": variables(),
@@ -134,8 +154,8 @@ def status_data() -> dict[str, Any]:
             for pattern, key, value, source in settings.clis
         ],
         "spool": {"pending_files": count, "pending_bytes": size, "quarantined": len(quarantined)},
-        "store": {"path": db, "bytes": os.path.getsize(db) if os.path.exists(db) else 0},
-        "endpoint": settings.values["endpoint"],
+        "store": {"path": db, "bytes": os.lstat(db).st_size if os.path.lexists(db) else 0},
+        "endpoint": shown("endpoint", settings.values["endpoint"]),
         "delivery": delivery,
         "problems": problems,
     }

@@ -316,16 +316,9 @@ def test_home_faults(run, run_bare, venv, bare_venv, tmp_path, case):
         assert len(read_spool(home)) == 1
 
 
-@pytest.mark.skipif(os.geteuid() == 0, reason="root ignores directory permissions")
-def test_read_only_home(run, run_bare, venv, bare_venv):
-    run.home.chmod(0o500)
-    try:
-        for argv in (["db", "status"], ["crash"]):
-            _same(run("exampleclick", *argv), run_bare("exampleclick", *argv), (venv, bare_venv))
-    finally:
-        run.home.chmod(0o700)
-    run("exampleclick", "db", "status")
-    assert len(run.events()) == 1
+# A read-only home (also as root, with the DAC capabilities dropped), a full disk and corrupt
+# files, for the host and for every subcommand: tests/test_security.py
+# (test_every_subcommand_fails_cleanly).
 
 
 # --- clock ---------------------------------------------------------------------------

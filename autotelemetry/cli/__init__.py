@@ -8,6 +8,10 @@ The commands are thin: what they do lives in the domain modules
 
 `autotelemetry run` is dispatched here before Click is imported, so
 instrumenting one invocation costs nothing extra.
+
+:func:`main` is the one error boundary: a read-only home, a full disk, a file that
+is not ours or a corrupt one ends any subcommand with one line on stderr and exit
+status 1, never a traceback (``AUTOTELEMETRY_DEBUG=1`` shows it).
 """
 
 from __future__ import annotations
@@ -25,7 +29,62 @@ def main(argv: list[str] | None = None) -> None:
         return
     from autotelemetry.cli.app import cli
 
-    cli.main(args=args, prog_name="autotelemetry")
+    try:
+        cli.main(args=args, prog_name="autotelemetry")
+    except BrokenPipeError:  # `autotelemetry events | head`: the reader has all it wanted
+        import os
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        raise SystemExit(1) from None
+    except Exception as exc:  # the one boundary: everything click itself does not handle
+        from autotelemetry.hook import config
+
+        if config.debug_enabled():
+            raise
+        command = next((a for a in args if not a.startswith("-")), "")
+        sys.stderr.write(f"autotelemetry{' ' + command if command else ''}: {failure(exc)}\n")
+        sys.stderr.flush()
+        raise SystemExit(1) from None
 
 
-__all__ = ["main"]
+def failure(exc: BaseException) -> str:
+    """One line for what stopped a command: which file, what happened, the fix if known."""
+    from autotelemetry.hook import fs
+
+    if isinstance(exc, OSError) and exc.errno == fs.REFUSED:
+        from autotelemetry import trust
+
+        return trust.explain(exc)
+    if isinstance(exc, OSError):
+        where = f"{_final_name(exc.filename)}: " if exc.filename else ""
+        hint = {
+            "EACCES": "permission denied (is the home read-only?)",
+            "EROFS": "read-only file system",
+            "ENOSPC": "no space left on the device",
+            "EDQUOT": "disk quota exceeded",
+            "EFBIG": "file too large (a file size limit or a full disk)",
+        }
+        import errno
+
+        name = errno.errorcode.get(exc.errno or 0, "")
+        return where + hint.get(name, exc.strerror or str(exc) or type(exc).__name__)
+    from autotelemetry.store import failure as store_failure
+
+    store_problem = store_failure(exc)
+    if store_problem is not None:
+        return store_problem
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    return text if isinstance(exc, ValueError) else f"{type(exc).__name__}: {text}"
+
+
+def _final_name(path: object) -> str:
+    """The file a temporary name stands for: ``.allowlist.<random>.tmp`` → ``allowlist``."""
+    import os
+
+    directory, name = os.path.split(str(path))
+    if name.startswith(".") and name.endswith(".tmp") and name.count(".") >= 3:
+        name = name[1:].rsplit(".", 2)[0]
+    return os.path.join(directory, name)
+
+
+__all__ = ["failure", "main"]

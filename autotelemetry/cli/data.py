@@ -20,7 +20,8 @@ from autotelemetry.cli.common import (
 from autotelemetry.hook import allowlist
 from autotelemetry.store import Filters, Store, queries, store_path
 from autotelemetry.store import ingest as spool_reader
-from autotelemetry.store.ingest import pending, remove_stale_tmp
+from autotelemetry.store.ingest import pending
+from autotelemetry.store.limits import remove_stale_tmp
 
 
 def _nothing_recorded() -> bool:
@@ -29,7 +30,7 @@ def _nothing_recorded() -> bool:
     Temporaries left by writers that died are still cleaned up, as ingest would.
     """
     home = allowlist.home_dir()
-    if os.path.exists(store_path(home)) or pending(home):
+    if os.path.lexists(store_path(home)) or pending(home):
         return False
     remove_stale_tmp(home)
     return True
@@ -299,6 +300,10 @@ def purge(yes: bool) -> None:
     home = allowlist.home_dir()
     if not yes:
         click.confirm(f"Delete all events under {home}?", abort=True)
+    stored = 0
+    if os.path.lexists(store_path(home)):  # first: a store that cannot be used keeps the spool
+        with Store(home) as store:
+            stored = store.purge()
     removed = 0
     for path in pending(home):
         try:
@@ -306,10 +311,6 @@ def purge(yes: bool) -> None:
             removed += 1
         except FileNotFoundError:
             pass
-    stored = 0
-    if os.path.exists(store_path(home)):
-        with Store(home) as store:
-            stored = store.purge()
     click.echo(f"purged {stored} stored event(s) and {removed} pending spool file(s)")
 
 

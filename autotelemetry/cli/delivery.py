@@ -9,6 +9,7 @@ import time
 import click
 
 from autotelemetry.cli.common import Progress, interactive, open_store, wait, when
+from autotelemetry.endpoint import header_problem
 from autotelemetry.hook import allowlist
 from autotelemetry.hook.config import disabled_reason
 
@@ -46,6 +47,9 @@ def flush(wait: float) -> None:
         delivery.get_exporter(settings.protocol)
     except ValueError as exc:
         raise click.UsageError(f"AUTOTELEMETRY_PROTOCOL: {exc}") from None
+    problem = header_problem(settings.headers)
+    if problem is not None:
+        raise click.ClickException(f"{problem}; nothing sent, the events are kept")
     fd = delivery.acquire(home, wait=0)
     if fd is None:
         click.echo("waiting for the running sender to finish...", err=True)
@@ -67,7 +71,7 @@ def flush(wait: float) -> None:
             progress=progress,
             wait=lambda seconds, reason: _retry_wait(seconds, reason, worker.result, tty),
         )
-        click.echo(f"sending to {worker.url} ({settings.protocol})...", err=True)
+        click.echo(f"sending to {worker.display} ({settings.protocol})...", err=True)
         try:
             result = worker.run()
         finally:

@@ -44,7 +44,7 @@ def status(as_json: bool) -> None:
     click.echo("settings:  (" + ", ".join(data["config_files"]) + ")")
     for key, item in data["settings"].items():
         value = item["value"]
-        shown = "none" if value is None else json.dumps(value)
+        shown = "none" if value is None else json.dumps(value, ensure_ascii=False)
         click.echo(f"  {key:<15} {shown:<28} {item['source']}")
     for name, item in data["variables"].items():
         click.echo(f"  {name:<15} {json.dumps(item['value']):<28} {item['source']}")

@@ -47,11 +47,11 @@ _SEVERITY = {"success": (9, "INFO"), "crash": (17, "ERROR")}
 
 
 def url(endpoint: str) -> str:
-    """``/v1/logs`` appended to a base URL, as ``OTEL_EXPORTER_OTLP_ENDPOINT`` does;
-    an endpoint that already ends in ``/v1/logs`` is used as given."""
-    if endpoint.rstrip("/").endswith("/v1/logs"):
-        return endpoint
-    return endpoint.rstrip("/") + "/v1/logs"
+    """``/v1/logs`` appended to a base URL's path (its query kept after it), as
+    ``OTEL_EXPORTER_OTLP_ENDPOINT`` does; a path already ending in ``/v1/logs`` is kept."""
+    from autotelemetry.endpoint import signal_url
+
+    return signal_url(endpoint, "logs")
 
 
 def _value(v: object) -> dict[str, Any]:

@@ -3,14 +3,15 @@
 The first thing decided when a framework loads inside a host CLI, for every
 program in the environment that imports Click, Typer or argparse, so it is
 small and cheap: ``os`` and ``sys`` only (``fnmatch`` only when a pattern is a
-glob), two small files read, no settings parsed. A program that is not
+glob), two small files read through the trusted open (:mod:`autotelemetry.hook.fs`:
+an open, an ``fstat`` and a read each), no settings parsed. A program that is not
 allowlisted costs this module and nothing else.
 """
 
 import os
 import sys
 
-from autotelemetry.hook import boot, env, namespace
+from autotelemetry.hook import boot, env, fs, namespace
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -152,31 +153,15 @@ def pattern_problem(text: str) -> "str | None":
     return None
 
 
-def _read_allowlist_file(path: str, allowlist: "Allowlist") -> None:
+def _read_allowlist_file(path: str, allowlist: "Allowlist", shared: bool) -> None:
     try:
-        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
-    except FileNotFoundError:
-        return
+        data = fs.read_file(path, 1 << 20, shared)
     except OSError as exc:
-        allowlist.problems.append(f"{path}: cannot be read ({exc.strerror})")
+        why = exc.strerror if exc.errno == fs.REFUSED else f"cannot be read ({exc.strerror})"
+        allowlist.problems.append(f"{path}: {why}, ignored")
         return
-    try:
-        st = os.fstat(fd)
-        if st.st_mode & 0o170000 != 0o100000:
-            allowlist.problems.append(f"{path}: not a regular file, ignored")
-            return
-        if st.st_mode & 0o002:
-            allowlist.problems.append(f"{path}: world-writable, ignored (chmod o-w to trust it)")
-            return
-        if st.st_size > 1 << 20:
-            allowlist.problems.append(f"{path}: larger than 1 MiB, ignored")
-            return
-        data = os.read(fd, st.st_size + 1)
-    except OSError as exc:
-        allowlist.problems.append(f"{path}: cannot be read ({exc.strerror})")
+    if data is None:
         return
-    finally:
-        os.close(fd)
     for number, raw in enumerate(data.decode("utf-8", "replace").splitlines(), 1):
         line = raw.split("#", 1)[0].strip()
         if not line:
@@ -215,8 +200,10 @@ def load_allowlist(environ: "dict[str, str] | os._Environ[str]" = os.environ) ->
     """Read every allowlist source; bad lines are skipped and reported, never fatal."""
     files = allowlist_files(environ)
     allowlist: "Allowlist" = namespace.Record(entries=[], problems=[], files=files)
-    for path in allowlist.files:
-        _read_allowlist_file(path, allowlist)
+    for i, path in enumerate(files):
+        # Shared (root or the effective user may own it): AUTOTELEMETRY_ALLOWLIST (the
+        # only file) or the per-environment one (first of two); the per-user one is ours.
+        _read_allowlist_file(path, allowlist, i + 1 < len(files) or len(files) == 1)
     for item in (env.get("AUTOTELEMETRY_ALLOW", environ) or "").split(","):
         item = item.strip()
         if not item:

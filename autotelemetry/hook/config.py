@@ -213,7 +213,7 @@ def _any_exists(paths: "list[str]") -> bool:
     :mod:`autotelemetry.hook.configfile`, which reports it.
     """
     for path in paths:
-        if os.access(path, os.F_OK):
+        if os.access(path, os.F_OK):  # a symlink to a file too: the reader refuses it
             return True
     return False
 

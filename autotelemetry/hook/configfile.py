@@ -15,7 +15,7 @@ from any source wins over ``true`` from any other. See docs/configuration.md.
 import os
 import sys
 
-from autotelemetry.hook import config, options
+from autotelemetry.hook import config, fs, options
 
 _MAX_CONFIG_BYTES = 1 << 20
 
@@ -154,31 +154,25 @@ def parse_toml_subset(text: str) -> "dict[str, object]":
     return root
 
 
-def read_config_file(path: str, problems: "list[str]") -> "dict[str, object] | None":
-    """The parsed file, or ``None`` when it is missing or unusable (then why, in ``problems``)."""
+def read_config_file(
+    path: str, problems: "list[str]", shared: bool = False
+) -> "dict[str, object] | None":
+    """The parsed file, or ``None`` when it is missing or unusable (then why, in ``problems``).
+
+    Read through the trusted open (:func:`autotelemetry.hook.fs.read_file`): never a
+    symlink, a FIFO or a file of another user (``shared``: the per-environment file,
+    which root may own), never one writable by group or others.
+    """
     try:
-        st = os.stat(path)
-    except FileNotFoundError:
-        return None
+        data = fs.read_file(path, _MAX_CONFIG_BYTES, shared)
     except OSError as exc:
-        problems.append(f"{path}: cannot be read ({exc.strerror}), ignored")
+        why = exc.strerror if exc.errno == fs.REFUSED else f"cannot be read ({exc.strerror})"
+        problems.append(f"{path}: {why}, ignored")
         return None
-    if st.st_mode & 0o170000 != 0o100000:
-        problems.append(f"{path}: not a regular file, ignored")
-        return None
-    if st.st_mode & 0o002:
-        problems.append(f"{path}: world-writable, ignored (chmod o-w to trust it)")
-        return None
-    if st.st_size > _MAX_CONFIG_BYTES:
-        problems.append(f"{path}: larger than 1 MiB, ignored")
+    if data is None:
         return None
     try:
-        with open(path, "rb") as f:
-            data = f.read(_MAX_CONFIG_BYTES + 1)
         text = data.decode("utf-8")
-    except OSError as exc:
-        problems.append(f"{path}: cannot be read ({exc.strerror}), ignored")
-        return None
     except UnicodeDecodeError:
         problems.append(f"{path}: not UTF-8 text, ignored")
         return None
@@ -201,7 +195,8 @@ def load_settings(
     settings = config.new_settings(config.config_files(environ) if files is None else files)
     # Lowest precedence first, so each later source overrides.
     for path in reversed(settings.files):
-        data = read_config_file(path, settings.problems)
+        # The first of two files is the per-environment one (root may own it).
+        data = read_config_file(path, settings.problems, settings.ranks.get(path) == 2)
         if not data:
             continue
         for key, value in data.items():

@@ -329,20 +329,21 @@ def admit(home: str, fp: str, now: float) -> "int | None":
     concurrent crashes can at worst store one extra event, never corrupt it;
     the counts are files of their own, so none is lost.
     """
-    fs.ensure_private_dir(home)
+    fs.private_dir(home)
     path = os.path.join(home, STATE_FILE)
     entries: dict[str, list[float]] = {}
     try:
-        with open(path, "rb") as f:  # text mode would import encodings.ascii
-            for line in f.read(1 << 16).decode("ascii", "replace").splitlines():
-                parts = line.split()
-                if len(parts) == 4:
-                    try:
-                        entries[parts[0]] = [float(parts[1]), float(parts[2]), float(parts[3])]
-                    except ValueError:
-                        continue
-    except (OSError, ValueError):
-        pass
+        # A state that is not ours (or too big) counts as none: it is replaced below.
+        data = fs.read_file(path, 1 << 16) or b""
+    except OSError:
+        data = b""
+    for line in data.decode("ascii", "replace").splitlines():
+        parts = line.split()
+        if len(parts) == 4:
+            try:
+                entries[parts[0]] = [float(parts[1]), float(parts[2]), float(parts[3])]
+            except ValueError:
+                continue
     # entry: [window start (last stored), last seen, occurrences suppressed since (an
     # older version's count; now kept in REPEATS_DIR)]
     entry = entries.get(fp)
@@ -366,17 +367,16 @@ def count_repeat(home: str, fp: str) -> None:
     to read and rewrite, so concurrent crashes cannot lose a count and nothing waits."""
     from time import time_ns
 
-    directory = fs.ensure_private_dir(os.path.join(home, REPEATS_DIR))
+    directory = fs.private_dir(os.path.join(home, REPEATS_DIR))
     name = "%s.%d.%d.%s" % (fp, time_ns(), os.getpid(), os.urandom(4).hex())
-    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
-    os.close(os.open(os.path.join(directory, name), flags, 0o600))
+    fs.make_file(os.path.join(directory, name))
 
 
 def take_repeats(home: str, fp: str) -> int:
     """The suppressed crashes of ``fp`` counted so far, taken: each file is deleted by
     exactly one taker (``unlink`` succeeds once), so no count is carried twice."""
-    directory = os.path.join(home, REPEATS_DIR)
     try:
+        directory = fs.private_dir(os.path.join(home, REPEATS_DIR), False)
         names = os.listdir(directory)
     except OSError:
         return 0

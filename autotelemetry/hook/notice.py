@@ -4,7 +4,8 @@ Called by :func:`autotelemetry.recorder.flush` at exit, only when an endpoint
 is configured (local-only recording needs no notice). It is printed to stderr
 (never stdout), only when stderr is a terminal, once per user account: a
 marker file ``<home>/notice_shown`` is created atomically (``O_EXCL``) first,
-so concurrent processes print it once between them.
+so concurrent processes print it once between them. A marker that is not ours
+(another user planted it) suppresses nothing: the notice is shown.
 
 When stderr is not a terminal (CI, pipes, cron) nothing is printed and no
 marker is written: a message in a log nobody reads informs no one, and
@@ -19,6 +20,8 @@ Hot path: imports ``os`` and ``sys`` only.
 
 import os
 import sys
+
+from autotelemetry.hook import fs
 
 MARKER = "notice_shown"
 
@@ -47,12 +50,13 @@ def maybe_show(home: str, settings: object) -> bool:
         endpoint = settings.values["endpoint"]  # type: ignore[attr-defined]
         if not endpoint or not os.isatty(2):
             return False
-        path = os.path.join(home, MARKER)
         try:
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        except FileExistsError:
-            return False
-        os.close(fd)
+            if not fs.make_file(os.path.join(home, MARKER)):
+                return False  # shown before
+        except OSError as exc:
+            if exc.errno != fs.REFUSED:
+                raise
+            # a marker we did not write hides nothing: shown, and shown again
         stream = sys.stderr
         if stream is None:
             return False

@@ -362,8 +362,7 @@ class Recorder:
             mine = self._apply_settings(mine, debug)
             if not mine:
                 return
-            home = allowlist.home_dir()
-            fs.ensure_private_dir(home)
+            home = fs.private_dir(allowlist.home_dir())  # refused: nothing recorded
             ident = self.user_install_id(home)
             env = event.environment()
             lines = []
@@ -432,17 +431,14 @@ _INSTALL_ID = "install_id"
 
 
 def read_install_id(home: str) -> "str | None":
-    path = os.path.join(home, _INSTALL_ID)
-    if not os.access(path, os.F_OK):
-        return None  # (an exception would cost more than the check)
+    """The stored id; ``None`` when missing, malformed or not ours (then replaced)."""
     try:
-        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
-    except OSError:
+        data = fs.read_file(os.path.join(home, _INSTALL_ID), 64)
+    except OSError as exc:
+        if exc.errno != fs.REFUSED:
+            raise
         return None
-    try:
-        value = os.read(fd, 64).decode("ascii", "replace").strip()
-    finally:
-        os.close(fd)
+    value = data.decode("ascii", "replace").strip() if data else ""
     return value if len(value) == 36 else None
 
 

@@ -13,7 +13,7 @@ the host's inheritable descriptors (argcomplete's fd 8/9 included).
 import os
 import sys
 
-from autotelemetry.hook import config
+from autotelemetry.hook import config, fs
 
 STAMP = "sender.stamp"
 #: The sender's claim: an exclusive ``flock`` on this file, held for its whole life.
@@ -42,7 +42,7 @@ def _window_open(mtime: float, now: float) -> bool:
 def due(home: str, now: float) -> bool:
     """Whether a sender may be started now (stamp missing, or its window over)."""
     try:
-        st = os.stat(os.path.join(home, STAMP))
+        st = os.lstat(os.path.join(home, STAMP))
     except OSError:
         return True
     return not _window_open(st.st_mtime, now)
@@ -50,35 +50,34 @@ def due(home: str, now: float) -> bool:
 
 def touch(home: str, when: float) -> None:
     """Set the stamp's mtime: spawning is allowed again from ``when + interval``."""
-    path = os.path.join(home, STAMP)
-    try:
-        os.utime(path, (when, when))
-    except FileNotFoundError:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0), 0o600)
-        os.close(fd)
-        os.utime(path, (when, when))
+    fs.touch_file(os.path.join(home, STAMP), when)
 
 
 def _claim(home: str, now: float) -> "int | None":
     """The sender lock, taken without waiting, when a spawn is due; else ``None``.
 
-    One ``stat`` of the stamp decides in the common case (window open: no
+    One ``lstat`` of the stamp decides in the common case (window open: no
     spawn). When it is due, an exclusive non-blocking ``flock`` on the sender
     lock is the claim: it fails at once while any sender runs. Under the lock
     the stamp is checked again and moved to now, so of the CLIs that finish
     together exactly one spawns; the lock then goes to the sender it starts,
     which holds it for its life (the kernel drops it when that process dies).
+    A stamp or lock that is not ours (a symlink, a FIFO, another user's) starts
+    nothing.
     """
     path = os.path.join(home, STAMP)
     try:
-        if _window_open(os.stat(path).st_mtime, now):
+        st = os.lstat(path)
+        if fs.refusal(st) is not None or _window_open(st.st_mtime, now):
             return None
     except FileNotFoundError:
         pass
     import fcntl
 
-    flags = os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
-    fd = os.open(os.path.join(home, LOCK), flags, 0o600)
+    try:
+        fd = fs.open_file(os.path.join(home, LOCK), os.O_RDWR, True)[0]
+    except OSError:
+        return None
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)  # never waits
         try:

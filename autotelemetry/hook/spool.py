@@ -23,11 +23,11 @@ def spool_dir(home: str) -> str:
 def write(home: str, lines: "list[str]") -> str:
     """Atomically add one spool file holding ``lines`` (one JSON event each).
 
+    ``home`` has passed :func:`fs.private_dir` (the caller checks it once per run).
     Raises ``OSError`` on any failure (the caller swallows it); never leaves a
     partial file under a final name.
     """
-    fs.ensure_private_dir(home)
-    directory = fs.ensure_private_dir(spool_dir(home))
+    directory = fs.private_dir(spool_dir(home))
     from time import time_ns
 
     rand = os.urandom(4)
@@ -70,16 +70,17 @@ def _limits_due(home: str, now_ns: int) -> bool:
     """Claim this home's limit check if the last one is ``LIMITS_EVERY`` s old (``os`` only).
 
     A stamp from the future (the clock was ahead, or jumped back) is as old as it
-    is far: it never switches the limits off.
+    is far: it never switches the limits off. The stamp is set through the trusted
+    open (a stamp that is not ours raises).
     """
     path = os.path.join(home, LIMITS_STAMP)
     now = now_ns / 1e9
     try:
-        if 0 <= now - os.stat(path).st_mtime < LIMITS_EVERY:
+        if 0 <= now - os.lstat(path).st_mtime < LIMITS_EVERY:
             return False
     except FileNotFoundError:
-        os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))
-    os.utime(path, (now, now))
+        pass
+    fs.touch_file(path, now)
     return True
 
 
@@ -110,8 +111,8 @@ def enforce_limits(home: str) -> int:
     from time import time_ns
 
     max_bytes, max_files, max_age = limits()
-    directory = spool_dir(home)
     try:
+        directory = fs.private_dir(spool_dir(home), create=False)
         names = sorted(n for n in os.listdir(directory) if n.endswith(SUFFIX) and n[0] != ".")
     except OSError:
         return 0
@@ -132,7 +133,7 @@ def enforce_limits(home: str) -> int:
     total = 0
     for name in keep:
         try:
-            size = os.stat(os.path.join(directory, name)).st_size
+            size = os.lstat(os.path.join(directory, name)).st_size
         except OSError:
             size = 0
         sizes.append(size)
@@ -150,7 +151,7 @@ def enforce_limits(home: str) -> int:
         except OSError:
             pass
     if removed:
-        fs.ensure_private_dir(os.path.join(home, EVICTIONS_DIR))
-        mark = os.path.join(home, EVICTIONS_DIR, "%020d-%d-%d" % (now, os.getpid(), removed))
-        os.close(os.open(mark, os.O_WRONLY | os.O_CREAT, 0o600))
+        marks = fs.private_dir(os.path.join(home, EVICTIONS_DIR))
+        name = "%020d-%s-%d" % (now, os.urandom(6).hex(), removed)  # count last
+        fs.make_file(os.path.join(marks, name))
     return removed

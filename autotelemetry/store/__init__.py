@@ -24,13 +24,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from autotelemetry.hook.fs import ensure_private_dir
+from autotelemetry.hook import fs
 
 STORE_FILE = "store.sqlite"
 
-# What a store that cannot be opened for writing raises (read-only, locked, disk full):
-# callers catch it by this name so that SQLite stays this package's own.
-Unavailable = sqlite3.OperationalError
 #: 2: ``install_id`` and ``sample_rate`` columns (and ``ts``/``sample_rate`` on flags)
 #: with the report's covering indexes; a version-1 store is migrated on open.
 SCHEMA_VERSION = 2
@@ -168,6 +165,28 @@ def store_path(home: str) -> str:
     return os.path.join(home, STORE_FILE)
 
 
+def check_files(path: str, write: bool, create: bool = False) -> os.stat_result:
+    """SQLite opens by path and follows symlinks: its files pass the trusted open first.
+
+    The database (created empty, 0600, exclusively when ``create``; else a missing one
+    raises ``FileNotFoundError``) and its ``-wal``/``-shm`` companions, where present,
+    must be regular files of ours (with one link, when written), not writable by
+    others; anything else raises the refusal of :mod:`autotelemetry.hook.fs` and
+    SQLite never sees the path. Returns the database's ``fstat``.
+    """
+    fd, st = fs.open_file(path, os.O_RDWR if write else os.O_RDONLY, create=create)
+    os.close(fd)
+    for suffix in ("-wal", "-shm"):
+        try:
+            companion = os.lstat(path + suffix)
+        except FileNotFoundError:
+            continue
+        why = fs.refusal(companion) or (None if companion.st_nlink == 1 else "has other hard links")
+        if why is not None:
+            raise fs.refused(path + suffix, why)
+    return st
+
+
 def is_corrupt(exc: BaseException) -> bool:
     """Whether an SQLite error means the file is damaged (not merely locked or full).
 
@@ -180,6 +199,15 @@ def is_corrupt(exc: BaseException) -> bool:
     if code is not None:
         return code & 0xFF in (11, 26)  # SQLITE_CORRUPT, SQLITE_NOTADB
     return not isinstance(exc, sqlite3.OperationalError) or "not a database" in str(exc)
+
+
+def failure(exc: BaseException) -> str | None:
+    """One line for an SQLite error that stopped a command (full, locked, read-only), else None."""
+    if not isinstance(exc, sqlite3.Error):
+        return None
+    from autotelemetry.hook import allowlist
+
+    return f"the store {store_path(allowlist.home_dir())} cannot be used ({exc})"
 
 
 def corrupt_copies(home: str) -> list[str]:
@@ -268,11 +296,10 @@ class Store:
         self.changed = False
         self.inode: int | None = None
         if readonly:
-            if not os.path.isfile(self.path):
-                raise FileNotFoundError(self.path)
+            check_files(self.path, write=False)
             self.db = open_readonly(self.path)
             return
-        ensure_private_dir(home)
+        fs.private_dir(home)
         try:
             self.db = self._open()
         except sqlite3.DatabaseError as exc:
@@ -283,15 +310,14 @@ class Store:
     # --- opening -------------------------------------------------------------------
 
     def _open(self) -> sqlite3.Connection:
+        # SQLite opens by path and follows symlinks: the files pass the trusted open first.
         if not self.scratch:
             self._create_whole()
-        else:
-            os.close(os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600))
         try:
-            st = os.stat(self.path)
+            st = check_files(self.path, write=True, create=self.scratch)
         except FileNotFoundError:  # set aside by a concurrent reader: create again
             self._create_whole()
-            st = os.stat(self.path)
+            st = check_files(self.path, write=True)
         if st.st_size < _MIN_STORE_BYTES and not self.scratch:
             raise _Damaged(f"{self.path} is {st.st_size} bytes: truncated")
         db = self._connect(self.path)
@@ -332,10 +358,10 @@ class Store:
         """Create the store if missing: built aside with its schema, then linked into place."""
         if os.path.lexists(self.path):
             return
-        tmp = os.path.join(self.home, f".{STORE_FILE}.{os.urandom(6).hex()}.tmp")
-        # Created 0600 before SQLite sees it (SQLite would create it by the umask; its
-        # -wal and -shm copy the database's mode).
-        os.close(os.open(tmp, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o600))
+        tmp = os.path.join(self.home, f".{STORE_FILE}.{os.urandom(8).hex()}.tmp")
+        # Created 0600, exclusively, before SQLite sees it (SQLite would create it by the
+        # umask; its -wal and -shm copy the database's mode).
+        fs.make_file(tmp)
         try:
             db = self._connect(tmp)
             db.close()  # the last connection to close checkpoints and removes the -wal
@@ -362,7 +388,7 @@ class Store:
         """
         import fcntl
 
-        fd = os.open(os.path.join(self.home, RECOVER_LOCK), os.O_RDWR | os.O_CREAT, 0o600)
+        fd = fs.open_file(os.path.join(self.home, RECOVER_LOCK), os.O_RDWR, create=True)[0]
         try:
             fcntl.flock(fd, fcntl.LOCK_EX)
             try:
@@ -527,8 +553,6 @@ def write_census(store: Store) -> None:
     Rows are only ever deleted oldest first (the cap) or all at once (purge), so
     the row ids are contiguous and ``max - min + 1`` is the number of events.
     """
-    from autotelemetry.hook.fs import write_file
-
     db = store.db
     low, high = db.execute("SELECT min(rowid), max(rowid) FROM events").fetchone()
     row = db.execute("SELECT value FROM meta WHERE key = 'delivery.watermark'").fetchone()
@@ -544,14 +568,13 @@ def write_census(store: Store) -> None:
         "store_id": store.meta("store.id"),
         "time": time.time(),
     }
-    write_file(census_path(store.home), (json.dumps(data) + "\n").encode())
+    fs.write_file(census_path(store.home), (json.dumps(data) + "\n").encode())
 
 
 def read_census(home: str) -> dict[str, Any]:
     """The last census, or ``{}`` (none, unreadable)."""
-    try:
-        with open(census_path(home), "rb") as f:
-            data = json.loads(f.read(1 << 16))
+    try:  # a census that is not ours is no census
+        data = json.loads(fs.read_file(census_path(home), 1 << 16) or b"null")
     except (OSError, ValueError):
         return {}
     return data if isinstance(data, dict) else {}
@@ -593,7 +616,9 @@ def health(home: str) -> list[str]:
         store = Store(home, readonly=True)
     except FileNotFoundError:
         return problems
-    except sqlite3.Error as exc:
+    except (OSError, sqlite3.Error) as exc:
+        if isinstance(exc, OSError) and exc.errno == fs.REFUSED:
+            return problems  # reported with its fix by autotelemetry.trust (status, doctor)
         if is_corrupt(exc):
             return [*problems, corrupt.format(exc)]
         return [*problems, f"the store {store_path(home)} cannot be opened ({exc})"]
@@ -614,7 +639,9 @@ __all__ = [
     "STORE_FILE",
     "Filters",
     "Store",
+    "check_files",
     "corrupt_copies",
+    "failure",
     "health",
     "is_corrupt",
     "store_path",

@@ -9,7 +9,10 @@ duplicates nothing. A record that is not a valid event (bad JSON, wrong shape,
 ``NaN``) is never stored, not even in part: its file is moved to
 ``<home>/quarantine`` (kept for ``doctor``, never read again) once the file's
 valid events are stored, and each such record is counted as dropped
-(``invalid``), exactly once.
+(``invalid``), exactly once. Anything in the spool that is not a regular file of
+ours (a symlink, a FIFO, another user's file: opened only through
+:func:`autotelemetry.hook.fs.open_file`, never followed) is set aside unread under
+an ``untrusted-`` name in the quarantine, counted apart (not as invalid events).
 
 Speed (docs/performance.md): one ``scandir`` of the spool, one ``open``/``read``/
 ``close`` and one ``unlink`` per file, the lines of a whole chunk decoded by one
@@ -29,8 +32,7 @@ from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass, field
 from typing import TypeVar
 
-from autotelemetry.hook import spool
-from autotelemetry.hook.fs import ensure_private_dir
+from autotelemetry.hook import fs, spool
 from autotelemetry.store import (
     EVENT_COLUMNS,
     FLAG_COLUMNS,
@@ -50,6 +52,10 @@ MAX_FILE_BYTES = 16 << 20
 COUNTED_INVALID = "ingest.counted_invalid"
 
 
+#: Name prefix, in the quarantine, of spool entries set aside because they are not ours.
+UNTRUSTED = "untrusted-"
+
+
 @dataclass
 class IngestResult:
     """What one ingest did. ``files``: spool files stored whole; ``quarantined``: files
@@ -62,6 +68,10 @@ class IngestResult:
     quarantined: list[str] = field(default_factory=list)
     evicted: int = 0
     store_evicted: int = 0
+    #: Spool entries that are not regular files of ours, set aside unread.
+    untrusted: list[str] = field(default_factory=list)
+    #: Why the spool directory itself was refused (nothing ingested), or None.
+    refused: str | None = None
 
 
 class CorruptSpoolFile(ValueError):
@@ -80,8 +90,14 @@ def _names(directory: str) -> list[str]:
 
 
 def pending(home: str) -> list[str]:
-    """Spool files ready to read, oldest first (names start with a nanosecond time)."""
-    directory = spool.spool_dir(home)
+    """Spool files ready to read, oldest first (names start with a nanosecond time).
+
+    Empty when the spool directory is missing or refused (not a directory of ours).
+    """
+    try:
+        directory = fs.private_dir(spool.spool_dir(home), create=False)
+    except OSError:
+        return []
     return [os.path.join(directory, n) for n in _names(directory)]
 
 
@@ -90,7 +106,7 @@ def stats(home: str) -> tuple[int, int]:
     count = size = 0
     for path in pending(home):
         try:
-            size += os.stat(path).st_size
+            size += os.lstat(path).st_size
             count += 1
         except OSError:
             pass
@@ -99,8 +115,9 @@ def stats(home: str) -> tuple[int, int]:
 
 def _read_bytes(path: str) -> bytes:
     """The file's bytes: one ``open``, one ``read`` (a second only for a large file), one
-    ``close``. Raises ``OSError`` (``FileNotFoundError`` when another reader took it)."""
-    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+    ``close``, through the trusted open. Raises ``OSError`` (``FileNotFoundError`` when
+    another reader took it, ``fs.refused()`` when it is not a regular file of ours)."""
+    fd = fs.open_file(path)[0]
     try:
         data = os.read(fd, 1 << 16)
         if len(data) == 1 << 16:  # larger than a run ever writes: read the rest
@@ -153,7 +170,8 @@ _BAD = object()
 def read_lines(path: str) -> list[tuple[dict, str]]:
     """Each event of one spool file with its line of JSON (stored as the event's body).
 
-    Raises :class:`CorruptSpoolFile` if any line is not a valid event.
+    Raises :class:`CorruptSpoolFile` if any line is not a valid event, ``fs.refused()``
+    if the file is not a regular file of ours (never followed, never blocked on).
     """
     lines = _lines(_read_bytes(path))
     if lines is None:
@@ -174,17 +192,22 @@ def read(path: str) -> list[dict]:
     return [event for event, _ in read_lines(path)]
 
 
-def quarantine(home: str, path: str) -> str:
-    """Move a bad spool file aside (kept for `doctor`, never read again)."""
-    directory = ensure_private_dir(os.path.join(home, spool.QUARANTINE_DIR))
-    target = os.path.join(directory, os.path.basename(path))
+def quarantine(home: str, path: str, prefix: str = "") -> str:
+    """Move a bad spool file aside (kept for `doctor`, never read again).
+
+    A rename moves the directory entry itself: a symlink is moved, never followed.
+    """
+    directory = fs.private_dir(os.path.join(home, spool.QUARANTINE_DIR))
+    target = os.path.join(directory, prefix + os.path.basename(path))
     os.replace(path, target)
     return target
 
 
 def quarantined(home: str) -> list[str]:
+    """Names in the quarantine: corrupt spool files and (``untrusted-``) entries not ours."""
     try:
-        return sorted(os.listdir(os.path.join(home, spool.QUARANTINE_DIR)))
+        directory = fs.private_dir(os.path.join(home, spool.QUARANTINE_DIR), create=False)
+        return sorted(os.listdir(directory))
     except OSError:
         return []
 
@@ -355,6 +378,8 @@ class _File:
     flags: list[tuple]
     records: int
     invalid: int
+    #: Not a regular file of ours (a symlink, a FIFO, another user's): never read.
+    untrusted: bool = False
 
 
 def _read_chunk(paths: list[str]) -> list[_File]:
@@ -364,13 +389,17 @@ def _read_chunk(paths: list[str]) -> list[_File]:
     (a symlink, a directory) or not UTF-8 counts as one invalid record per line.
     """
     read: list[tuple[str, list[str] | None, int]] = []
+    untrusted: list[_File] = []
     for path in paths:
         try:
             data = _read_bytes(path)
         except FileNotFoundError:
             continue
-        except OSError:
-            read.append((path, None, 1))
+        except OSError as exc:
+            if exc.errno == fs.REFUSED:  # not ours: set aside unread, not an event
+                untrusted.append(_File(path, [], [], 0, 0, untrusted=True))
+            else:
+                read.append((path, None, 1))
             continue
         lines = _lines(data)
         if not lines:  # not UTF-8, or nothing in it: a writer always writes one event
@@ -391,7 +420,7 @@ def _read_chunk(paths: list[str]) -> list[_File]:
                 good.append((value, line))  # type: ignore[arg-type]  # valid: an object
         at += n
         out.append(_checked(path, good, n))
-    return out
+    return out + untrusted
 
 
 def _checked(path: str, good: list[tuple[dict, str]], records: int) -> _File:
@@ -471,6 +500,15 @@ def ingest(store: Store, progress: Callable[[int, int], None] | None = None) -> 
     """
     home = store.home
     result = IngestResult()
+    try:
+        fs.private_dir(spool.spool_dir(home), create=False)
+    except FileNotFoundError:
+        pass
+    except OSError as exc:
+        if exc.errno != fs.REFUSED:
+            raise
+        result.refused = f"{exc.filename} {exc.strerror}"
+        return result
     result.evicted = limits.before_ingest(store).evicted
     paths = pending(home)
     chunks = _chunks(paths)
@@ -513,6 +551,12 @@ def _store_chunk(store: Store, batch: list[_File], result: IngestResult) -> None
     result.events += inserted
     result.duplicates += len(event_rows) - inserted
     for f in batch:
+        if f.untrusted:
+            try:
+                result.untrusted.append(quarantine(store.home, f.path, UNTRUSTED))
+            except OSError:
+                result.untrusted.append(f.path)
+            continue
         if f.invalid:
             try:
                 result.quarantined.append(quarantine(store.home, f.path))
@@ -671,6 +715,7 @@ def recovering_rows(store: Store, make: Callable[[], Iterator[T]]) -> Generator[
 __all__ = [
     "BATCH_EVENTS",
     "STALE_TMP_SECONDS",
+    "UNTRUSTED",
     "CorruptSpoolFile",
     "IngestResult",
     "StoreWasCorrupt",

@@ -213,6 +213,13 @@ def status(home: str) -> dict[str, Any]:
                 ).fetchone()
                 data["oldest_unsent"] = row[0] if row else None
                 data["last"] = ledger.get("last")
+                last = data["last"]
+                if isinstance(last, dict) and isinstance(last.get("endpoint"), str):
+                    # Versions before the display form stored the URL itself: never show
+                    # its secrets.
+                    from autotelemetry.endpoint import display
+
+                    last["endpoint"] = display(last["endpoint"])
                 if data["backlog"]:
                     data["next_retry"] = ledger.next_retry()
                 dropped = ledger.counters("dropped")

@@ -23,7 +23,7 @@ import os
 import time
 from dataclasses import dataclass
 
-from autotelemetry.hook import config, spool
+from autotelemetry.hook import config, fs, spool
 from autotelemetry.store import Store
 
 #: A temporary of ours this old (either way: a clock may have jumped) belongs to a
@@ -52,12 +52,13 @@ class Housekeeping:
 
 
 def _is_our_tmp(name: str) -> bool:
-    """``.<name>.<12 hex>.tmp`` (``hook/fs.write_file``) or a spool temporary."""
+    """``.<name>.<16 hex>.tmp`` (``hook/fs.write_file``, the store being built; 12 hex
+    from older versions)."""
     if not (name.startswith(".") and name.endswith(".tmp")):
         return False
     stem = name[1:-4]
     random = stem.rsplit(".", 1)[-1]
-    return len(random) == 12 and all(c in "0123456789abcdef" for c in random)
+    return len(random) in (12, 16) and all(c in "0123456789abcdef" for c in random)
 
 
 def remove_stale_tmp(home: str, now: float | None = None) -> int:
@@ -66,8 +67,8 @@ def remove_stale_tmp(home: str, now: float | None = None) -> int:
     removed = 0
     for directory in (home, spool.spool_dir(home), os.path.join(home, spool.QUARANTINE_DIR)):
         try:
-            entries = list(os.scandir(directory))
-        except OSError:
+            entries = list(os.scandir(fs.private_dir(directory, create=False)))
+        except OSError:  # missing, or not a directory of ours: never entered
             continue
         for entry in entries:
             if not _is_our_tmp(entry.name):
@@ -87,16 +88,17 @@ def remove_stale_tmp(home: str, now: float | None = None) -> int:
 
 def eviction_marks(home: str) -> list[tuple[str, int]]:
     """(path, count) of every pending eviction mark."""
-    directory = os.path.join(home, spool.EVICTIONS_DIR)
     try:
-        names = os.listdir(directory)
+        directory = fs.private_dir(os.path.join(home, spool.EVICTIONS_DIR), create=False)
+        entries = list(os.scandir(directory))
     except OSError:
         return []
     marks = []
-    for name in names:
+    for entry in entries:
         try:
-            marks.append((os.path.join(directory, name), int(name.rsplit("-", 1)[1])))
-        except (IndexError, ValueError):
+            if fs.refusal(entry.stat(follow_symlinks=False)) is None:  # only marks we wrote
+                marks.append((entry.path, int(entry.name.rsplit("-", 1)[1])))
+        except (IndexError, ValueError, OSError):
             pass
     return marks
 
