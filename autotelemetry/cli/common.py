@@ -14,7 +14,6 @@ import click
 
 from autotelemetry.hook import allowlist
 from autotelemetry.store import Filters, Store
-from autotelemetry.store import Unavailable as StoreUnavailable
 from autotelemetry.store import ingest as spool_reader
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -224,14 +223,9 @@ def open_store() -> Store:
     A store that cannot be opened for writing (read-only mount, disk full, locked)
     is a one-line error, never a traceback.
     """
-    home = allowlist.home_dir()
-    try:
-        store = Store(home)
-    except (OSError, StoreUnavailable) as exc:
-        raise click.ClickException(
-            f"cannot open the store in {home} for writing ({exc}); `autotelemetry status` "
-            "reads it without writing"
-        ) from None
+    # A store that cannot be opened (read-only, full, not ours) is one line with its fix
+    # from the command line's error boundary (autotelemetry.cli.failure).
+    store = Store(allowlist.home_dir())
     if store.recovered_from:
         click.echo(recovered(store), err=True)
     with Progress("ingesting spool files", INGEST_PROGRESS_FILES) as progress:

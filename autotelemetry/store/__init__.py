@@ -28,9 +28,6 @@ from autotelemetry.hook import fs
 
 STORE_FILE = "store.sqlite"
 
-# What a store that cannot be opened for writing raises (read-only, locked, disk full):
-# callers catch it by this name so that SQLite stays this package's own.
-Unavailable = sqlite3.OperationalError
 #: 2: ``install_id`` and ``sample_rate`` columns (and ``ts``/``sample_rate`` on flags)
 #: with the report's covering indexes; a version-1 store is migrated on open.
 SCHEMA_VERSION = 2
@@ -181,10 +178,10 @@ def check_files(path: str, write: bool, create: bool = False) -> os.stat_result:
     os.close(fd)
     for suffix in ("-wal", "-shm"):
         try:
-            st = os.lstat(path + suffix)
+            companion = os.lstat(path + suffix)
         except FileNotFoundError:
             continue
-        why = fs.refusal(st) or (None if st.st_nlink == 1 else "has other hard links")
+        why = fs.refusal(companion) or (None if companion.st_nlink == 1 else "has other hard links")
         if why is not None:
             raise fs.refused(path + suffix, why)
     return st
@@ -366,10 +363,10 @@ class Store:
         """Create the store if missing: built aside with its schema, then linked into place."""
         if os.path.lexists(self.path):
             return
-        tmp = os.path.join(self.home, f".{STORE_FILE}.{os.urandom(6).hex()}.tmp")
-        # Created 0600 before SQLite sees it (SQLite would create it by the umask; its
-        # -wal and -shm copy the database's mode).
-        os.close(os.open(tmp, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o600))
+        tmp = os.path.join(self.home, f".{STORE_FILE}.{os.urandom(8).hex()}.tmp")
+        # Created 0600, exclusively, before SQLite sees it (SQLite would create it by the
+        # umask; its -wal and -shm copy the database's mode).
+        fs.make_file(tmp)
         try:
             db = self._connect(tmp)
             db.close()  # the last connection to close checkpoints and removes the -wal

@@ -52,7 +52,8 @@ class Housekeeping:
 
 
 def _is_our_tmp(name: str) -> bool:
-    """``.<name>.<16 hex>.tmp`` (``hook/fs.write_file``) or ``.store.sqlite.<12 hex>.tmp``."""
+    """``.<name>.<16 hex>.tmp`` (``hook/fs.write_file``, the store being built; 12 hex
+    from older versions)."""
     if not (name.startswith(".") and name.endswith(".tmp")):
         return False
     stem = name[1:-4]
