@@ -128,8 +128,11 @@ class Delivery:
     notes: list[str] = field(default_factory=list)
 
     def describe(self) -> dict[str, Any]:
+        """For ``status``: the endpoint in its display form (no userinfo, no query values)."""
+        from autotelemetry.endpoint import display
+
         return {
-            "endpoint": self.endpoint,
+            "endpoint": display(self.endpoint) if self.endpoint else self.endpoint,
             "endpoint_source": self.endpoint_source,
             "protocol": self.protocol,
             "signals": list(self.signals),

@@ -488,8 +488,13 @@ class Sender:
                         active.remove(ch)
                         self.result.of(ch.signal).stopped = exc.reason
                     except _EndpointWrong as exc:
-                        active.remove(ch)
                         wrong.append((ch, exc))
+                        if ch.signal in PRIMARY:
+                            # Same endpoint, same credentials: the other signals would get
+                            # the same answer. Nothing more is asked of it this run.
+                            active.clear()
+                            break
+                        active.remove(ch)
             except _Retry as exc:
                 failures = self.ledger.failures()
                 delay = self.backoff(failures, exc.retry_after)

@@ -64,7 +64,7 @@ def variables() -> dict[str, dict[str, Any]]:
         value = config.value(name)
         if name == "headers" and isinstance(value, str):
             value = ",".join(item.partition("=")[0].strip() for item in value.split(","))
-        out[name] = {"value": value, "source": variable}
+        out[name] = {"value": shown(name, value), "source": variable}
     return out
 
 

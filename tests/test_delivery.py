@@ -251,7 +251,9 @@ def test_flush_and_status_after_a_retry_that_succeeded(run, receiver):
     receiver.plan = [503]
     out = flush(run, receiver.url)
     assert out.returncode == 0, out.stdout
-    assert out.stdout == b"sent 2; kept 0 for retry; dropped 0\n"
+    assert out.stdout == (
+        b"sent 2; kept 0 for retry; dropped 0; traces: sent 2 span(s), kept 0, dropped 0\n"
+    )
     d = status(run, receiver.url)
     assert d["backlog"] == 0 and d["next_retry"] is None
     assert d["last"]["kept_reason"] is None
@@ -486,10 +488,13 @@ def _dry_run(run: Runner, receiver: Receiver, encoding: str) -> None:
     receiver.requests.clear()
     receiver.messages.clear()
     receiver.records.clear()
-    receiver.default = 401  # a drop, so the next batch carries counts
-    record(run, 1)
-    flush(run, receiver.url, AUTOTELEMETRY_PROTOCOL=encoding)
-    receiver.default = 200
+    # A drop, so the next batch carries counts: over a one-event store cap the oldest
+    # events go, undelivered ones among them (counted as store_cap).
+    record(run, 2)
+    capped = run("autotelemetry", "events", env={"AUTOTELEMETRY_STORE_MAX_EVENTS": "1"})
+    assert capped.returncode == 0, capped.stderr
+    capped_away = status(run, receiver.url)["dropped"]["store_cap"]
+    assert 1 <= capped_away <= 2
     record(run, 4)  # in the spool, not yet in the store
     receiver.requests.clear()
     receiver.messages.clear()
@@ -507,7 +512,8 @@ def _dry_run(run: Runner, receiver: Receiver, encoding: str) -> None:
     assert out.returncode == 0
     if encoding == "json":
         sent = [r for r in receiver.records if "event_id" in r]
-        assert printed[0]["events"] == sent and printed[0]["dropped"] == {"http_401": 1}
+        assert printed[0]["events"] == sent
+        assert printed[0]["dropped"] == {"store_cap": capped_away}
         assert len(printed) == 1
         return
     assert len(printed) == len(receiver.messages) == 2  # one logs and one traces request
@@ -523,5 +529,6 @@ def _dry_run(run: Runner, receiver: Receiver, encoding: str) -> None:
         assert shown == sent
     if encoding == "http/json":  # the very JSON posted (the spans carry no build time)
         assert json.loads(receiver.of("traces")[-1]["body"]) == printed[1]
-    assert "autotelemetry.dropped.http_401" in json.dumps(printed[0])
-    assert len(printed[1]["resourceSpans"][0]["scopeSpans"][0]["spans"]) == 4
+    assert "autotelemetry.dropped.store_cap" in json.dumps(printed[0])
+    spans = printed[1]["resourceSpans"][0]["scopeSpans"][0]["spans"]
+    assert len(spans) == 4 + 2 - capped_away  # the spool's 4 and the store's undelivered
