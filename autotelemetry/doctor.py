@@ -327,10 +327,12 @@ def check_endpoint(settings: config.Settings, timeout: float = 2.0) -> list[Chec
     import socket
     from urllib.parse import urlsplit
 
-    from autotelemetry.status import sender_headers
+    from autotelemetry import otel
 
-    header = endpoint.header_problem(sender_headers())
-    if header is not None:
+    for ch in otel.resolve(settings).channels:  # the headers each channel would send
+        header = endpoint.header_problem(ch.headers, ch.headers_source or "AUTOTELEMETRY_HEADERS")
+        if header is None:
+            continue
         return [
             Check(
                 "endpoint",
@@ -498,6 +500,70 @@ def check_send_test(settings: config.Settings, timeout: float) -> list[Check]:
     return [Check("send test", "fail", detail, fix)]
 
 
+def check_delivery(settings: config.Settings) -> list[Check]:
+    """How events are sent (OTLP signals, protocols, OTEL_* fallbacks) and what the
+    collector said about them (partial success, a signal it refuses)."""
+    from autotelemetry import otel
+    from autotelemetry.store import ledger
+
+    sending = otel.resolve(settings)
+    if not sending.endpoint:
+        return []
+    checks = []
+    for why in sending.blocked.values():
+        checks.append(
+            Check(
+                "protocol",
+                "fail",
+                why,
+                "set OTEL_EXPORTER_OTLP_PROTOCOL=http/protobuf (or AUTOTELEMETRY_PROTOCOL) and "
+                "point the endpoint at the collector's OTLP/HTTP port (usually 4318)",
+            )
+        )
+    for problem in [*config.variable_problems(), *sending.problems]:
+        if problem not in sending.blocked.values():
+            checks.append(Check("sending", "warn", problem, "fix or unset the variable"))
+    for ch in sending.channels:
+        checks.append(
+            Check(
+                "sending",
+                "ok",
+                f"{ch.signal} to {ch.display} as {ch.encoding} ({ch.url_source}"
+                + (f", headers from {ch.headers_source}" if ch.headers_source else "")
+                + ")",
+            )
+        )
+    for note in sending.notes:
+        checks.append(Check("sending", "ok", note))
+    state = ledger.status(allowlist.home_dir(), tuple(ch.signal for ch in sending.channels))
+    for signal, note in sorted((state.get("rejected") or {}).items()):
+        what = "span(s)" if signal == "traces" else "log record(s)"
+        message = note.get("message") or "no message"
+        checks.append(
+            Check(
+                "collector",
+                "warn",
+                f"the collector rejected {note.get('count', 0)} {what} (partial success): "
+                f"{message}",
+                "see the collector's logs and limits; rejected items are counted as dropped "
+                "(`status`), never retried",
+            )
+        )
+    traces = state.get("traces")
+    refused = (traces or {}).get("dropped", {}) if isinstance(traces, dict) else {}
+    if refused.get("http_404"):
+        checks.append(
+            Check(
+                "collector",
+                "warn",
+                f"the endpoint answered 404 to spans ({refused['http_404']} dropped): its "
+                "collector has no traces pipeline",
+                "add a traces pipeline to the collector, or set AUTOTELEMETRY_SIGNALS=logs",
+            )
+        )
+    return checks
+
+
 def check_storage() -> list[Check]:
     home = allowlist.home_dir()
     checks = []
@@ -561,6 +627,7 @@ def run_checks(timeout: float = 2.0, send_test: bool = False) -> list[Check]:
         check_home,
         check_clock,
         lambda: check_endpoint(settings, timeout),
+        lambda: check_delivery(settings),
         lambda: check_send_test(settings, timeout) if send_test else [],
         lambda: check_delivery_state(settings),
         check_storage,

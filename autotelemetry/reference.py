@@ -37,9 +37,13 @@ ROWS = [Option(*row) for row in OPTIONS]
 DELIVERY = (
     "endpoint",
     "protocol",
+    "signals",
     "headers",
     "ca_bundle",
+    "client_certificate",
+    "client_key",
     "timeout",
+    "compression",
     "send_budget",
     "send_interval",
     "batch_events",

@@ -20,7 +20,9 @@ dropped only once the endpoint has accepted another in the same run. Answers
 that concern the request as a whole (401, 403, 404, 405, 407, 410, 411, 415),
 or a rejection of every single record tried, mean the *endpoint* is wrong:
 nothing is dropped, the sender backs off and ``status``/``doctor`` say so.
-Rules, defaults and knobs are in docs/delivery.md.
+Each OpenTelemetry signal (logs, traces; the webhook's events) is a channel with
+its own watermark (:mod:`autotelemetry.otel` resolves them). Rules, defaults and
+knobs are in docs/delivery.md.
 """
 
 from __future__ import annotations
@@ -35,12 +37,13 @@ from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
 from typing import Any, Callable
 
-from autotelemetry import endpoint
-from autotelemetry.exporters import get as get_exporter
+from autotelemetry import endpoint, otel
+from autotelemetry.exporters import Payload, payload
 from autotelemetry.hook import allowlist, config, fs, spawn
 from autotelemetry.store import Store, is_corrupt
-from autotelemetry.store.ingest import ingest, pending
-from autotelemetry.store.ledger import Ledger, Row
+from autotelemetry.store.ingest import ingest, pending, read_lines
+from autotelemetry.store.ledger import PRIMARY, Ledger, Row
+from autotelemetry.store.limits import eviction_marks
 
 LOCK = spawn.LOCK
 LOG = "sender.log"
@@ -52,17 +55,21 @@ WHOLE = frozenset({401, 403, 404, 405, 407, 410, 411, 415})
 #: Single records rejected, with no record accepted in the same run, after which the
 #: endpoint (not the records) is taken to be wrong.
 SUSPECTS = 3
+#: Largest response body read (the OTLP default maximum response size).
+MAX_RESPONSE = 4 << 20
 
 
 @dataclass
 class Settings:
-    """Everything the sender needs; secrets (headers) come only from the environment."""
+    """Everything the sender needs; secrets (headers) come only from the environment.
+
+    ``delivery`` holds the resolved channels (one per signal: URL, encoding, headers,
+    compression, timeout, TLS), each value with its source (:mod:`autotelemetry.otel`).
+    """
 
     endpoint: str | None
     protocol: str = "otlp"
-    headers: dict[str, str] = field(default_factory=dict)
-    ca_bundle: str | None = None
-    timeout: float = 10.0
+    delivery: otel.Delivery | None = None
     budget: float = 60.0
     batch: int = 500
     retry_base: float = 1.0
@@ -70,22 +77,29 @@ class Settings:
     store_max_events: int = 200_000
     debug: bool = False
 
+    @property
+    def channels(self) -> list[otel.Channel]:
+        return list(self.delivery.channels) if self.delivery else []
+
+    @property
+    def resource(self) -> dict[str, str]:
+        return dict(self.delivery.resource) if self.delivery else {}
+
     @classmethod
     def from_env(cls, environ: dict[str, str] | os._Environ[str] = os.environ) -> Settings:
         """Endpoint and protocol follow the settings' precedence (environment, then the
-        environment's and the user's config.toml); everything else comes from the
-        environment only, through the option table."""
-        configured = config.load_settings(environ).values
+        environment's and the user's config.toml, then OpenTelemetry's variables); the
+        channels are resolved by :mod:`autotelemetry.otel`; everything else comes from
+        the environment only, through the option table."""
+        delivery = otel.resolve(config.load_settings(environ), environ)
 
         def value(name: str) -> Any:
             return config.value(name, environ)
 
         return cls(
-            endpoint=str(configured["endpoint"] or "") or None,
-            protocol=str(configured["protocol"] or "otlp"),
-            headers=parse_headers(value("headers") or ""),
-            ca_bundle=value("ca_bundle"),
-            timeout=float(value("timeout")),
+            endpoint=delivery.endpoint,
+            protocol=delivery.protocol,
+            delivery=delivery,
             budget=float(value("send_budget")),
             batch=int(value("batch_events")),
             retry_base=float(value("retry_base")),
@@ -97,14 +111,7 @@ class Settings:
 
 def parse_headers(text: str) -> dict[str, str]:
     """``k=v,k2=v2`` (values percent-decoded, as ``OTEL_EXPORTER_OTLP_HEADERS``)."""
-    from urllib.parse import unquote
-
-    headers = {}
-    for item in text.split(","):
-        key, sep, value = item.partition("=")
-        if sep and key.strip():
-            headers[unquote(key.strip())] = unquote(value.strip())
-    return headers
+    return otel.parse_pairs(text) or {}
 
 
 class HeaderError(ValueError):
@@ -117,26 +124,75 @@ def masked(headers: dict[str, str]) -> dict[str, str]:
 
 
 @dataclass
-class Result:
-    """What one sender run did (what `flush` prints and `status` remembers)."""
+class SignalResult:
+    """What one run did on one signal."""
 
     sent: int = 0
     dropped: dict[str, int] = field(default_factory=dict)
     kept: int = 0
+    stopped: str | None = None
+    #: Not sent at all (an unsupported protocol): its events wait, no retry is due.
+    blocked: bool = False
+
+    def drop(self, reason: str, n: int) -> None:
+        if n:
+            self.dropped[reason] = self.dropped.get(reason, 0) + n
+
+
+@dataclass
+class Result:
+    """What one sender run did (what `flush` prints and `status` remembers).
+
+    ``sent``/``dropped``/``kept`` are those of the first channel (the logs, or the
+    webhook's events); every channel's are in ``signals``.
+    """
+
+    signals: dict[str, SignalResult] = field(default_factory=dict)
     kept_reason: str | None = None
     next_retry: float | None = None
     evicted: int = 0
     attempts: int = 0
+    primary: str = "logs"
+
+    def of(self, signal: str) -> SignalResult:
+        return self.signals.setdefault(signal, SignalResult())
+
+    @property
+    def sent(self) -> int:
+        return self.of(self.primary).sent
+
+    @property
+    def dropped(self) -> dict[str, int]:
+        return self.of(self.primary).dropped
+
+    @property
+    def kept(self) -> int:
+        return self.of(self.primary).kept
+
+    @property
+    def kept_any(self) -> int:
+        """Events kept for a retry on any channel (a blocked signal is not retried)."""
+        return sum(r.kept for r in self.signals.values() if not r.blocked)
 
     def summary(self) -> str:
         parts = [f"sent {self.sent}"]
         parts.append(
             f"kept {self.kept} for retry" + (f" ({self.kept_reason})" if self.kept_reason else "")
         )
-        drops = sum(self.dropped.values())
-        reasons = ", ".join(f"{k}: {v}" for k, v in sorted(self.dropped.items()))
-        parts.append(f"dropped {drops}" + (f" ({reasons})" if reasons else ""))
+        parts.append(_drops(self.dropped))
+        for signal, r in self.signals.items():
+            if signal != self.primary:
+                what = "span(s)" if signal == "traces" else signal
+                stopped = f" ({r.stopped})" if r.stopped else ""
+                parts.append(
+                    f"{signal}: sent {r.sent} {what}, kept {r.kept}{stopped}, " + _drops(r.dropped)
+                )
         return "; ".join(parts)
+
+
+def _drops(dropped: dict[str, int]) -> str:
+    reasons = ", ".join(f"{k}: {v}" for k, v in sorted(dropped.items()))
+    return f"dropped {sum(dropped.values())}" + (f" ({reasons})" if reasons else "")
 
 
 class _Retry(Exception):
@@ -146,6 +202,14 @@ class _Retry(Exception):
         super().__init__(reason)
         self.reason = reason
         self.retry_after = retry_after
+
+
+class _Stop(Exception):
+    """A permanent failure of the whole request (auth, address): stop this channel."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
 
 
 def retry_after_seconds(value: str | None) -> float | None:
@@ -163,6 +227,30 @@ def retry_after_seconds(value: str | None) -> float | None:
         return None
 
 
+@dataclass
+class _Answer:
+    """A 2xx answer to one request."""
+
+    items: int
+    carried: dict[str, int]
+    rejected: int = 0
+    message: str = ""
+
+
+@dataclass
+class _Trial:
+    """What one run learnt about one channel's endpoint (see the module docstring)."""
+
+    #: A 2xx seen in this run: the endpoint takes our records.
+    accepted: bool = False
+    #: Single records rejected while no record was accepted yet: proven bad only once
+    #: another is accepted (then dropped), else the endpoint is wrong.
+    suspects: list[tuple[Row, int]] = field(default_factory=list)
+    #: Highest rowid tried in this run (suspects stay above the watermark).
+    cursor: int = 0
+    probed: bool = False
+
+
 class Sender:
     """One run: ingest, cap, send batches; call :meth:`run` holding the lock."""
 
@@ -178,40 +266,35 @@ class Sender:
 
         Raises :class:`HeaderError` for a header HTTP cannot carry (nothing is sent).
         """
-        problem = endpoint.header_problem(settings.headers)
-        if problem is not None:
-            raise HeaderError(problem)
+        for ch in settings.channels:
+            problem = endpoint.header_problem(
+                ch.headers, ch.headers_source or "AUTOTELEMETRY_HEADERS"
+            )
+            if problem is not None:
+                raise HeaderError(problem)
         import requests
 
         self.home = home
         self.settings = settings
-        self.exporter = get_exporter(settings.protocol)
-        # Userinfo becomes a header (never part of a URL that is logged or stored); the
-        # display form (no userinfo, no query values) is all that is ever shown or kept.
-        bare, authorization = endpoint.split_credentials(settings.endpoint or "")
-        self.url = self.exporter.url(bare)
-        self.display = endpoint.display(self.url)
+        self.channels = settings.channels
+        # The display form (no userinfo, no query values) is all that is ever shown or
+        # kept; userinfo was made a header when the channels were resolved.
+        self.display = (
+            self.channels[0].display if self.channels else endpoint.display(settings.endpoint or "")
+        )
         self.progress = progress
         self.wait = wait or (lambda seconds, reason: time.sleep(seconds))
         self.log = log or (lambda line: sys.stderr.write("autotelemetry: " + line + "\n"))
         self.session = requests.Session()
-        self.session.verify = settings.ca_bundle or True  # never off
-        if authorization is not None:
-            self.session.headers["Authorization"] = authorization
-        self.session.headers.update(settings.headers)  # an explicit Authorization wins
         self.requests = requests
         self.store = Store(home)
         self.ledger = Ledger(self.store)
-        self.result = Result()
+        self.result = Result(primary=self.channels[0].signal if self.channels else "logs")
+        self.trials: dict[str, _Trial] = {}
+        for ch in self.channels:
+            self.result.of(ch.signal)
+            self.trials[ch.signal] = _Trial()
         self.deadline = time.monotonic() + settings.budget
-        #: A 2xx seen in this run: the endpoint takes our records.
-        self.accepted = False
-        #: Single records rejected while no record was accepted yet: proven bad only
-        #: once another is accepted (then dropped), else the endpoint is wrong.
-        self.suspects: list[tuple[Row, int]] = []
-        #: Highest rowid tried in this run (suspects stay above the watermark).
-        self.cursor = 0
-        self.probed = False
 
     # --- the store -----------------------------------------------------------------
 
@@ -224,10 +307,7 @@ class Sender:
                 f"{ingested.invalid} invalid record(s) in {len(ingested.quarantined)} spool "
                 "file(s) quarantined"
             )
-        if ingested.store_evicted:
-            self.result.dropped["store_cap"] = (
-                self.result.dropped.get("store_cap", 0) + ingested.store_evicted
-            )
+        self.result.of(self.result.primary).drop("store_cap", ingested.store_evicted)
         if ingested.untrusted:
             self.log(
                 f"{len(ingested.untrusted)} spool entr(ies) not ours (symlinks, FIFOs, other "
@@ -238,126 +318,143 @@ class Sender:
 
     # --- sending -----------------------------------------------------------------
 
-    def post(self, rows: list[tuple[int, str]], carry: bool = True) -> dict[str, int]:
-        """POST one batch; returns the drop counts it carried, raises on failure."""
+    def post(self, ch: otel.Channel, rows: list[Row], carry: bool = True) -> _Answer | None:
+        """POST one batch on ``ch``; ``None`` when it holds nothing for this signal.
+
+        ``carry=False``: no drop counts ride along (the probe). Raises
+        :class:`_Retry` or :class:`_Permanent` on failure.
+        """
         events = [json.loads(body) for _, body in rows]
-        carried = self.ledger.unreported() if carry else {}
-        payload = self.exporter.encode(events, carried)
+        carried = self.ledger.unreported() if carry and ch.signal in PRIMARY else {}
+        built = payload(ch.signal, ch.encoding, events, carried, self.settings.resource)
+        if built is None:
+            return None
         if self.settings.debug:
             self.log(
-                f"POST {self.display} ({len(events)} event(s), "
-                f"headers {masked(self.settings.headers)})"
+                f"POST {ch.display} ({ch.signal}, {built.items} item(s) of {len(events)} "
+                f"event(s), {ch.encoding}, headers {masked(ch.headers)})"
             )
-            self.log("payload " + payload.decode("utf-8"))
+            self.log("payload " + json.dumps(built.as_json(), separators=(",", ":")))
         self.result.attempts += 1
         remaining = max(0.5, self.deadline - time.monotonic())
-        timeout = min(self.settings.timeout, remaining)
-        try:
-            response = self.session.post(
-                self.url,
-                data=gzip.compress(payload),
-                headers={
-                    "Content-Type": self.exporter.CONTENT_TYPE,
-                    "Content-Encoding": "gzip",
-                    "User-Agent": f"autotelemetry/{spawn_version()}",
-                },
-                timeout=(timeout, timeout),
-                allow_redirects=False,
-                # Per request, not only on the session: requests 2.34 ignores a CA-bundle
-                # path set as Session.verify (AUTOTELEMETRY_CA_BUNDLE was silently unused).
-                verify=self.session.verify,
-            )
-        except self.requests.Timeout:
-            raise _Retry("timeout") from None
-        except self.requests.RequestException as exc:
-            raise _Retry(f"network error ({type(exc).__name__})") from None
-        except OSError as exc:  # e.g. AUTOTELEMETRY_CA_BUNDLE names no usable file
-            raise _Retry(f"TLS setup failed ({exc})") from None
-        code = response.status_code
-        response.close()
+        code, answer, retry_after = self._request(ch, built.body, min(ch.timeout, remaining))
         if self.settings.debug:
             self.log(f"HTTP {code}")
         if 200 <= code < 300:
-            return carried
-        if code in PERMANENT:
-            raise _Permanent(code)
-        raise _Retry(f"HTTP {code}", retry_after_seconds(response.headers.get("Retry-After")))
+            result = _Answer(built.items, carried if built.carried else {})
+            if ch.signal != "events":
+                from autotelemetry.exporters.otlp import parse_response
 
-    def _advance(
-        self, rows: list[Row], sent: bool, reason: str | None, carried: dict[str, int] | None
-    ) -> None:
-        if sent:
-            self.ledger.delivered(rows, carried or {})
-        else:
-            self.ledger.dropped(rows, str(reason))
-        if sent:
-            self.result.sent += len(rows)
-            # A success supersedes an earlier failure of this run: no retry is pending.
-            self.result.next_retry = None
-            self.result.kept_reason = None
-        else:
-            self.result.dropped[str(reason)] = self.result.dropped.get(str(reason), 0) + len(rows)
+                result.rejected, result.message = parse_response(ch.signal, *answer)
+                result.rejected = min(result.rejected, built.items)
+                if self.settings.debug and (result.rejected or result.message):
+                    self.log(f"partial success: {result.rejected} rejected ({result.message})")
+            return result
+        if code in PERMANENT:
+            raise _Permanent(code, built.items)
+        raise _Retry(f"HTTP {code}", retry_after)
+
+    def _request(
+        self, ch: otel.Channel, body: bytes, timeout: float
+    ) -> tuple[int, tuple[bytes, str | None], float | None]:
+        """(status, (2xx body, its content type), Retry-After) of one POST on ``ch``."""
+        return request(self.session, ch, body, timeout, self.requests)
+
+    def _count(self, ch: otel.Channel, rows: list[Row], items: int) -> int:
+        """What a batch counts as on ``ch``: events for logs and webhook, spans for traces."""
+        return items if ch.signal == "traces" else len(rows)
+
+    def _delivered(self, ch: otel.Channel, rows: list[Row], answer: _Answer | None) -> None:
+        r = self.result.of(ch.signal)
+        if answer is None:
+            self.ledger.skip(rows, ch.signal)
+            return
+        self.ledger.delivered(rows, answer.carried, ch.signal, answer.rejected, answer.message)
+        r.sent += max(0, self._count(ch, rows, answer.items) - answer.rejected)
+        r.drop("rejected", answer.rejected)
+        # A success supersedes an earlier failure of this run: no retry is pending.
+        self.result.next_retry = None
+        self.result.kept_reason = None
         if self.settings.debug:
-            verdict = "sent" if sent else f"dropped ({reason})"
-            self.log(f"{verdict}: {len(rows)} event(s)")
+            self.log(f"sent: {len(rows)} event(s) on {ch.signal}")
         if self.progress:
             self.progress(self.result)
 
-    def send(self, rows: list[Row]) -> None:
-        """Send ``rows``; a rejected batch is halved down to the records rejected on their own.
+    def _dropped(self, ch: otel.Channel, rows: list[Row], reason: str, items: int) -> None:
+        self.ledger.dropped(rows, reason, ch.signal)
+        self.result.of(ch.signal).drop(reason, self._count(ch, rows, items))
+        if self.settings.debug:
+            self.log(f"dropped ({reason}): {len(rows)} event(s) on {ch.signal}")
+        if self.progress:
+            self.progress(self.result)
+
+    def send(self, ch: otel.Channel, rows: list[Row]) -> None:
+        """Send ``rows`` on ``ch``; a rejected batch is halved down to the records rejected
+        on their own.
 
         Raises :class:`_EndpointWrong` when the answer concerns the request as a
         whole, or when :data:`SUSPECTS` single records were rejected and none
-        accepted: then nothing is dropped (see the module docstring).
+        accepted: then nothing is dropped (see the module docstring). A secondary
+        signal (spans) refused as a whole while the logs are taken raises
+        :class:`_Stop`: that collector has no pipeline for it.
         """
-        self.cursor = max(self.cursor, max(r[0] for r in rows))
+        trial = self.trials[ch.signal]
+        trial.cursor = max(trial.cursor, max(r[0] for r in rows))
         try:
-            carried = self.post(rows)
+            answer = self.post(ch, rows)
         except _Permanent as exc:
             if exc.code in WHOLE:
+                if ch.signal not in PRIMARY and self._primary_accepted():
+                    self._dropped(ch, rows, f"http_{exc.code}", exc.items)
+                    raise _Stop(f"HTTP {exc.code}") from None
                 raise _EndpointWrong(exc.code, False) from None
             if len(rows) > 1:
                 half = len(rows) // 2
-                self.send(rows[:half])
-                self.send(rows[half:])
+                self.send(ch, rows[:half])
+                self.send(ch, rows[half:])
                 return
-            if self.accepted:  # the endpoint takes others: this one is bad on its own
-                self._advance(rows, False, f"http_{exc.code}", None)
+            if trial.accepted:  # the endpoint takes others: this one is bad on its own
+                self._dropped(ch, rows, f"http_{exc.code}", exc.items)
                 return
-            self.suspects.append((rows[0], exc.code))
-            if len(self.suspects) >= SUSPECTS:
-                if not self._probe():
+            trial.suspects.append((rows[0], exc.code))
+            if len(trial.suspects) >= SUSPECTS:
+                if not self._probe(ch):
                     raise _EndpointWrong(exc.code, True) from None
-                self._proven()
+                self._proven(ch)
             return
-        self._proven()
-        self.accepted = True
-        self._advance(rows, True, None, carried)
+        self._proven(ch)
+        trial.accepted = True
+        self._delivered(ch, rows, answer)
 
-    def _probe(self) -> bool:
+    def _primary_accepted(self) -> bool:
+        return any(self.trials[s].accepted for s in PRIMARY if s in self.trials)
+
+    def _probe(self, ch: otel.Channel) -> bool:
         """Before calling the endpoint wrong: does it take a record from elsewhere in the
         backlog (the newest, sent alone)? If so, the records it rejected are bad on their
         own (old ones a backend refuses, say) and must not block the rest forever. The
         probe does not move the watermark: that record is sent again in its turn (at least
-        once). At most one probe per run."""
-        if self.probed:
-            return self.accepted
-        self.probed = True
+        once). At most one probe per channel and run."""
+        trial = self.trials[ch.signal]
+        if trial.probed:
+            return trial.accepted
+        trial.probed = True
         row = self.ledger.newest()
-        if row is None or any(row[0] == r[0] for r, _ in self.suspects):
+        if row is None or any(row[0] == r[0] for r, _ in trial.suspects):
             return False
         try:
-            self.post([row], carry=False)
+            self.post(ch, [row], carry=False)
         except _Permanent:
             return False
-        self.accepted = True
+        trial.accepted = True
         return True
 
-    def _proven(self) -> None:
+    def _proven(self, ch: otel.Channel) -> None:
         """The endpoint accepted a record: the single records it rejected before are bad."""
-        for row, code in self.suspects:
-            self._advance([row], False, f"http_{code}", None)
-        self.suspects.clear()
+        trial = self.trials[ch.signal]
+        for row, code in trial.suspects:
+            self._dropped(ch, [row], f"http_{code}", 1)
+        trial.suspects.clear()
 
     def backoff(self, failures: int, retry_after: float | None) -> float:
         """Exponential backoff with full jitter; Retry-After wins when longer."""
@@ -369,36 +466,66 @@ class Sender:
         return delay
 
     def run(self) -> Result:
-        """Send until the backlog is empty, a failure needs a later retry, or the budget ends."""
+        """Send until every channel's backlog is empty, a failure needs a later retry,
+        or the budget ends. A channel whose endpoint is wrong stops for this run (its
+        events kept); a secondary one refused as a whole stops too; the others go on."""
         self.prepare()
-        try:
-            while time.monotonic() < self.deadline:
-                rows = self.ledger.batch(
-                    self.settings.batch, after=max(self.cursor, self.ledger.watermark())
-                )
-                if not rows:
+        active = list(self.channels)
+        wrong: list[tuple[otel.Channel, _EndpointWrong]] = []
+        while active and time.monotonic() < self.deadline:
+            progressed = False
+            try:
+                for ch in list(active):
+                    trial = self.trials[ch.signal]
+                    after = max(trial.cursor, self.ledger.watermark(ch.signal))
+                    rows = self.ledger.batch(self.settings.batch, ch.signal, after=after)
+                    if not rows:
+                        continue
+                    progressed = True
+                    try:
+                        self.send(ch, rows)
+                    except _Stop as exc:
+                        active.remove(ch)
+                        self.result.of(ch.signal).stopped = exc.reason
+                    except _EndpointWrong as exc:
+                        wrong.append((ch, exc))
+                        if ch.signal in PRIMARY:
+                            # Same endpoint, same credentials: the other signals would get
+                            # the same answer. Nothing more is asked of it this run.
+                            active.clear()
+                            break
+                        active.remove(ch)
+            except _Retry as exc:
+                failures = self.ledger.failures()
+                delay = self.backoff(failures, exc.retry_after)
+                self.record_failure(failures + 1, delay, exc.reason)
+                for trial in self.trials.values():
+                    trial.suspects.clear()  # sent again after the wait, judged again
+                    trial.cursor = 0
+                if time.monotonic() + delay >= self.deadline:
                     break
-                try:
-                    self.send(rows)
-                except _Retry as exc:
-                    failures = self.ledger.failures()
-                    delay = self.backoff(failures, exc.retry_after)
-                    self.record_failure(failures + 1, delay, exc.reason)
-                    self.suspects.clear()  # sent again after the wait, judged again
-                    self.cursor = 0
-                    if time.monotonic() + delay >= self.deadline:
-                        break
-                    self.wait(delay, exc.reason)
-                    self.prepare()
-            if self.suspects and not self.accepted:
-                if not self._probe():
-                    # Every record tried was rejected on its own: the endpoint is wrong.
-                    raise _EndpointWrong(self.suspects[-1][1], True)
-                self._proven()
-        except _EndpointWrong as exc:
-            self.refused(exc)
-        self.result.kept = self.ledger.backlog()
-        if not self.result.kept:
+                self.wait(delay, exc.reason)
+                self.prepare()
+                continue
+            if not progressed:
+                break
+        for ch in active:
+            trial = self.trials[ch.signal]
+            if trial.suspects and not trial.accepted:
+                if self._probe(ch):
+                    self._proven(ch)
+                else:  # every record tried was rejected on its own: the endpoint is wrong
+                    wrong.append((ch, _EndpointWrong(trial.suspects[-1][1], True)))
+        if wrong:
+            self.refused(wrong)
+        blocked = self.settings.delivery.blocked if self.settings.delivery else {}
+        for ch in self.channels:
+            self.result.of(ch.signal).kept = self.ledger.backlog(ch.signal)
+        for signal in blocked:
+            r = self.result.of(signal)
+            r.stopped, r.blocked = "protocol not supported", True
+            r.kept = self.ledger.backlog(signal)
+        if not self.result.kept_any:
             self.result.kept_reason = None
             self.result.next_retry = None
         elif self.result.next_retry is None:
@@ -406,8 +533,12 @@ class Sender:
         self.finish()
         return self.result
 
-    def refused(self, exc: _EndpointWrong) -> None:
+    def refused(self, wrong: list[tuple[otel.Channel, _EndpointWrong]]) -> None:
         """Keep everything, back off long, and remember why (``status``, ``doctor``)."""
+        ch, exc = wrong[0]
+        for other, _ in wrong:
+            self.trials[other.signal].suspects.clear()
+            self.result.of(other.signal).stopped = "endpoint refuses every request"
         failures = self.ledger.failures()
         delay = self.backoff(failures + 5, None)
         next_retry = time.time() + delay
@@ -418,13 +549,13 @@ class Sender:
                 "every_record": exc.every_record,
                 "reason": reason,
                 "fix": exc.fix(),
-                "url": self.url,
+                "url": ch.display,
+                "signal": ch.signal,
                 "time": time.time(),
             },
             failures + 1,
             next_retry,
         )
-        self.suspects.clear()
         self.result.kept_reason = reason
         self.result.next_retry = next_retry
         self.log(f"{reason}; fix: {exc.fix()}")
@@ -447,6 +578,15 @@ class Sender:
                 "kept": r.kept,
                 "kept_reason": r.kept_reason,
                 "endpoint": self.display,  # never the URL itself: it may hold a key
+                "signals": {
+                    signal: {
+                        "sent": sr.sent,
+                        "dropped": sr.dropped,
+                        "kept": sr.kept,
+                        "stopped": sr.stopped,
+                    }
+                    for signal, sr in r.signals.items()
+                },
             },
             clear_retry=r.next_retry is None,
         )
@@ -456,10 +596,54 @@ class Sender:
         self.session.close()
 
 
+def request(
+    session: Any, ch: otel.Channel, body: bytes, timeout: float, requests: Any
+) -> tuple[int, tuple[bytes, str | None], float | None]:
+    """One POST of ``body`` on ``ch``: (status, (2xx body, its content type), Retry-After).
+
+    Raises :class:`_Retry` for a timeout, a network error or unusable TLS files.
+    """
+    headers = {
+        **ch.headers,
+        "Content-Type": ch.content_type,
+        "User-Agent": f"autotelemetry/{spawn_version()}",
+    }
+    if ch.compression == "gzip":
+        body = gzip.compress(body)
+        headers["Content-Encoding"] = "gzip"
+    try:
+        response = session.post(
+            ch.url,
+            data=body,
+            headers=headers,
+            timeout=(timeout, timeout),
+            allow_redirects=False,
+            # Per request, not on the session: requests 2.34 ignores a CA-bundle
+            # path set as Session.verify (AUTOTELEMETRY_CA_BUNDLE was silently unused).
+            verify=ch.certificate or True,  # never off
+            cert=ch.cert,
+            stream=True,
+        )
+        try:
+            code = response.status_code
+            answer = response.raw.read(MAX_RESPONSE, decode_content=True) if code < 300 else b""
+        finally:
+            response.close()
+    except requests.Timeout:
+        raise _Retry("timeout") from None
+    except requests.RequestException as exc:
+        raise _Retry(f"network error ({type(exc).__name__})") from None
+    except OSError as exc:  # e.g. a CA bundle or client certificate that is no usable file
+        raise _Retry(f"TLS setup failed ({exc})") from None
+    retry_after = retry_after_seconds(response.headers.get("Retry-After"))
+    return code, (answer, response.headers.get("Content-Type")), retry_after
+
+
 class _Permanent(Exception):
-    def __init__(self, code: int) -> None:
+    def __init__(self, code: int, items: int = 0) -> None:
         super().__init__(code)
         self.code = code
+        self.items = items
 
 
 #: What to check, by the answer that proves the endpoint wrong (docs/delivery.md).
@@ -504,41 +688,114 @@ class _EndpointWrong(Exception):
 
 
 def probe(settings: Settings, timeout: float) -> tuple[int | None, str]:
-    """Send one empty request (no event) as a sender would: (HTTP status or None, detail).
+    """Send one empty request (no event) on the first channel, as a sender would:
+    (HTTP status or None, detail).
 
     For ``doctor --send-test``: the endpoint's answer to our format, URL and
     credentials, without touching the store.
     """
     import requests
 
-    exporter = get_exporter(settings.protocol)
-    url = exporter.url(settings.endpoint or "")
+    if not settings.channels:
+        return None, "nothing can be sent (no channel)"
+    ch = settings.channels[0]
+    if ch.signal == "events":
+        from autotelemetry.exporters import webhook
+
+        body = webhook.encode_data(webhook.request([], {}))
+    else:
+        from autotelemetry.exporters import otlp
+
+        empty = (
+            otlp.traces_request([], None)
+            if ch.signal == "traces"
+            else otlp.logs_request([], {}, None)
+        )
+        body = otlp.encode(empty, ch.encoding)
     start = time.perf_counter()
     try:
         with requests.Session() as session:
-            session.headers.update(settings.headers)
-            response = session.post(
-                url,
-                data=gzip.compress(exporter.encode([], {})),
-                headers={
-                    "Content-Type": exporter.CONTENT_TYPE,
-                    "Content-Encoding": "gzip",
-                    "User-Agent": f"autotelemetry/{spawn_version()}",
-                },
-                timeout=(timeout, timeout),
-                allow_redirects=False,
-                verify=settings.ca_bundle or True,
-            )
-            code = response.status_code
-            response.close()
-    except (requests.RequestException, OSError) as exc:
-        return None, f"POST {url}: no answer ({type(exc).__name__})"
+            code = request(session, ch, body, timeout, requests)[0]
+    except _Retry as exc:
+        return None, f"POST {ch.display}: no answer ({exc.reason})"
     ms = (time.perf_counter() - start) * 1000
-    headers = ", ".join(sorted(settings.headers)) or "no headers"
+    headers = ", ".join(sorted(ch.headers)) or "no headers"
     return (
         code,
-        f"POST {url} (empty {settings.protocol} request, {headers}): HTTP {code} in {ms:.0f} ms",
+        f"POST {ch.display} (empty {ch.signal} request as {ch.encoding}, {headers}): "
+        f"HTTP {code} in {ms:.0f} ms",
     )
+
+
+# --- inspecting without sending ------------------------------------------------------
+
+
+@dataclass
+class Preview:
+    """One request `flush` would send now: its channel, events and payload."""
+
+    channel: otel.Channel
+    events: int
+    payload: Payload
+
+
+def preview(home: str, settings: Settings) -> list[Preview]:
+    """The requests the next `flush` would send, built exactly as it would build them,
+    without sending, ingesting or writing anything.
+
+    Reads the store read-only (events above each signal's watermark) and the spool
+    files in place (events the store does not hold yet, in the order ingest would add
+    them); the spool and store caps are not applied (they change nothing unless a cap
+    is exceeded).
+    """
+    stored: list[tuple[int, str]] = []
+    watermarks: dict[str, int] = {}
+    carried: dict[str, int] = {}
+    known: set[str] = set()
+    spooled: list[tuple[dict, str]] = []
+    for path in pending(home):
+        try:
+            spooled.extend(read_lines(path))
+        except Exception:
+            continue  # quarantined by the next real run, never sent
+    try:
+        store: Store | None = Store(home, readonly=True, untouched=True)
+    except FileNotFoundError:
+        store = None
+    if store is not None:
+        try:
+            ledger = Ledger(store)
+            for ch in settings.channels:
+                watermarks[ch.signal] = ledger.watermark(ch.signal)
+            stored = ledger.batch(-1, signal="logs", after=min(watermarks.values(), default=0))
+            known = ledger.known([str(ev.get("event_id")) for ev, _ in spooled])
+            carried = ledger.unreported()
+        finally:
+            store.close()
+    marks = sum(n for _, n in eviction_marks(home))
+    if marks:
+        carried["spool_evicted"] = carried.get("spool_evicted", 0) + marks
+    fresh: list[str] = []
+    for ev, line in spooled:
+        eid = str(ev.get("event_id"))
+        if eid not in known:
+            known.add(eid)
+            fresh.append(line)
+    out: list[Preview] = []
+    for ch in settings.channels:
+        mark = watermarks.get(ch.signal, 0)
+        bodies = [body for rowid, body in stored if rowid > mark] + fresh
+        first = True
+        for i in range(0, len(bodies), settings.batch):
+            chunk = [json.loads(b) for b in bodies[i : i + settings.batch]]
+            drops = carried if first and ch.signal in PRIMARY else {}
+            built = payload(ch.signal, ch.encoding, chunk, drops, settings.resource)
+            if built is None:
+                continue
+            if built.carried:
+                first = False
+            out.append(Preview(ch, len(chunk), built))
+    return out
 
 
 def spawn_version() -> str:
@@ -652,10 +909,19 @@ def main(argv: list[str] | None = None) -> int:
         _log_line(home, line, url)
 
     log("start")
-    problem = endpoint.header_problem(settings.headers)
-    if problem is not None:
-        log(f"not sending: {problem}; the events are kept")
+    if not settings.channels:
+        # Configured but nothing can be sent (gRPC only, no endpoint for any enabled
+        # signal): say so once per backoff period instead of starting every interval.
+        d = settings.delivery
+        why = "; ".join(d.problems + d.notes) if d else ""
+        log(f"nothing can be sent: {why or 'no channel'}; exiting")
+        spawn.touch(home, time.time() + settings.retry_cap - spawn.interval())
         return 0
+    for ch in settings.channels:
+        problem = endpoint.header_problem(ch.headers, ch.headers_source or "AUTOTELEMETRY_HEADERS")
+        if problem is not None:
+            log(f"not sending: {problem}; the events are kept")
+            return 0
     # Spawned by a CLI: it took the lock (without waiting) and handed it over. Started
     # otherwise: a sender finishing right now may still hold it; wait for it briefly,
     # then leave the work to it (it re-reads the spool before exiting).
@@ -716,7 +982,7 @@ def _work(home: str, settings: Settings, log: Callable[[str], None]) -> None:
             if result.next_retry is not None:
                 spawn.touch(home, result.next_retry - interval)
                 return
-            if result.kept:  # budget spent with work left: let the next CLI start one
+            if result.kept_any:  # budget spent with work left: let the next CLI start one
                 spawn.touch(home, 0)
                 return
             while True:

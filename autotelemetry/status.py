@@ -11,7 +11,7 @@ import os
 import sys
 from typing import Any
 
-from autotelemetry import __version__, endpoint, trust
+from autotelemetry import __version__, endpoint, otel, trust
 from autotelemetry.hook import allowlist, config, configfile, options
 from autotelemetry.hook.boot import state as boot_state
 from autotelemetry.hook.config import disabled_reason
@@ -64,7 +64,7 @@ def variables() -> dict[str, dict[str, Any]]:
         value = config.value(name)
         if name == "headers" and isinstance(value, str):
             value = ",".join(item.partition("=")[0].strip() for item in value.split(","))
-        out[name] = {"value": value, "source": variable}
+        out[name] = {"value": shown(name, value), "source": variable}
     return out
 
 
@@ -73,13 +73,6 @@ def shown(key: str, value: Any) -> Any:
     if key == "endpoint" and isinstance(value, str) and value:
         return endpoint.display(value)
     return value
-
-
-def sender_headers() -> dict[str, str]:
-    """The headers the sender would send (AUTOTELEMETRY_HEADERS, parsed as it parses them)."""
-    from autotelemetry.sender import parse_headers
-
-    return parse_headers(str(config.value("headers") or ""))
 
 
 def status_data() -> dict[str, Any]:
@@ -98,10 +91,13 @@ def status_data() -> dict[str, Any]:
     settings = configfile.load_settings()
     problems.extend(settings.problems)
     problems.extend(config.variable_problems())
+    sending = otel.resolve(settings)
+    problems.extend(p for p in sending.problems if p not in problems)
     problems.extend(health(home))
-    header = endpoint.header_problem(sender_headers())
-    if header is not None and settings.values["endpoint"]:
-        problems.append(f"{header}: nothing can be sent")
+    for ch in sending.channels:  # the headers each channel would send
+        header = endpoint.header_problem(ch.headers, ch.headers_source or "AUTOTELEMETRY_HEADERS")
+        if header is not None and f"{header}: nothing can be sent" not in problems:
+            problems.append(f"{header}: nothing can be sent")
     quarantined = spool_reader.quarantined(home)
     untrusted = [n for n in quarantined if n.startswith(spool_reader.UNTRUSTED)]
     corrupt = len(quarantined) - len(untrusted)
@@ -119,7 +115,8 @@ def status_data() -> dict[str, Any]:
     if reason is None and settings.values["enabled"] is False:
         reason = f"enabled = false in {settings.sources['enabled']}"
     try:
-        delivery: dict[str, Any] = ledger.status(home)
+        signals = tuple(ch.signal for ch in sending.channels)
+        delivery: dict[str, Any] = ledger.status(home, signals)
     except Exception as exc:  # a status must show the rest
         delivery = {"error": f"{type(exc).__name__}: {exc}"}
     problems.extend(delivery_problems(delivery, settings.values["endpoint"]))
@@ -156,6 +153,7 @@ def status_data() -> dict[str, Any]:
         "spool": {"pending_files": count, "pending_bytes": size, "quarantined": len(quarantined)},
         "store": {"path": db, "bytes": os.lstat(db).st_size if os.path.lexists(db) else 0},
         "endpoint": shown("endpoint", settings.values["endpoint"]),
+        "sending": sending.describe(),
         "delivery": delivery,
         "problems": problems,
     }

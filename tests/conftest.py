@@ -12,12 +12,15 @@ hook with a private ``AUTOTELEMETRY_HOME`` and reads what landed on disk.
 from __future__ import annotations
 
 import hashlib
+import importlib.util
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -308,6 +311,96 @@ def receiver() -> Iterator[Receiver]:
     r = Receiver()
     yield r
     r.close()
+
+
+def rotel_agent() -> Path:
+    """The collector binary shipped in the ``rotel`` wheel (a test dependency)."""
+    spec = importlib.util.find_spec("rotel")
+    assert spec is not None and spec.origin, "rotel is not installed: pip install -e '.[test]'"
+    agent = Path(spec.origin).parent / "rotel-agent"
+    assert agent.is_file(), agent
+    return agent
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class Collector:
+    """A real OpenTelemetry collector (rotel) on 127.0.0.1: an OTLP/HTTP receiver whose
+    pipelines export OTLP/HTTP (protobuf) to ``receiver``, which validates every payload
+    with opentelemetry-proto and, with ``otlp_file``, writes each as one OTLP/JSON line
+    (the format of the OpenTelemetry Collector's file exporter)."""
+
+    def __init__(self, workdir: Path, receiver: Receiver, args: tuple[str, ...] = ()) -> None:
+        self.receiver = receiver
+        self.otlp_file = receiver.otlp_file
+        port, grpc = _free_port(), _free_port()
+        self.url = f"http://127.0.0.1:{port}"
+        workdir.mkdir(parents=True, exist_ok=True)
+        self.output = workdir / "rotel.out"
+        command = [
+            str(rotel_agent()),
+            "start",
+            *("--otlp-http-endpoint", f"127.0.0.1:{port}"),
+            *("--otlp-grpc-endpoint", f"127.0.0.1:{grpc}"),
+            *("--exporter", "otlp"),
+            *("--otlp-exporter-endpoint", receiver.url),
+            *("--otlp-exporter-protocol", "http"),
+            *("--batch-timeout", "100ms"),
+            *("--pid-file", str(workdir / "rotel.pid")),
+            *("--log-file", str(workdir / "rotel.log")),
+            *args,
+        ]
+        env = {k: v for k, v in clean_env().items() if not k.startswith("ROTEL_")}
+        with open(self.output, "wb") as out:
+            self.proc = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, env=env)
+        end = time.monotonic() + 30
+        while True:
+            try:
+                with socket.create_connection(("127.0.0.1", port), timeout=1):
+                    break
+            except OSError:
+                if self.proc.poll() is not None or time.monotonic() > end:
+                    self.close()
+                    raise RuntimeError("rotel did not start: " + self.output.read_text()) from None
+                time.sleep(0.05)
+
+    def close(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(10)
+
+
+@pytest.fixture
+def make_collector(tmp_path: Path) -> Iterator[Callable[..., Collector]]:
+    """``make_collector(*rotel_args, otlp_file=PATH)``: start a collector (stopped after
+    the test) in front of a fresh receiver."""
+    made: list[Collector] = []
+
+    def make(*args: str, otlp_file: Path | None = None) -> Collector:
+        downstream = Receiver(otlp_file=otlp_file or tmp_path / "collector-otlp.jsonl")
+        collector = Collector(tmp_path / f"rotel-{len(made)}", downstream, args)
+        made.append(collector)
+        return collector
+
+    yield make
+    for collector in made:
+        collector.close()
+        collector.receiver.close()
+
+
+@pytest.fixture
+def collector(make_collector: Callable[..., Collector]) -> Collector:
+    """rotel receiving OTLP/HTTP, exporting to a receiver that also writes the OTLP/JSON
+    lines file ``collector.otlp_file`` (for readers of collector output files)."""
+    return make_collector()
 
 
 def default_sigint() -> None:

@@ -78,17 +78,21 @@ def test_all_sent_and_otlp_parses_strictly(run, receiver):
     assert rec["resource"]["service.version"] == "1.2.0"
     attrs = rec["attrs"]
     assert attrs["process.exit.code"] == 0 and attrs["cli.flags"] == ["--dry-run"]
-    assert attrs["cli.status"] == "success" and attrs["os.type"] == "linux"
-    assert {"host.arch", "process.runtime.version", "session.id"} <= set(attrs)
+    assert attrs["cli.status"] == "success" and rec["resource"]["os.type"] == "linux"
+    assert {"host.arch", "process.runtime.version"} <= set(rec["resource"])
+    assert {"session.id", "process.pid"} <= set(attrs) and "error.type" not in attrs
     fail = next(r for r in receiver.records if r["attrs"].get("cli.status") == "failure")
     assert fail["attrs"]["process.exit.code"] == 1
+    (failed,) = [e for e in run.stored() if e.get("status") == "failure"]
+    assert fail["attrs"]["error.type"] == failed["error_type"] == "ClickException"
     # headers are never written to disk
     for path in run.home.rglob("*"):
         if path.is_file():
             assert b"s3cret" not in path.read_bytes(), path
     # a second flush has nothing left to send
     again = flush(run, receiver.url)
-    assert b"sent 0;" in again.stdout and len(receiver.requests) == 1
+    assert b"sent 0;" in again.stdout
+    assert len(receiver.of("logs")) == 1 and len(receiver.of("traces")) == 1
     d = status(run, receiver.url)
     assert d["backlog"] == 0 and d["last"]["sent"] == 0
 
@@ -111,7 +115,7 @@ def test_500_then_200(run, receiver):
     receiver.plan = [500]
     out = flush(run, receiver.url)
     assert out.returncode == 0, out.stdout + out.stderr
-    assert [q["action"] for q in receiver.requests] == [500, 200]
+    assert [q["action"] for q in receiver.of("logs")] == [500, 200]
     assert sorted(receiver.delivered) == sorted(stored_ids(run))
 
 
@@ -120,7 +124,7 @@ def test_429_retry_after_is_respected(run, receiver):
     receiver.plan = [("status", 429, {"Retry-After": "1"})]
     out = flush(run, receiver.url)
     assert out.returncode == 0, out.stdout + out.stderr
-    first, second = receiver.requests
+    first, second = receiver.of("logs")
     assert second["time"] - first["time"] >= 0.9
     assert sorted(receiver.delivered) == sorted(stored_ids(run))
 
@@ -247,7 +251,9 @@ def test_flush_and_status_after_a_retry_that_succeeded(run, receiver):
     receiver.plan = [503]
     out = flush(run, receiver.url)
     assert out.returncode == 0, out.stdout
-    assert out.stdout == b"sent 2; kept 0 for retry; dropped 0\n"
+    assert out.stdout == (
+        b"sent 2; kept 0 for retry; dropped 0; traces: sent 2 span(s), kept 0, dropped 0\n"
+    )
     d = status(run, receiver.url)
     assert d["backlog"] == 0 and d["next_retry"] is None
     assert d["last"]["kept_reason"] is None
@@ -397,3 +403,132 @@ def test_200_concurrent_runs_few_senders(run, receiver):
         except (OSError, ValueError):
             pass
     assert len(stored_ids(run)) == 200
+
+
+# --- OTLP: partial success, a signal the collector refuses, dry run -----------------------
+
+
+@pytest.mark.parametrize("encoding", ["http/protobuf", "http/json"])
+def test_partial_success_counts_rejected_records_with_the_message(run, receiver, encoding):
+    record(run, 3)
+    receiver.plan = [
+        ("partial", 2, "quota exceeded: 2 log records over the limit"),
+        ("partial", 1, "span limit"),
+    ]
+    out = flush(run, receiver.url, AUTOTELEMETRY_PROTOCOL=encoding)
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert [q["signal"] for q in receiver.requests] == ["logs", "traces"]
+    assert b"sent 1; kept 0 for retry; dropped 2 (rejected: 2)" in out.stdout
+    assert b"traces: sent 2 span(s), kept 0, dropped 1 (rejected: 1)" in out.stdout
+    d = status(run, receiver.url)
+    assert d["dropped"] == {"rejected": 2} and d["traces"]["dropped"] == {"rejected": 1}
+    assert d["rejected"]["logs"]["count"] == 2
+    assert d["rejected"]["logs"]["message"] == "quota exceeded: 2 log records over the limit"
+    assert d["rejected"]["traces"]["message"] == "span limit"
+    text = run("autotelemetry", "status", env={"AUTOTELEMETRY_ENDPOINT": receiver.url}).stdout
+    assert b"rejected 2 log record(s) in total" in text and b"quota exceeded" in text
+    doctor = run("autotelemetry", "doctor", "--json", env={"AUTOTELEMETRY_ENDPOINT": receiver.url})
+    warned = [c for c in json.loads(doctor.stdout)["checks"] if c["name"] == "collector"]
+    assert {c["level"] for c in warned} == {"warn"}
+    assert any("quota exceeded: 2 log records" in c["detail"] for c in warned)
+    # rejected records are dropped, not retried; the next batch reports the count
+    record(run, 1)
+    flush(run, receiver.url, AUTOTELEMETRY_PROTOCOL=encoding)
+    (drop,) = [r for r in receiver.records if r["eventName"] == "autotelemetry.dropped"]
+    assert drop["attrs"]["autotelemetry.dropped.rejected"] == 2
+    assert len(receiver.of("logs")) == 2
+
+
+def test_a_warning_without_rejections_is_kept_as_a_message(run, receiver):
+    record(run, 1)
+    receiver.plan = [("partial", 0, "deprecated attribute names")]
+    flush(run, receiver.url)
+    d = status(run, receiver.url)
+    assert d["dropped"] == {} and d["rejected"]["logs"]["count"] == 0
+    assert d["rejected"]["logs"]["message"] == "deprecated attribute names"
+
+
+def test_a_collector_without_traces_pipeline_loses_no_logs(run, receiver):
+    record(run, 3)
+    receiver.plan = [200, 404]  # logs accepted, /v1/traces unknown
+    out = flush(run, receiver.url)
+    assert out.returncode == 0, out.stdout
+    assert len(receiver.delivered) == 3 and receiver.spans == []
+    assert b"traces: sent 0 span(s), kept 0 (HTTP 404), dropped 3 (http_404: 3)" in out.stdout
+    d = status(run, receiver.url)
+    assert d["next_retry"] is None  # no backoff for the logs
+    assert d["traces"] == {"backlog": 0, "dropped": {"http_404": 3}}
+    doctor = run("autotelemetry", "doctor", "--json", env={"AUTOTELEMETRY_ENDPOINT": receiver.url})
+    assert any("no traces pipeline" in c["detail"] for c in json.loads(doctor.stdout)["checks"])
+    # the logs keep flowing
+    record(run, 1)
+    receiver.plan = [200, 404]
+    flush(run, receiver.url)
+    assert len(receiver.delivered) == 4
+
+
+def _snapshot(home: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(home)): p.read_bytes() for p in home.rglob("*") if p.is_file()}
+
+
+@pytest.mark.parametrize("encoding", ["http/protobuf", "http/json", "json"])
+def test_dry_run_prints_exactly_what_is_sent_and_changes_nothing(run, encoding):
+    receiver = Receiver(protocol="json" if encoding == "json" else "otlp")
+    try:
+        _dry_run(run, receiver, encoding)
+    finally:
+        receiver.close()
+
+
+def _dry_run(run: Runner, receiver: Receiver, encoding: str) -> None:
+    from receiver import decode
+
+    record(run, 3)
+    assert flush(run, receiver.url, AUTOTELEMETRY_PROTOCOL=encoding).returncode == 0
+    receiver.requests.clear()
+    receiver.messages.clear()
+    receiver.records.clear()
+    # A drop, so the next batch carries counts: over a one-event store cap the oldest
+    # events go, undelivered ones among them (counted as store_cap).
+    record(run, 2)
+    capped = run("autotelemetry", "events", env={"AUTOTELEMETRY_STORE_MAX_EVENTS": "1"})
+    assert capped.returncode == 0, capped.stderr
+    capped_away = status(run, receiver.url)["dropped"]["store_cap"]
+    assert 1 <= capped_away <= 2
+    record(run, 4)  # in the spool, not yet in the store
+    receiver.requests.clear()
+    receiver.messages.clear()
+    receiver.records.clear()
+    before = _snapshot(run.home)
+    assert any(name.startswith("spool/") for name in before)
+    env = {"AUTOTELEMETRY_ENDPOINT": receiver.url, "AUTOTELEMETRY_PROTOCOL": encoding, **FAST}
+    dry = run("autotelemetry", "flush", "--dry-run", env=env)
+    assert dry.returncode == 0, dry.stderr
+    assert _snapshot(run.home) == before  # store, spool, ledger: byte-identical
+    assert receiver.requests == []
+    printed = [json.loads(line) for line in dry.stdout.splitlines()]
+    assert b"nothing sent, nothing changed" in dry.stderr
+    out = flush(run, receiver.url, AUTOTELEMETRY_PROTOCOL=encoding)
+    assert out.returncode == 0
+    if encoding == "json":
+        sent = [r for r in receiver.records if "event_id" in r]
+        assert printed[0]["events"] == sent
+        assert printed[0]["dropped"] == {"store_cap": capped_away}
+        assert len(printed) == 1
+        return
+    assert len(printed) == len(receiver.messages) == 2  # one logs and one traces request
+    for data, sent in zip(printed, receiver.messages):
+        signal = "traces" if "resourceSpans" in data else "logs"
+        shown = decode(signal, json.dumps(data).encode(), "application/json")
+        for msg in (shown, sent):  # the drop record's time is taken when it is built
+            for rl in getattr(msg, "resource_logs", []):
+                for sl in rl.scope_logs:
+                    for rec in sl.log_records:
+                        if rec.event_name == "autotelemetry.dropped":
+                            rec.time_unix_nano = rec.observed_time_unix_nano = 0
+        assert shown == sent
+    if encoding == "http/json":  # the very JSON posted (the spans carry no build time)
+        assert json.loads(receiver.of("traces")[-1]["body"]) == printed[1]
+    assert "autotelemetry.dropped.store_cap" in json.dumps(printed[0])
+    spans = printed[1]["resourceSpans"][0]["scopeSpans"][0]["spans"]
+    assert len(spans) == 4 + 2 - capped_away  # the spool's 4 and the store's undelivered

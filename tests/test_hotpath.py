@@ -35,13 +35,16 @@ RUNS = [
     ("exampleargparse", ["crash"]),
 ]
 #: Fields that differ between any two runs (ids, times) or by where the venv lives.
-VOLATILE = ("event_id", "timestamp", "session_id", "install_id", "duration_ms")
+VOLATILE = ("event_id", "timestamp", "session_id", "install_id", "duration_ms", "pid")
 
 
 def _normalised(events: list[dict]) -> list[dict]:
     out = []
     for event in events:
         event = {k: v for k, v in event.items() if k not in VOLATILE}
+        trace = event.get("trace")
+        if isinstance(trace, dict):  # random ids: their presence and the flags must agree
+            event["trace"] = (sorted(trace), trace.get("flags"))
         exc = event.get("exception")
         if isinstance(exc, dict):
             for frame in exc.get("frames") or ():

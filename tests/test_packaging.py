@@ -165,6 +165,21 @@ FORBIDDEN = {
     "tomllib",
     "platform",
     "socket",
+    # the OpenTelemetry side lives in the sender only
+    "google",
+    "google.protobuf",
+    "opentelemetry",
+    "opentelemetry.proto",
+    "autotelemetry.otel",
+    "autotelemetry.exporters",
+    "autotelemetry.exporters.otlp",
+    "autotelemetry.sender",
+    "autotelemetry.hook.configfile",
+    "base64",
+    "binascii",
+    "gzip",
+    "urllib",
+    "urllib.parse",
 }
 
 
@@ -180,9 +195,18 @@ ALLOWED_WITH_ENDPOINT = {
 }
 
 
+#: Only with an inherited trace context (TRACEPARENT, or an instrumented parent CLI).
+ALLOWED_WITH_TRACE_CONTEXT = {"_autotelemetry_tracecontext", "autotelemetry.hook.tracecontext"}
+#: An incoming W3C trace context, as a CI system sets it.
+TRACE_CONTEXT = {
+    "TRACEPARENT": "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01",
+    "TRACESTATE": "congo=t61rcWkgMzE",
+}
+
+
 @pytest.mark.parametrize("framework", ["click", "typer", "argparse"])
 @pytest.mark.parametrize("allow", ["", "modules_at_exit"])
-@pytest.mark.parametrize("endpoint", [False, True], ids=["local", "endpoint"])
+@pytest.mark.parametrize("endpoint", ["local", "endpoint", "otel"])
 def test_host_process_imports_only_the_allowed_modules(
     venv: Venv,
     bare_venv: Venv,
@@ -190,22 +214,37 @@ def test_host_process_imports_only_the_allowed_modules(
     tmp_path: Path,
     framework: str,
     allow: str,
-    endpoint: bool,
+    endpoint: str,
 ):
     """Structural guard for the recording path (allowlisted) and the bystander path (not),
-    in local mode and with an endpoint configured (a closed local port: the detached
-    sender gets "connection refused"; the host never talks to it)."""
+    in local mode, with an endpoint configured (a closed local port: the detached
+    sender gets "connection refused"; the host never talks to it), and with
+    OpenTelemetry's variables (endpoint, headers, resource) and an incoming trace
+    context: the OTEL_* consent check and the trace context cost no import."""
     extra = {}
-    if endpoint:
+    if endpoint == "endpoint":
         extra = {
             "AUTOTELEMETRY_ENDPOINT": "http://127.0.0.1:9",
             "AUTOTELEMETRY_TIMEOUT": "1",
             "AUTOTELEMETRY_SEND_BUDGET": "2",
         }
+    elif endpoint == "otel":
+        extra = {
+            "OTEL_EXPORTER_OTLP_ENDPOINT": "http://127.0.0.1:9",
+            "OTEL_EXPORTER_OTLP_HEADERS": "a=b",
+            "OTEL_RESOURCE_ATTRIBUTES": "team=x",
+            "OTEL_EXPORTER_OTLP_TIMEOUT": "1000",
+            "AUTOTELEMETRY_SEND_BUDGET": "2",
+            "AUTOTELEMETRY_EXPORT_TRACEPARENT": "1",
+            **TRACE_CONTEXT,
+        }
     hooked = _guard_run(venv, home, framework, allow, tmp_path, **extra)
     bare = _guard_run(bare_venv, home, framework, "", tmp_path)
     added = hooked - bare
-    allowed = ALLOWED_IN_HOST | (ALLOWED_WITH_ENDPOINT if endpoint else set())
+    sending = endpoint != "local"
+    allowed = ALLOWED_IN_HOST | (ALLOWED_WITH_ENDPOINT if sending else set())
+    if endpoint == "otel" and allow:
+        allowed |= ALLOWED_WITH_TRACE_CONTEXT
     assert added <= allowed, added - allowed
     assert not (added & FORBIDDEN)
     if framework == "argparse":
@@ -222,9 +261,14 @@ def test_host_process_imports_only_the_allowed_modules(
             e for e in map(json.loads, listed.stdout.splitlines()) if e["type"] == "command"
         ]
         assert [e["cli"]["name"] for e in recorded] == ["modules_at_exit.py"], listed.stderr
-        if endpoint:
+        if sending:
             # (hooked, not added: Typer's own imports already bring fcntl to a bare run)
             assert hooked >= ALLOWED_WITH_ENDPOINT
+        if endpoint == "otel":  # and the trace context it inherited was recorded
+            assert added >= ALLOWED_WITH_TRACE_CONTEXT
+            (event,) = recorded
+            assert event["trace"]["trace_id"] == TRACE_CONTEXT["TRACEPARENT"][3:35]
+            assert event["trace"]["state"] == TRACE_CONTEXT["TRACESTATE"]
     if not allow:
         assert added == {*BOOT_MODULES, *DECISION} | (added & SITE_PTH_CODEC)
     else:

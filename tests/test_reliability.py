@@ -387,9 +387,13 @@ def test_stamp_and_retry_time_from_before_a_clock_jump_back_do_not_stall_deliver
 
 
 def _damage_pages(path: Path) -> None:
+    # Seeded: with os.urandom, one damage in three let an INSERT through before any read
+    # failed (that event then went down with the store, counted, but the test's exact
+    # figures are for damage found at open).
+    rng = random.Random(16)
     data = bytearray(path.read_bytes())
     for i in range(4096, len(data), 4096):  # keep the header page, scramble the rest
-        data[i + 8 : i + 200] = os.urandom(192)
+        data[i + 8 : i + 200] = bytes(rng.getrandbits(8) for _ in range(192))
     path.write_bytes(bytes(data))
 
 

@@ -19,7 +19,7 @@ from browser import Browser, chromium
 from conftest import ROOT
 from test_report import generate, report, write_spool
 
-from autotelemetry.exporters.otlp import request
+from autotelemetry.exporters.otlp import logs_request, to_json
 
 #: Reads, per CLI section, what a person sees: cards, table cells, chart values.
 EXTRACT = """
@@ -148,7 +148,7 @@ def _otlp_lines(events: list[dict[str, Any]], per_request: int = 100) -> list[st
     lines = []
     for start in range(0, len(events), per_request):
         dropped = {"http_400": 3, "store_cap": 2} if start == 0 else {}
-        body = request(events[start : start + per_request], dropped)
+        body = to_json(logs_request(events[start : start + per_request], dropped))
         lines.append(json.dumps(body, separators=(",", ":")))
     return lines
 

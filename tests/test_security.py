@@ -676,11 +676,16 @@ def _credentials(run: Runner, receiver: Receiver, webhook: Receiver) -> None:
     _wait_for_senders(run.home)
     assert len(receiver.delivered) == 2 and len(webhook.delivered) == 1
     # Sent where it belongs: the signal path before the query, userinfo as Basic auth.
-    assert {r["path"] for r in receiver.requests} == {"/base/v1/logs?api_key=K3Y-9f8e7d"}
+    assert {r["path"] for r in receiver.requests} == {
+        "/base/v1/logs?api_key=K3Y-9f8e7d",
+        "/base/v1/traces?api_key=K3Y-9f8e7d",
+    }
     assert {r["path"] for r in webhook.requests} == {"/base/?api_key=K3Y-9f8e7d"}
     basic = {"Basic " + token.decode()}
     assert {r["headers"]["Authorization"] for r in receiver.requests + webhook.requests} == basic
-    assert f"sending to {receiver.url}/base/v1/logs?… (otlp)".encode() in outputs[1].stderr
+    assert f"sending to {receiver.url}/base/v1/logs?… (logs, http/protobuf)".encode() in (
+        outputs[1].stderr
+    )
     for shown in outputs[2], outputs[4]:  # status, doctor: the display form of the setting
         assert f"{receiver.url}/base/?…".encode() in shown.stdout, shown.stdout
     for out in outputs:

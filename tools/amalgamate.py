@@ -61,6 +61,8 @@ TARGETS = (
     Target("_autotelemetry_configfile", ("configfile",)),
     Target("_autotelemetry_crash", ("privacy", "crash")),
     Target("_autotelemetry_endpoint", ("notice", "spawn")),
+    # ... and a trace context to inherit (TRACEPARENT, a parent CLI's span).
+    Target("_autotelemetry_tracecontext", ("tracecontext",)),
     Target("_autotelemetry_exits", ("exits",)),
 )
 

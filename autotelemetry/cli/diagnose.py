@@ -33,6 +33,7 @@ def status(as_json: bool) -> None:
     click.echo(f"hook:      {hook}; active in this interpreter: {data['hook_active']}")
     click.echo(f"home:      {data['home']}")
     click.echo(f"endpoint:  {data['endpoint'] or 'none (events stay on this machine)'}")
+    _echo_sending(data["sending"])
     click.echo("allowlist: " + ", ".join(data["allowlist"]["files"]) + ", AUTOTELEMETRY_ALLOW")
     entries = data["allowlist"]["entries"]
     if not entries:
@@ -45,18 +46,46 @@ def status(as_json: bool) -> None:
     for key, item in data["settings"].items():
         value = item["value"]
         shown = "none" if value is None else json.dumps(value, ensure_ascii=False)
-        click.echo(f"  {key:<15} {shown:<28} {item['source']}")
+        click.echo(f"  {key:<18} {shown:<28} {item['source']}")
     for name, item in data["variables"].items():
-        click.echo(f"  {name:<15} {json.dumps(item['value']):<28} {item['source']}")
+        click.echo(f"  {name:<18} {json.dumps(item['value']):<28} {item['source']}")
     for item in data["per_cli"]:
         name = f"[cli.{item['cli']}] {item['key']}"
-        click.echo(f"  {name:<15} {json.dumps(item['value']):<28} {item['source']}")
+        click.echo(f"  {name:<18} {json.dumps(item['value']):<28} {item['source']}")
     sp = data["spool"]
     click.echo(f"spool:     {sp['pending_files']} pending file(s), {sp['pending_bytes']} bytes")
     click.echo(f"store:     {data['store']['path']} ({data['store']['bytes']} bytes)")
     _echo_delivery(data)
     for problem in data["problems"]:
         click.echo(f"problem:   {problem}")
+
+
+def _echo_sending(s: dict[str, Any]) -> None:
+    """Where each signal goes and how, every value with its source (header values hidden)."""
+    if s["endpoint"]:
+        click.echo(f"  {'endpoint':<13} {s['endpoint']:<40} {s['endpoint_source']}")
+        click.echo(f"  {'signals':<13} {','.join(s['signals']):<40} {s['signals_source']}")
+    for ch in s["channels"]:
+        click.echo(f"  {ch['signal']:<13} {ch['url']:<40} {ch['url_source']}")
+        rows = [
+            ("encoding", ch["encoding"], ch["encoding_source"]),
+            ("headers", ", ".join(ch["headers"]) or "none", ch["headers_source"] or "-"),
+            ("compression", ch["compression"], ch["compression_source"]),
+            ("timeout", f"{ch['timeout']:g} s", ch["timeout_source"]),
+        ]
+        if ch["certificate"]:
+            rows.append(("certificate", ch["certificate"], ch["certificate_source"]))
+        if ch["client_certificate"]:
+            rows.append(("client cert", ch["client_certificate"], ch["client_source"]))
+        for name, value, source in rows:
+            click.echo(f"    {name:<11} {value:<40} {source}")
+    for signal, why in s["blocked"].items():
+        click.echo(f"  {signal:<13} not sent: {why}")
+    if s["resource"]:
+        pairs = ", ".join(f"{k}={v}" for k, v in sorted(s["resource"].items()))
+        click.echo(f"  {'resource':<13} {pairs:<40} {s['resource_source']}")
+    for note in s["notes"]:
+        click.echo(f"  note: {note}")
 
 
 def _echo_delivery(data: dict[str, Any]) -> None:
@@ -83,6 +112,19 @@ def _echo_delivery(data: dict[str, Any]) -> None:
     if d.get("dropped"):
         drops = ", ".join(f"{k}: {v}" for k, v in sorted(d["dropped"].items()))
         click.echo(f"dropped:   {drops} (total, by rule; see docs/delivery.md)")
+    traces = d.get("traces")
+    if isinstance(traces, dict):
+        click.echo(f"traces:    {traces['backlog']} run(s) not yet sent as spans")
+        if traces["dropped"]:
+            drops = ", ".join(f"{k}: {v}" for k, v in sorted(traces["dropped"].items()))
+            click.echo(f"dropped spans: {drops} (total, by rule)")
+    for signal, note in sorted((d.get("rejected") or {}).items()):
+        what = "span(s)" if signal == "traces" else "log record(s)"
+        message = f": {note['message']}" if note.get("message") else ""
+        click.echo(
+            f"rejected:  the collector rejected {note['count']} {what} in total "
+            f"(partial success, last {when(note['time'])}){message}"
+        )
 
 
 @click.command()

@@ -16,8 +16,16 @@ def url(endpoint: str) -> str:
     return endpoint
 
 
-def encode(events: list[dict], dropped: dict[str, int]) -> bytes:
+def request(events: list[dict], dropped: dict[str, int]) -> dict[str, object]:
     payload: dict[str, object] = {"events": events}
     if dropped:
         payload["dropped"] = dropped
-    return json.dumps(payload, separators=(",", ":")).encode("utf-8")
+    return payload
+
+
+def encode_data(data: dict[str, object]) -> bytes:
+    return json.dumps(data, separators=(",", ":")).encode("utf-8")
+
+
+def encode(events: list[dict], dropped: dict[str, int]) -> bytes:
+    return encode_data(request(events, dropped))

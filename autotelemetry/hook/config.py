@@ -26,6 +26,13 @@ CONFIG_FILE = "config.toml"
 DEFAULTS = {o[options.NAME]: o[options.DEFAULT] for o in options.OPTIONS if o[options.FILE]}
 #: Settings a ``[cli.NAME]`` table may hold.
 PER_CLI_KEYS = tuple(o[options.NAME] for o in options.OPTIONS if o[options.PER_CLI])
+#: OpenTelemetry's endpoint variables: consent to send like AUTOTELEMETRY_ENDPOINT, but
+#: below every source of ours (docs/delivery.md). The sender resolves the rest of OTEL_*.
+OTEL_ENDPOINTS = (
+    "OTEL_EXPORTER_OTLP_ENDPOINT",
+    "OTEL_EXPORTER_OTLP_LOGS_ENDPOINT",
+    "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
+)
 
 
 def disabled_reason(environ: "dict[str, str] | os._Environ[str]" = os.environ) -> "str | None":
@@ -166,6 +173,8 @@ def apply_environment(
             continue
         settings.values[option[options.NAME]] = parsed
         settings.sources[option[options.NAME]] = variable
+    if settings.sources["endpoint"] == "default":
+        _otel_endpoint(settings, environ)
     # Only the kill switches count here (a completion run is not "disabled"), and
     # disabled_reason() scans every variable name: ask it only when one is set.
     if env.has("AUTOTELEMETRY_DISABLED", environ) or env.has("DO_NOT_TRACK", environ):
@@ -173,6 +182,27 @@ def apply_environment(
         if reason is not None and not reason.startswith("shell"):
             settings.values["enabled"] = False
             settings.sources["enabled"] = reason.split()[0]
+
+
+# The fallback endpoint from OpenTelemetry's variables, when none of ours set one. When
+# none is set: three look-ups in the environment's bytes dictionary (hook/env.py).
+# OTEL_SDK_DISABLED=true turns the fallback off (as it turns off an OpenTelemetry SDK);
+# recording stays on. (Comments, not docstrings: a hot module's docstrings are
+# unmarshalled at every import.)
+def _otel_endpoint(settings: "Settings", environ: "dict[str, str] | os._Environ[str]") -> None:
+    for variable in OTEL_ENDPOINTS:
+        raw_value = env.get(variable, environ)
+        if not raw_value:
+            continue
+        if (env.get("OTEL_SDK_DISABLED", environ) or "").strip().lower() == "true":
+            return
+        value, why = options.coerce(options.BY_NAME["endpoint"], raw_value)
+        if why:
+            settings.problems.append(f"{variable}: {why}, ignored")
+            continue
+        settings.values["endpoint"] = value
+        settings.sources["endpoint"] = variable
+        return
 
 
 def load_settings(

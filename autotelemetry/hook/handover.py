@@ -53,6 +53,7 @@ RARE = {
     "privacy": "_autotelemetry_crash",
     "notice": "_autotelemetry_endpoint",
     "spawn": "_autotelemetry_endpoint",
+    "tracecontext": "_autotelemetry_tracecontext",
     "exits": "_autotelemetry_exits",
 }
 

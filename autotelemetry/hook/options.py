@@ -44,6 +44,7 @@ KINDS = {
     "seconds0": "a number of seconds, 0 or more",
     "count": "a whole number greater than 0",
     "path": "a file or directory path",
+    "signals": "a comma-separated list of logs and traces",
     "text": "free text",
 }
 
@@ -81,8 +82,10 @@ OPTIONS: "tuple[Option, ...]" = (
         "otlp",
         True,
         False,
-        ("otlp", "json"),
-        "`otlp` (OTLP/HTTP logs; `/v1/logs` appended to a base URL) or `json` (webhook)",
+        ("otlp", "http/protobuf", "http/json", "json"),
+        "`otlp` (OTLP/HTTP logs and traces, `/v1/logs` and `/v1/traces` appended to a base "
+        "URL; encoding from OTEL_EXPORTER_OTLP_PROTOCOL, else protobuf), `http/protobuf`, "
+        "`http/json`, or `json` (webhook)",
     ),
     (
         "sample_rate",
@@ -124,6 +127,16 @@ OPTIONS: "tuple[Option, ...]" = (
         False,
         (),
         "keep sanitised exception messages in crash events; `false` stores `message: null`",
+    ),
+    (
+        "export_traceparent",
+        "AUTOTELEMETRY_EXPORT_TRACEPARENT",
+        "bool",
+        False,
+        True,
+        False,
+        (),
+        "set TRACEPARENT for the programs an instrumented CLI runs to its run's span",
     ),
     # --- environment only ----------------------------------------------------------
     (
@@ -200,6 +213,26 @@ OPTIONS: "tuple[Option, ...]" = (
         "CA file or directory for TLS (verification cannot be turned off)",
     ),
     (
+        "client_certificate",
+        "AUTOTELEMETRY_CLIENT_CERTIFICATE",
+        "path",
+        None,
+        False,
+        False,
+        (),
+        "client certificate (PEM) for mutual TLS",
+    ),
+    (
+        "client_key",
+        "AUTOTELEMETRY_CLIENT_KEY",
+        "path",
+        None,
+        False,
+        False,
+        (),
+        "its private key (PEM), if a separate file",
+    ),
+    (
         "timeout",
         "AUTOTELEMETRY_TIMEOUT",
         "seconds",
@@ -208,6 +241,26 @@ OPTIONS: "tuple[Option, ...]" = (
         False,
         (),
         "connect and read timeout per request",
+    ),
+    (
+        "compression",
+        "AUTOTELEMETRY_COMPRESSION",
+        "choice",
+        "gzip",
+        False,
+        False,
+        ("gzip", "none"),
+        "request body compression",
+    ),
+    (
+        "signals",
+        "AUTOTELEMETRY_SIGNALS",
+        "signals",
+        "logs,traces",
+        False,
+        False,
+        (),
+        "OTLP signals sent: a log record and/or a span per run",
     ),
     (
         "send_budget",
@@ -331,6 +384,16 @@ OPTIONS: "tuple[Option, ...]" = (
         "set by us: the session id an instrumented run exports to its children "
         "(becomes their `parent_session_id`); do not set it yourself",
     ),
+    (
+        "parent_span",
+        "AUTOTELEMETRY_PARENT_SPAN",
+        "text",
+        None,
+        False,
+        False,
+        (),
+        "set by us: the span an instrumented run exports to its children; do not set it yourself",
+    ),
 )
 
 #: The same options by name.
@@ -381,6 +444,12 @@ def coerce(option: "Option", value: object) -> "tuple[object, str | None]":
             if text.lower().startswith(("http://", "https://")):
                 return text, None
         return None, "must be an http:// or https:// URL"
+    if kind == "signals":
+        if isinstance(value, str):
+            words = {w.strip().lower() for w in value.split(",")} - {""}
+            if words and words <= {"logs", "traces"}:
+                return ",".join(w for w in ("logs", "traces") if w in words), None
+        return None, "must be " + KINDS[kind]
     if kind in ("path", "text"):
         if isinstance(value, str):
             return (value if value.strip() else None), None

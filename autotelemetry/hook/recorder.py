@@ -94,6 +94,10 @@ STATUSES = ("success", "failure", "usage_error", "interrupted", "terminated", "c
 #: Exported by an instrumented invocation as it begins, so that an instrumented
 #: CLI it runs records the parent's session as ``parent_session_id``.
 PARENT_SESSION_VARIABLE = "AUTOTELEMETRY_PARENT_SESSION"
+#: Exported beside it: the W3C ``traceparent`` of the run's span, ``/``, and the span
+#: id of the TRACEPARENT the run saw (empty when none), so that a child can tell
+#: whether a program in between set a TRACEPARENT of its own (which then wins).
+PARENT_SPAN_VARIABLE = "AUTOTELEMETRY_PARENT_SPAN"
 _HEX = frozenset("0123456789abcdef-")
 
 
@@ -183,6 +187,7 @@ class Recorder:
         "queue",
         "session_id",
         "thread_hook",
+        "trace",
     )
 
     def __init__(self) -> None:
@@ -195,6 +200,9 @@ class Recorder:
         self.session_id: "str | None" = None
         #: The inherited parent session id: [] until read, then [id or None].
         self.parent_session: "list[str | None]" = []
+        #: [] until the first begin(), then [this run's trace context (the events'
+        #: ``trace``), the span id of the TRACEPARENT seen ("" if none)].
+        self.trace: "list[object]" = []
         self.hooks_installed = False
         #: At most one callable ``(caller_frame) -> Invocation | None`` that may open
         #: an invocation when ``sys.exit`` is reached before any began (argparse).
@@ -323,13 +331,22 @@ class Recorder:
         return self.session_id
 
     def _export_session(self) -> None:
-        """Remember the inherited parent session (a UUID or nothing), then export ours."""
+        """Remember the inherited parent session (a UUID or nothing) and span, export ours."""
+        # TRACEPARENT itself is exported to children only with `export_traceparent`: it
+        # changes what every other program the CLI runs sees (docs/delivery.md).
         try:
+            environ = os.environ
             if not self.parent_session:
                 value = env.get(PARENT_SESSION_VARIABLE) or ""
                 ok = len(value) == 36 and set(value) <= _HEX and value.count("-") == 4
                 self.parent_session.append(value if ok else None)
-            os.environ[PARENT_SESSION_VARIABLE] = self.session()
+                self.trace[:] = _trace_context(environ)
+            environ[PARENT_SESSION_VARIABLE] = self.session()
+            trace = self.trace[0]
+            ours = "00-%s-%s-%02x" % (trace["trace_id"], trace["span_id"], trace["flags"])  # type: ignore[index]
+            environ[PARENT_SPAN_VARIABLE] = ours + "/" + str(self.trace[1])
+            if config.current_settings().values["export_traceparent"]:
+                environ["TRACEPARENT"] = ours
         except Exception:
             pass
 
@@ -402,6 +419,8 @@ class Recorder:
         """
         settings = config.current_settings()
         parent = self.parent_session_id()
+        trace = self.trace[0] if self.trace else None
+        pid = os.getpid()
         kept = []
         for record in records:
             cli = record.get("cli") or {}
@@ -416,12 +435,24 @@ class Recorder:
                 continue
             if parent is not None:
                 record["parent_session_id"] = parent
+            if trace is not None:
+                record["trace"] = trace
+            record["pid"] = pid
             if not boot.state["forced"]:
                 rate = config.for_cli(settings, program, "sample_rate")[0]
                 if rate < 1.0:  # type: ignore[operator]
                     record["sample_rate"] = rate
             kept.append(record)
         return kept
+
+
+# [this run's trace context, the TRACEPARENT span id seen]: the root of a new trace, unless
+# TRACEPARENT or an instrumented parent's span is inherited (parsed by hook/tracecontext.py,
+# imported only then).
+def _trace_context(environ: "dict[str, str] | os._Environ[str]") -> "list[object]":
+    if env.has("TRACEPARENT", environ) or env.has(PARENT_SPAN_VARIABLE, environ):
+        return handover.lazy("tracecontext").inherit(environ, PARENT_SPAN_VARIABLE)
+    return [{"trace_id": os.urandom(16).hex(), "span_id": os.urandom(8).hex(), "flags": 1}, ""]
 
 
 #: The recorder of this process.

@@ -1,7 +1,8 @@
 """Start the detached sender from a host CLI's exit, cheaply and rarely.
 
-Hot path: imported by :func:`autotelemetry.recorder.flush` only when
-``AUTOTELEMETRY_ENDPOINT`` is set, and it imports nothing but ``os`` and
+Hot path: imported by :meth:`autotelemetry.hook.recorder.Recorder.flush` only when an
+endpoint is configured (``AUTOTELEMETRY_ENDPOINT``, a config file, or an
+``OTEL_EXPORTER_OTLP_*ENDPOINT`` fallback), and it imports nothing but ``os`` and
 ``sys`` (no ``subprocess``: importing it costs more than everything else we do
 at exit). One ``os.stat`` of the stamp file decides; a spawn happens at most
 once per interval (and not before the next retry time, which the sender
@@ -148,11 +149,34 @@ KEEP_NAMES = frozenset(
         "no_proxy",
     }
 )
+#: The OpenTelemetry variables the sender honours (autotelemetry.otel), and only those:
+#: e.g. OTEL_EXPORTER_OTLP_METRICS_HEADERS (a credential we never use) stays behind.
+OTEL_VARIABLES = frozenset(
+    ["OTEL_RESOURCE_ATTRIBUTES", "OTEL_SDK_DISABLED", "OTEL_LOGS_EXPORTER", "OTEL_TRACES_EXPORTER"]
+    + [
+        "OTEL_EXPORTER_OTLP_" + signal + knob
+        for signal in ("", "LOGS_", "TRACES_")
+        for knob in (
+            "ENDPOINT",
+            "HEADERS",
+            "PROTOCOL",
+            "COMPRESSION",
+            "TIMEOUT",
+            "CERTIFICATE",
+            "CLIENT_CERTIFICATE",
+            "CLIENT_KEY",
+        )
+    ]
+)
 
 
 def sender_env(environ: "os._Environ[str] | dict[str, str]") -> "dict[str, str]":
     """The sender's environment: our own knobs, locale, paths, proxies and CA settings only."""
-    env = {k: v for k, v in environ.items() if k in KEEP_NAMES or k.startswith(KEEP_PREFIXES)}
+    env = {
+        k: v
+        for k, v in environ.items()
+        if k in KEEP_NAMES or k.startswith(KEEP_PREFIXES) or k in OTEL_VARIABLES
+    }
     env.pop("AUTOTELEMETRY_RUN", None)
     return env
 

@@ -55,6 +55,9 @@ RECORD_ATTRIBUTES: dict[str, tuple[str, ...]] = {
     "exception.message": ("exception", "message"),
     "cli.exception.fingerprint": ("exception", "fingerprint"),
     "cli.exception.count": ("count",),
+    "autotelemetry.parent_session_id": ("parent_session_id",),
+    "process.pid": ("pid",),
+    # Record attributes in files written before they moved to the resource:
     "os.type": ("env", "os"),
     "os.version": ("env", "os_version"),
     "host.arch": ("env", "arch"),
@@ -62,12 +65,17 @@ RECORD_ATTRIBUTES: dict[str, tuple[str, ...]] = {
     "cli.ci": ("env", "ci"),
     "cli.ci_provider": ("env", "ci_provider"),
     "cli.shell": ("env", "shell"),
-    "cli.tty": ("env", "tty"),
+    "process.interactive": ("env", "tty"),
+    "cli.tty": ("env", "tty"),  # the name before process.interactive
 }
 #: Resource attribute -> event field.
 RESOURCE_ATTRIBUTES: dict[str, tuple[str, ...]] = {
     "service.name": ("cli", "name"),
     "service.version": ("cli", "version"),
+    "os.type": ("env", "os"),
+    "os.version": ("env", "os_version"),
+    "host.arch": ("env", "arch"),
+    "process.runtime.version": ("env", "python"),
 }
 #: Log record event name -> event type.
 EVENT_NAMES = {"cli.command": "command", "exception": "crash"}

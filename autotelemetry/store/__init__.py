@@ -275,9 +275,11 @@ class Store:
 
     ``readonly=True`` opens an existing store without creating, migrating or
     recovering anything (``status``, ``doctor``); it raises
-    ``FileNotFoundError`` when there is no store. ``scratch=True`` is a
-    throwaway store in a private temporary directory (``report --input``):
-    no journal, no sync.
+    ``FileNotFoundError`` when there is no store. ``untouched=True`` (with
+    ``readonly``; ``flush --dry-run``) also leaves no ``-wal``/``-shm`` file behind:
+    when no writer left a write-ahead log, the file is opened as immutable.
+    ``scratch=True`` is a throwaway store in a private temporary directory
+    (``report --input``): no journal, no sync.
 
     A store is created whole (built under a temporary name, then linked into
     place), so a store file that is empty or shorter than a header is damage,
@@ -286,7 +288,9 @@ class Store:
     one (:mod:`.salvage`); what could not be saved is counted as lost.
     """
 
-    def __init__(self, home: str, *, readonly: bool = False, scratch: bool = False) -> None:
+    def __init__(
+        self, home: str, *, readonly: bool = False, untouched: bool = False, scratch: bool = False
+    ) -> None:
         self.home = home
         self.path = store_path(home)
         self.readonly = readonly
@@ -297,7 +301,8 @@ class Store:
         self.inode: int | None = None
         if readonly:
             check_files(self.path, write=False)
-            self.db = open_readonly(self.path)
+            immutable = untouched and not os.path.lexists(self.path + "-wal")
+            self.db = open_readonly(self.path, immutable)
             return
         fs.private_dir(home)
         try:
@@ -500,7 +505,9 @@ class Store:
             db.execute("DELETE FROM events")
             db.execute("DELETE FROM flags")
             # Row ids restart once the table is empty: the sender's watermark must too.
-            db.execute("DELETE FROM meta WHERE key = 'delivery.watermark'")
+            db.execute(
+                "DELETE FROM meta WHERE key IN ('delivery.watermark', 'delivery.traces.watermark')"
+            )
         return n
 
     def meta(self, key: str) -> Any:
@@ -514,8 +521,9 @@ class _Damaged(sqlite3.DatabaseError):
     sqlite_errorcode = 26  # SQLITE_NOTADB
 
 
-def open_readonly(path: str) -> sqlite3.Connection:
-    """A read-only connection that changes nothing on disk.
+def open_readonly(path: str, immutable: bool = False) -> sqlite3.Connection:
+    """A read-only connection that changes nothing on disk (``immutable``: not even
+    a ``-shm`` file).
 
     ``mode=ro`` still needs the ``-shm`` file of a WAL store (created if missing):
     on a read-only directory or mount that fails although the store is fine, so
@@ -523,6 +531,10 @@ def open_readonly(path: str) -> sqlite3.Connection:
     in the file itself, which is what the checks need).
     """
     uri = Path(path).absolute().as_uri()
+    if immutable:
+        return sqlite3.connect(
+            uri + "?mode=ro&immutable=1", uri=True, timeout=5, isolation_level=None
+        )
     try:
         db = sqlite3.connect(uri + "?mode=ro", uri=True, timeout=5, isolation_level=None)
         db.execute("SELECT 1 FROM sqlite_master LIMIT 1").fetchone()

@@ -5,6 +5,11 @@ and the record of their delivery change in the same transactions: the
 watermark (the highest store rowid delivered or counted as dropped) moves only
 together with the counters, and a sender killed at any instant resends at most
 the batch it had in flight.
+
+Each OTLP signal has its own watermark and drop counters (``logs`` keeps the
+original keys, also used by the JSON webhook; ``traces`` uses ``delivery.traces.*``),
+so a collector that refuses one signal never holds back or duplicates the other.
+Retry timing (failures, next retry) is shared.
 """
 
 from __future__ import annotations
@@ -12,6 +17,7 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
+import time
 from typing import Any
 
 from autotelemetry.store import Store, store_path
@@ -19,6 +25,15 @@ from autotelemetry.store import Store, store_path
 PREFIX = "delivery."
 
 Row = tuple[int, str]
+#: Signals whose state lives under the original keys.
+PRIMARY = ("logs", "events")
+#: Signals with a watermark and drop counters of their own.
+SECONDARY = ("traces",)
+
+
+def key(signal: str, name: str) -> str:
+    """The meta key (below ``delivery.``) of ``name`` for ``signal``."""
+    return name if signal in PRIMARY else f"{signal}.{name}"
 
 
 class Ledger:
@@ -61,8 +76,8 @@ class Ledger:
 
     # --- state -------------------------------------------------------------------
 
-    def watermark(self) -> int:
-        return int(self.get("watermark") or 0)
+    def watermark(self, signal: str = "logs") -> int:
+        return int(self.get(key(signal, "watermark")) or 0)
 
     def failures(self) -> int:
         return int(self.get("failures") or 0)
@@ -71,23 +86,37 @@ class Ledger:
         value = self.get("next_retry")
         return float(value) if isinstance(value, (int, float)) else None
 
-    def backlog(self) -> int:
+    def backlog(self, signal: str = "logs") -> int:
         return int(
             self.store.db.execute(
-                "SELECT count(*) FROM events WHERE rowid > ?", (self.watermark(),)
+                "SELECT count(*) FROM events WHERE rowid > ?", (self.watermark(signal),)
             ).fetchone()[0]
         )
 
-    def batch(self, limit: int, after: int | None = None) -> list[Row]:
-        """The next ``limit`` undelivered events (or those above rowid ``after``):
-        (rowid, body), oldest first."""
+    def batch(self, limit: int, signal: str = "logs", after: int | None = None) -> list[Row]:
+        """The next ``limit`` (-1: all) events not yet delivered on ``signal`` (or above
+        rowid ``after``): (rowid, body), oldest first."""
         return [
             (int(r[0]), str(r[1]))
             for r in self.store.db.execute(
                 "SELECT rowid, body FROM events WHERE rowid > ? ORDER BY rowid LIMIT ?",
-                (self.watermark() if after is None else after, limit),
+                (self.watermark(signal) if after is None else after, limit),
             )
         ]
+
+    def known(self, event_ids: list[str]) -> set[str]:
+        """Which of ``event_ids`` the store holds."""
+        found: set[str] = set()
+        for i in range(0, len(event_ids), 500):
+            chunk = event_ids[i : i + 500]
+            marks = ",".join("?" * len(chunk))
+            found.update(
+                str(r[0])
+                for r in self.store.db.execute(
+                    f"SELECT event_id FROM events WHERE event_id IN ({marks})", chunk
+                )
+            )
+        return found
 
     def newest(self) -> Row | None:
         """The newest stored event (the sender's probe of an endpoint): (rowid, body)."""
@@ -103,27 +132,54 @@ class Ledger:
 
     # --- changes -----------------------------------------------------------------
 
-    def count_drops(self, reason: str, n: int) -> None:
+    def count_drops(self, reason: str, n: int, signal: str = "logs") -> None:
         with self.store.transaction():
-            self._count("dropped", reason, n)
+            self._count(key(signal, "dropped"), reason, n)
 
-    def delivered(self, rows: list[Row], carried: dict[str, int]) -> None:
-        """A 2xx: move the watermark, note the drop counts the batch carried."""
+    def delivered(
+        self,
+        rows: list[Row],
+        carried: dict[str, int],
+        signal: str = "logs",
+        rejected: int = 0,
+        message: str = "",
+    ) -> None:
+        """A 2xx: move the watermark, note the drop counts the batch carried, and count
+        what the collector rejected in a partial success (with its message)."""
         with self.store.transaction():
-            self._set("watermark", max(r[0] for r in rows))
+            self._set(key(signal, "watermark"), max(r[0] for r in rows))
             if carried:
                 reported = self.counters("reported")
                 for k, v in carried.items():
                     reported[k] = reported.get(k, 0) + v
                 self._set("reported", reported)
+            if rejected or message:
+                if rejected:
+                    self._count(key(signal, "dropped"), "rejected", rejected)
+                notes = self.get("rejected")
+                notes = dict(notes) if isinstance(notes, dict) else {}
+                before = notes.get(signal)
+                if not isinstance(before, dict):
+                    before = {}
+                notes[signal] = {
+                    "count": int(before.get("count", 0)) + rejected,
+                    "message": message,
+                    "time": time.time(),
+                }
+                self._set("rejected", notes)
             self._set("failures", 0)
             self._set("endpoint_error", None)
 
-    def dropped(self, rows: list[Row], reason: str) -> None:
+    def dropped(self, rows: list[Row], reason: str, signal: str = "logs") -> None:
         """A permanent rejection: move the watermark past ``rows``, counted under ``reason``."""
         with self.store.transaction():
-            self._set("watermark", max(r[0] for r in rows))
-            self._count("dropped", reason, len(rows))
+            self._set(key(signal, "watermark"), max(r[0] for r in rows))
+            self._count(key(signal, "dropped"), reason, len(rows))
+
+    def skip(self, rows: list[Row], signal: str) -> None:
+        """Nothing of ``rows`` belongs on ``signal`` (no span in a batch of crashes)."""
+        with self.store.transaction():
+            self._set(key(signal, "watermark"), max(r[0] for r in rows))
 
     def failed(self, failures: int, next_retry: float) -> None:
         with self.store.transaction():
@@ -154,6 +210,14 @@ class Ledger:
         )
         db.execute("DELETE FROM events WHERE rowid <= ?", (cut,))
         self.add_drops("store_cap", int(unsent))
+        for signal in SECONDARY:  # a signal with a watermark of its own counts its own loss
+            mark = self.get(key(signal, "watermark"))
+            if mark is not None:
+                (lost,) = db.execute(
+                    "SELECT count(*) FROM events WHERE rowid > ? AND rowid <= ?", (int(mark), cut)
+                ).fetchone()
+                if lost:
+                    self._count(key(signal, "dropped"), "store_cap", int(lost))
         evicted = self.store.meta("store.evicted")
         self.put("store.evicted", (evicted if type(evicted) is int else 0) + int(deleted))
         return int(deleted), int(unsent)
@@ -173,8 +237,13 @@ class Ledger:
             self._set("next_retry", next_retry)
 
 
-def status(home: str) -> dict[str, Any]:
+def status(home: str, signals: tuple[str, ...] = ()) -> dict[str, Any]:
     """Delivery state for ``autotelemetry status``, read-only; empty when never used.
+
+    ``backlog``/``dropped`` are those of the logs (or the webhook); ``signals`` lists
+    the others to report (``traces``: its backlog and drops under ``traces``).
+    ``rejected`` holds, per signal, what collectors rejected in partial successes
+    and their last message.
 
     ``dropped`` counts, by rule, every recorded event that will never be
     delivered (spool evictions still waiting in their marks included);
@@ -194,6 +263,7 @@ def status(home: str) -> dict[str, Any]:
         "lost": 0,
         "salvages": [],
         "endpoint_error": None,
+        "rejected": {},
     }
     marks = eviction_marks(home)
     folded: set[str] = set()
@@ -224,10 +294,18 @@ def status(home: str) -> dict[str, Any]:
                     data["next_retry"] = ledger.next_retry()
                 dropped = ledger.counters("dropped")
                 data["endpoint_error"] = ledger.endpoint_error()
+                rejected = ledger.get("rejected")
+                data["rejected"] = dict(rejected) if isinstance(rejected, dict) else {}
+                for signal in signals:
+                    if signal not in PRIMARY:
+                        data[signal] = {
+                            "backlog": ledger.backlog(signal),
+                            "dropped": ledger.counters(key(signal, "dropped")),
+                        }
                 names = store.meta(FOLDED_MARKS)
                 folded = set(names) if isinstance(names, list) else set()
-                for key, name in (("store.evicted", "evicted"), ("store.lost", "lost")):
-                    value = store.meta(key)
+                for meta_key, name in (("store.evicted", "evicted"), ("store.lost", "lost")):
+                    value = store.meta(meta_key)
                     data[name] = value if type(value) is int else 0
                 salvages = store.meta("store.salvages")
                 data["salvages"] = salvages if isinstance(salvages, list) else []
@@ -242,4 +320,4 @@ def status(home: str) -> dict[str, Any]:
     return data
 
 
-__all__ = ["Ledger", "status"]
+__all__ = ["Ledger", "key", "status"]
