@@ -305,10 +305,20 @@ def _pki(tmp_path: Path) -> dict[str, Path]:
     p = {n: tmp_path / f"{n}.pem" for n in ("ca", "ca_key", "srv", "srv_key", "cli", "cli_key")}
     _openssl(
         "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=test-ca",
+        "-addext", "keyUsage=critical,keyCertSign,cRLSign",
         "-keyout", str(p["ca_key"]), "-out", str(p["ca"]),
     )  # fmt: skip
     ext = tmp_path / "ext.cnf"
-    ext.write_text("subjectAltName=IP:127.0.0.1,DNS:localhost\n")
+    # The extensions Python 3.13's default verification (VERIFY_X509_STRICT) requires: a key
+    # usage on the CA, an authority key identifier (and usages) on the leaves.
+    ext.write_text(
+        "subjectAltName=IP:127.0.0.1,DNS:localhost\n"
+        "authorityKeyIdentifier=keyid,issuer\n"
+        "subjectKeyIdentifier=hash\n"
+        "basicConstraints=critical,CA:FALSE\n"
+        "keyUsage=critical,digitalSignature,keyEncipherment\n"
+        "extendedKeyUsage=serverAuth,clientAuth\n"
+    )
     for name, cn in (("srv", "localhost"), ("cli", "client")):
         csr = tmp_path / f"{name}.csr"
         _openssl(
