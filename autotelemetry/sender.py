@@ -395,8 +395,8 @@ class Sender:
         Raises :class:`_EndpointWrong` when the answer concerns the request as a
         whole, or when :data:`SUSPECTS` single records were rejected and none
         accepted: then nothing is dropped (see the module docstring). A secondary
-        signal (spans) refused as a whole while the logs are taken raises
-        :class:`_Stop`: that collector has no pipeline for it.
+        signal (spans) refused as a whole raises :class:`_Stop` (that collector has
+        no pipeline for it): dropped if the logs were taken in this run, else kept.
         """
         trial = self.trials[ch.signal]
         trial.cursor = max(trial.cursor, max(r[0] for r in rows))
@@ -404,8 +404,13 @@ class Sender:
             answer = self.post(ch, rows)
         except _Permanent as exc:
             if exc.code in WHOLE:
-                if ch.signal not in PRIMARY and self._primary_accepted():
-                    self._dropped(ch, rows, f"http_{exc.code}", exc.items)
+                if ch.signal not in PRIMARY:
+                    # Spans refused as a whole: that collector has no pipeline for them.
+                    # Dropped (counted) once the logs prove the endpoint right in this run;
+                    # kept otherwise. Either way only this channel stops: a secondary
+                    # signal never sets the endpoint alarm or delays the logs.
+                    if self._primary_accepted():
+                        self._dropped(ch, rows, f"http_{exc.code}", exc.items)
                     raise _Stop(f"HTTP {exc.code}") from None
                 raise _EndpointWrong(exc.code, False) from None
             if len(rows) > 1:

@@ -131,6 +131,26 @@ def test_a_collector_without_traces_pipeline(run, make_collector):
     assert any("no traces pipeline" in c["detail"] for c in doctor)
 
 
+def test_spans_alone_refused_never_hold_back_the_logs(run, make_collector):
+    """The logs were all sent (spans switched off); spans then meet a collector without a
+    traces pipeline with no log in the same run: kept, no endpoint alarm, no backoff, and
+    the next log goes out at once."""
+    collector: Collector = make_collector("--otlp-receiver-traces-disabled")
+    run("exampleclick", "db", "status")
+    env = {OTLP + "ENDPOINT": collector.url, **FAST}
+    first = run("autotelemetry", "flush", env={**env, "AUTOTELEMETRY_SIGNALS": "logs"})
+    assert first.returncode == 0, first.stdout + first.stderr
+    out = run("autotelemetry", "flush", env=env)  # only a span is waiting
+    assert b"traces: sent 0 span(s), kept 1 (HTTP 404)" in out.stdout, out.stdout
+    delivery = json.loads(run("autotelemetry", "status", "--json", env=env).stdout)["delivery"]
+    assert delivery["endpoint_error"] is None and delivery["next_retry"] is None
+    assert delivery["traces"]["backlog"] == 1 and delivery["traces"]["dropped"] == {}
+    run("exampleclick", "db", "status")
+    again = run("autotelemetry", "flush", env=env)
+    assert b"sent 1;" in again.stdout and b"dropped 2 (http_404: 2)" in again.stdout, again.stdout
+    assert wait_for(lambda: len(collector.receiver.delivered) == 2, 60)
+
+
 def test_example_collector_config(run, tmp_path, make_collector):
     """examples/otel-collector/config.yaml, as far as rotel can run it.
 
