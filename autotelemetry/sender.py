@@ -493,13 +493,15 @@ class Sender:
                         active.remove(ch)
                         self.result.of(ch.signal).stopped = exc.reason
                     except _EndpointWrong as exc:
-                        wrong.append((ch, exc))
                         if ch.signal in PRIMARY:
                             # Same endpoint, same credentials: the other signals would get
                             # the same answer. Nothing more is asked of it this run.
+                            wrong.append((ch, exc))
                             active.clear()
                             break
+                        # A secondary signal never sets the alarm: it stops, kept.
                         active.remove(ch)
+                        self.result.of(ch.signal).stopped = exc.describe()
             except _Retry as exc:
                 failures = self.ledger.failures()
                 delay = self.backoff(failures, exc.retry_after)
@@ -519,8 +521,14 @@ class Sender:
             if trial.suspects and not trial.accepted:
                 if self._probe(ch):
                     self._proven(ch)
-                else:  # every record tried was rejected on its own: the endpoint is wrong
-                    wrong.append((ch, _EndpointWrong(trial.suspects[-1][1], True)))
+                    continue
+                # Every record tried was rejected on its own: the endpoint is wrong.
+                every = _EndpointWrong(trial.suspects[-1][1], True)
+                if ch.signal in PRIMARY:
+                    wrong.append((ch, every))
+                else:
+                    trial.suspects.clear()
+                    self.result.of(ch.signal).stopped = every.describe()
         if wrong:
             self.refused(wrong)
         blocked = self.settings.delivery.blocked if self.settings.delivery else {}
