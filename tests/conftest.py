@@ -205,6 +205,19 @@ def bare_venv(venv_root: Path, python_version: tuple[int, int]) -> Venv:
     return make_venv(venv_root, "sans-hook", _example_requirements(python_version))
 
 
+#: The ``env`` of a synthetic event valid against the schema (tests that write spool files).
+SYNTHETIC_ENV = {
+    "os": "Linux",
+    "os_version": "6.1",
+    "arch": "x86_64",
+    "python": "3.11.7",
+    "ci": False,
+    "ci_provider": None,
+    "shell": None,
+    "tty": False,
+}
+
+
 @pytest.fixture
 def home(tmp_path: Path) -> Path:
     """A private, empty AUTOTELEMETRY_HOME."""

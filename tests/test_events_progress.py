@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import Runner
+from conftest import SYNTHETIC_ENV, Runner
 from test_report import write_spool
 
 
@@ -75,16 +75,7 @@ def _events(n: int, start: float, step: float, **extra: Any) -> list[dict[str, A
                 "timestamp": ts,
                 "session_id": str(uuid.uuid4()),
                 "install_id": INSTALL_ID,
-                "env": {
-                    "os": "Linux",
-                    "os_version": "6.1",
-                    "arch": "x86_64",
-                    "python": "3.11.7",
-                    "ci": False,
-                    "ci_provider": None,
-                    "shell": None,
-                    "tty": False,
-                },
+                "env": dict(SYNTHETIC_ENV),
                 "cli": {"name": "gen", "version": "1", "framework": "click"},
                 "command": f"gen cmd{i % 3}",
                 "flags": [],

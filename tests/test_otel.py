@@ -14,15 +14,13 @@ import http.server
 import json
 import os
 import shutil
-import ssl
 import subprocess
-import threading
 from pathlib import Path
 from typing import Any
 
 import pytest
 from conftest import Runner
-from receiver import Receiver
+from receiver import Receiver, https_sink
 from test_config import _run_with_pty_stderr
 from test_delivery import FAST, record, wait_for
 
@@ -334,27 +332,7 @@ def _pki(tmp_path: Path) -> dict[str, Path]:
 
 def _mtls_server(pki: dict[str, Path]) -> tuple[http.server.HTTPServer, str]:
     """HTTPS on 127.0.0.1 that requires a client certificate signed by the test CA."""
-    hits: list[str] = []
-
-    class Handler(http.server.BaseHTTPRequestHandler):
-        def do_POST(self) -> None:
-            self.rfile.read(int(self.headers.get("Content-Length", 0)))
-            hits.append(self.path)
-            self.send_response(200)
-            self.send_header("Content-Length", "0")
-            self.end_headers()
-
-        def log_message(self, *args: object) -> None:
-            pass
-
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    ctx.load_cert_chain(pki["srv"], pki["srv_key"])
-    ctx.load_verify_locations(pki["ca"])
-    ctx.verify_mode = ssl.CERT_REQUIRED
-    server.socket = ctx.wrap_socket(server.socket, server_side=True, do_handshake_on_connect=False)
-    server.hits = hits  # type: ignore[attr-defined]
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    server = https_sink(pki["srv"], pki["srv_key"], pki["ca"])
     return server, f"https://127.0.0.1:{server.server_address[1]}"
 
 

@@ -24,7 +24,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
-from conftest import Runner, read_spool
+from conftest import SYNTHETIC_ENV, Runner, read_spool
 from conftest import assert_same_output as _same
 
 FAST = {"AUTOTELEMETRY_RETRY_BASE": "0.1", "AUTOTELEMETRY_SEND_BUDGET": "8"}
@@ -40,16 +40,7 @@ def valid_event(**fields: object) -> dict:
         "session_id": str(uuid.uuid4()),
         "install_id": str(uuid.uuid4()),
         "cli": {"name": "synthetic", "version": "1", "framework": "click"},
-        "env": {
-            "os": "Linux",
-            "os_version": "6.1",
-            "arch": "x86_64",
-            "python": "3.11.7",
-            "ci": False,
-            "ci_provider": None,
-            "shell": None,
-            "tty": False,
-        },
+        "env": dict(SYNTHETIC_ENV),
         "command": "synthetic run",
         "flags": [],
         "duration_ms": 1.0,

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import Runner
+from conftest import SYNTHETIC_ENV, Runner
 
 STATUSES = ("success", "failure", "usage_error", "interrupted", "terminated", "crash")
 VERSIONS = ("1.9.0", "1.10.0", "2.0.0")  # PEP 440 order differs from string order
@@ -31,16 +31,7 @@ def _event(rng: random.Random, **fields: Any) -> dict[str, Any]:
         "event_id": str(uuid.UUID(int=rng.getrandbits(128), version=4)),
         "type": "command",
         "session_id": str(uuid.UUID(int=rng.getrandbits(128), version=4)),
-        "env": {
-            "os": "Linux",
-            "os_version": "6.1",
-            "arch": "x86_64",
-            "python": "3.11.7",
-            "ci": False,
-            "ci_provider": None,
-            "shell": None,
-            "tty": False,
-        },
+        "env": dict(SYNTHETIC_ENV),
     }
     ev.update(fields)
     return ev

@@ -19,10 +19,8 @@ import re
 import shutil
 import signal
 import sqlite3
-import ssl
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -30,7 +28,7 @@ from pathlib import Path
 import pytest
 from conftest import SCRIPTS, Runner, Venv, read_spool
 from conftest import assert_same_output as _same
-from receiver import Receiver
+from receiver import Receiver, https_sink
 
 NOBODY = 65534
 FAST = {"AUTOTELEMETRY_RETRY_BASE": "0.1", "AUTOTELEMETRY_SEND_BUDGET": "5"}
@@ -872,27 +870,7 @@ def _tls_server(tmp_path: Path) -> tuple[http.server.HTTPServer, str, Path]:
         check=True,
         capture_output=True,
     )
-    hits: list[str] = []
-
-    class Handler(http.server.BaseHTTPRequestHandler):
-        def do_POST(self) -> None:
-            self.rfile.read(int(self.headers.get("Content-Length", 0)))
-            hits.append(self.path)
-            self.send_response(200)
-            self.send_header("Content-Length", "0")
-            self.end_headers()
-
-        def log_message(self, *args: object) -> None:
-            pass
-
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    ctx.load_cert_chain(cert, key)
-    # Handshake in the handler thread: a client that gives up mid-handshake must not
-    # block the accept loop.
-    server.socket = ctx.wrap_socket(server.socket, server_side=True, do_handshake_on_connect=False)
-    server.hits = hits  # type: ignore[attr-defined]
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    server = https_sink(cert, key)
     return server, f"https://127.0.0.1:{server.server_address[1]}/", cert
 
 
