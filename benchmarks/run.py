@@ -86,13 +86,22 @@ class Row:
 
 
 def venv(name: str, packages: list[str], ours: bool) -> Path:
-    """A venv with ``packages`` installed (rebuilt when our sources change, if ``ours``)."""
+    """A venv with ``packages`` installed, rebuilt when what it installs changes.
+
+    Every venv holds the example CLIs, so every venv is rebuilt when they change: a
+    bare column running an older copy of a CLI than ours measures two programs.
+    """
     path = ENVS / name
     marker = path / ".ready"
-    stamp = 0.0
+    sources = [ROOT / "examples"]
     if ours:
-        stamp = max(p.stat().st_mtime for p in (ROOT / "autotelemetry").rglob("*"))
-        stamp = max(stamp, (ROOT / "hatch_build.py").stat().st_mtime)
+        sources += [ROOT / "autotelemetry", ROOT / "tools", ROOT / "hatch_build.py"]
+    stamp = max(
+        p.stat().st_mtime
+        for source in sources
+        for p in (source.rglob("*") if source.is_dir() else [source])
+        if "__pycache__" not in p.parts and ".egg-info" not in str(p)
+    )
     wanted = json.dumps([packages, stamp, sys.version])
     if marker.exists() and marker.read_text() == wanted:
         return path
@@ -957,7 +966,8 @@ def main() -> None:
         except ValueError:
             pass
     blackhole = Blackhole()
-    with tempfile.TemporaryDirectory() as home:
+    # The endpoint column's detached senders may still be writing in the home at the end.
+    with tempfile.TemporaryDirectory(ignore_cleanup_errors=True) as home:
         todo = rows(envs, home, blackhole.url, groups - {"instructions"})
         if todo:
             results = []
