@@ -13,7 +13,7 @@ import os
 import sys
 from dataclasses import dataclass
 
-from autotelemetry.hook import allowlist, config, fs
+from autotelemetry.hook import allowlist, config, fs, identity
 
 
 class ConsentError(ValueError):
@@ -32,13 +32,13 @@ def scope_file(scope: str | None) -> str:
     if scope is None:
         scope = "env" if sys.prefix != sys.base_prefix else "user"
     if scope == "env":
-        return os.path.join(allowlist.env_config_dir(), "allowlist")
-    return os.path.join(allowlist.home_dir(), "allowlist")
+        return os.path.join(identity.env_config_dir(), "allowlist")
+    return os.path.join(identity.home_dir(), "allowlist")
 
 
 def _shared(path: str) -> bool:
     """Whether root may own ``path`` (every file outside the per-user home)."""
-    home = allowlist.home_dir()
+    home = identity.home_dir()
     return os.path.dirname(path) != home
 
 
@@ -87,7 +87,7 @@ def allow(name: str, excludes: tuple[str, ...] = (), scope: str | None = None) -
         write_lines(path, lines)
         return f"updated {name} in {path}: {lines[existing[0]]}"
     directory = os.path.dirname(path)
-    if directory == allowlist.home_dir():
+    if directory == identity.home_dir():
         fs.private_dir(directory)
     else:  # per-environment (or AUTOTELEMETRY_ALLOWLIST): readable by every user of it
         os.makedirs(directory, mode=0o755, exist_ok=True)
@@ -104,7 +104,7 @@ class Denied:
 
 def deny(name: str, scope: str | None = None) -> Denied:
     """Remove ``name`` from the allowlist file(s) (every file without a scope)."""
-    paths = [scope_file(scope)] if scope else allowlist.allowlist_files()
+    paths = [scope_file(scope)] if scope else identity.allowlist_files()
     removed = []
     for path in paths:
         lines = read_lines(path)
@@ -117,7 +117,7 @@ def deny(name: str, scope: str | None = None) -> Denied:
 
 def set_user_setting(key: str, value: str) -> str:
     """Set a top-level ``key = value`` in the per-user config, keeping everything else."""
-    home = fs.private_dir(allowlist.home_dir())
+    home = fs.private_dir(identity.home_dir())
     path = os.path.join(home, config.CONFIG_FILE)
     lines = read_lines(path)
     first_table = next((i for i, line in enumerate(lines) if line.lstrip().startswith("[")), None)
@@ -138,7 +138,7 @@ def reset_install_id() -> str:
     """A new random install id for this user; returns it."""
     from autotelemetry.hook import recorder
 
-    home = fs.private_dir(allowlist.home_dir())
+    home = fs.private_dir(identity.home_dir())
     return recorder.reset_install_id(home)
 
 

@@ -17,7 +17,7 @@ import time
 from dataclasses import asdict, dataclass
 
 from autotelemetry import endpoint, trust
-from autotelemetry.hook import allowlist, config, configfile, fs
+from autotelemetry.hook import allowlist, config, configfile, fs, identity
 from autotelemetry.hook.config import disabled_reason
 from autotelemetry.status import hook_files
 from autotelemetry.store import corrupt_copies, health
@@ -157,7 +157,7 @@ def check_switches(settings: config.Settings) -> list[Check]:
                 "`autotelemetry enable`"
                 + (
                     ""
-                    if source.startswith(allowlist.home_dir())
+                    if source.startswith(identity.home_dir())
                     else f" (and remove it from {source})"
                 ),
             )
@@ -211,7 +211,7 @@ def check_config(settings: config.Settings) -> list[Check]:
 def check_home() -> list[Check]:
     """The home and its state directories as the host sees them, the files in them that
     are not ours, and whether a file can be created there (one probe, deleted)."""
-    home = allowlist.home_dir()
+    home = identity.home_dir()
     try:
         st = os.lstat(home)
     except FileNotFoundError:
@@ -301,7 +301,7 @@ def check_clock() -> list[Check]:
                 "set the clock (NTP); event timestamps are wrong until then",
             )
         ]
-    newest = pending(allowlist.home_dir())[-1:]
+    newest = pending(identity.home_dir())[-1:]
     if newest:
         try:
             written = int(os.path.basename(newest[0]).split("-", 1)[0]) / 1e9
@@ -411,7 +411,7 @@ def check_delivery_state(settings: config.Settings) -> list[Check]:
     from autotelemetry.status import delivery_problems
     from autotelemetry.store import ledger
 
-    home = allowlist.home_dir()
+    home = identity.home_dir()
     state = ledger.status(home)
     endpoint = settings.values["endpoint"]
     checks = []
@@ -535,7 +535,7 @@ def check_delivery(settings: config.Settings) -> list[Check]:
         )
     for note in sending.notes:
         checks.append(Check("sending", "ok", note))
-    state = ledger.status(allowlist.home_dir(), tuple(ch.signal for ch in sending.channels))
+    state = ledger.status(identity.home_dir(), tuple(ch.signal for ch in sending.channels))
     for signal, note in sorted((state.get("rejected") or {}).items()):
         what = "span(s)" if signal == "traces" else "log record(s)"
         message = note.get("message") or "no message"
@@ -565,7 +565,7 @@ def check_delivery(settings: config.Settings) -> list[Check]:
 
 
 def check_storage() -> list[Check]:
-    home = allowlist.home_dir()
+    home = identity.home_dir()
     checks = []
     aside = quarantined(home)
     untrusted = [n for n in aside if n.startswith(UNTRUSTED)]

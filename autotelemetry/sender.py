@@ -39,7 +39,7 @@ from typing import Any, Callable
 
 from autotelemetry import endpoint, otel
 from autotelemetry.exporters import Payload, payload
-from autotelemetry.hook import allowlist, config, fs, spawn
+from autotelemetry.hook import config, fs, identity, spawn
 from autotelemetry.store import Store, is_corrupt
 from autotelemetry.store.ingest import ingest, pending, read_lines
 from autotelemetry.store.ledger import PRIMARY, Ledger, Row
@@ -911,7 +911,7 @@ def main(argv: list[str] | None = None) -> int:
     settings = Settings.from_env()
     if not settings.endpoint:
         return 0
-    home = allowlist.home_dir()
+    home = identity.home_dir()
     try:
         fs.private_dir(home, create=False)
     except OSError:

@@ -12,7 +12,7 @@ import sys
 from typing import Any
 
 from autotelemetry import __version__, endpoint, otel, trust
-from autotelemetry.hook import allowlist, config, configfile, options
+from autotelemetry.hook import allowlist, config, configfile, identity, options
 from autotelemetry.hook.boot import state as boot_state
 from autotelemetry.hook.config import disabled_reason
 from autotelemetry.store import health, ledger, store_path
@@ -77,7 +77,7 @@ def shown(key: str, value: Any) -> Any:
 
 def status_data() -> dict[str, Any]:
     """Everything `status` shows, as data (what ``status --json`` prints)."""
-    home = allowlist.home_dir()
+    home = identity.home_dir()
     allow = allowlist.load_allowlist()
     count, size = spool_reader.stats(home)
     db = store_path(home)

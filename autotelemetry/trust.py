@@ -128,9 +128,9 @@ def explain(exc: OSError) -> str:
 
 
 def _home() -> str:
-    from autotelemetry.hook import allowlist
+    from autotelemetry.hook import identity
 
-    return allowlist.home_dir()
+    return identity.home_dir()
 
 
 __all__ = ["SUBDIRS", "Finding", "explain", "fix", "foreign_entries", "home_findings"]

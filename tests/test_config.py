@@ -19,7 +19,10 @@ from conftest import ROOT, Runner, read_spool
 
 sys.path.insert(0, str(ROOT))
 
-from autotelemetry.hook import allowlist, config, configfile
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from autotelemetry.hook import allowlist, config, configfile, identity
 
 # --- precedence: every pair of sources ------------------------------------------
 
@@ -140,6 +143,97 @@ def test_exclusion_matching(tmp_path):
     al = allowlist.load_allowlist({"AUTOTELEMETRY_ALLOWLIST": str(allow)})
     assert [e.pattern for e in al.entries] == ["mycli"]
     assert "'deploy' ignored" in al.problems[0] and ":1:" in al.problems[0]
+
+
+# --- the quick "no" never contradicts the allowlist reader ----------------------------
+
+_NAMES = st.sampled_from(["mycli", "mycli.py", "my", "cli", "tool.py", "acme-db", "x"])
+_WORDS = st.sampled_from(
+    [
+        "mycli",
+        "my",
+        "mycli.py",
+        "mycl",
+        "xmycli",
+        "tool",
+        "tool.py",
+        "acme-*",
+        "acme-db",
+        "x",
+        "m?cli",
+        "[mt]*",
+        "!mycli",
+        "!db:*",
+        "#",
+        "# mycli",
+        "other",
+        "\u00e9",
+        "a/b",
+        ",",
+        "",
+    ]
+)
+_TEXTS = st.lists(st.lists(_WORDS, max_size=4).map(" ".join), max_size=4).map("\n".join)
+
+
+def _unlisted_and_reader(tmp_path: Path, name: str, user: str, explicit: "str | None", allow: str):  # type: ignore[no-untyped-def]
+    home = tmp_path / "home"
+    home.mkdir(mode=0o700, exist_ok=True)
+    (home / "allowlist").write_text(user, encoding="utf-8")
+    (home / "allowlist").chmod(0o600)
+    saved = {
+        k: os.environ.get(k)
+        for k in ("AUTOTELEMETRY_HOME", "AUTOTELEMETRY_ALLOW", "AUTOTELEMETRY_ALLOWLIST")
+    }
+    os.environ["AUTOTELEMETRY_HOME"] = str(home)
+    os.environ["AUTOTELEMETRY_ALLOW"] = allow
+    os.environ.pop("AUTOTELEMETRY_ALLOWLIST", None)
+    if explicit is not None:
+        (tmp_path / "explicit").write_text(explicit, encoding="utf-8")
+        os.environ["AUTOTELEMETRY_ALLOWLIST"] = str(tmp_path / "explicit")
+    program = identity.program
+    identity.program = lambda: name  # type: ignore[assignment]
+    try:
+        quick = identity.unlisted()
+        entry = allowlist.is_allowlisted(name, allowlist.load_allowlist())
+    finally:
+        identity.program = program  # type: ignore[assignment]
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+    return quick, entry
+
+
+@settings(
+    max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    name=_NAMES,
+    user=_TEXTS,
+    explicit=st.none() | _TEXTS,
+    allow=_TEXTS.map(lambda t: t.replace("\n", ",")),
+)
+def test_quick_no_agrees_with_the_reader(tmp_path, name, user, explicit, allow):
+    """identity.unlisted() (the bystander's quick "no", on raw bytes, without the reader)
+    says True only when the reader finds no entry for the program."""
+    quick, entry = _unlisted_and_reader(tmp_path, name, user, explicit, allow)
+    if quick:
+        assert entry is None, (name, user, explicit, allow, entry)
+
+
+def test_quick_no_answers(tmp_path):
+    """The quick check does say "no" (and "maybe") where it should, so the property above
+    is not vacuous: unrelated entries, a comment naming the program, a glob."""
+    assert _unlisted_and_reader(tmp_path, "mycli", "other\n", None, "tool") == (True, None)
+    assert _unlisted_and_reader(tmp_path, "mycli", "", None, "") == (True, None)
+    quick, entry = _unlisted_and_reader(tmp_path, "mycli", "# mycli\n", None, "")
+    assert (quick, entry) == (False, None)  # mentioned: the reader decides (no)
+    quick, entry = _unlisted_and_reader(tmp_path, "mycli", "my*\n", None, "")
+    assert quick is False and entry is not None and entry.pattern == "my*"
+    quick, entry = _unlisted_and_reader(tmp_path, "tool.py", "", "tool\n", "")
+    assert quick is False and entry is not None and entry.pattern == "tool"
 
 
 # --- end to end: the real hook in the real venv ---------------------------------------

@@ -119,14 +119,19 @@ def _guard_run(
     return set(out_file.read_text().split())
 
 
-#: What the allowlist decision adds to any program that imports a framework: one built
+#: What deciding who runs adds to any program that imports a framework: one small built
 #: module, under its own name and its sources' names (never the ``autotelemetry`` package).
 DECISION = {
     "_autotelemetry_handover",
-    "autotelemetry.hook.allowlist",
     "autotelemetry.hook.env",
-    "autotelemetry.hook.fs",
     "autotelemetry.hook.handover",
+    "autotelemetry.hook.identity",
+}
+#: The allowlist reader, loaded only when an allowlist source names the program.
+READER = {
+    "_autotelemetry_allowlist",
+    "autotelemetry.hook.allowlist",
+    "autotelemetry.hook.fs",
     "autotelemetry.hook.namespace",
 }
 #: The recording modules, built into one root module per framework.
@@ -142,6 +147,7 @@ RECORDING = {
 ALLOWED_IN_HOST = {
     *BOOT_MODULES,
     *DECISION,
+    *READER,
     *RECORDING,
     "_autotelemetry_click",
     "autotelemetry.hook.integrations.click",
@@ -273,7 +279,7 @@ def test_host_process_imports_only_the_allowed_modules(
         assert added == {*BOOT_MODULES, *DECISION} | (added & SITE_PTH_CODEC)
     else:
         built = "_autotelemetry_argparse" if framework == "argparse" else "_autotelemetry_click"
-        assert {*BOOT_MODULES, *DECISION, *RECORDING, built} <= added
+        assert {*BOOT_MODULES, *DECISION, *READER, *RECORDING, built} <= added
     # Never the package: the built modules are all a host loads (importing the
     # autotelemetry package would cost every run two more imports).
     assert not {"autotelemetry", "autotelemetry.hook"} & added

@@ -41,12 +41,16 @@ class Target:
 
 
 #: What the wheel ships at the site-packages root, in load order. The boot runs at
-#: every interpreter start; the hand-over (allowlist decision) when a framework loads;
+#: every interpreter start; the hand-over (who is running) when a framework loads, the
+#: allowlist reader when an allowlist source names the program;
 #: a framework's hot module only when the program is instrumented (one per framework:
 #: a Click CLI never unmarshals the argparse integration).
 TARGETS = (
     Target("_autotelemetry_boot", ("boot",)),
-    Target("_autotelemetry_handover", ("namespace", "env", "fs", "allowlist", "handover")),
+    # The quick "no" (identity.unlisted) first, the allowlist reader only when a source
+    # mentions the program: a bystander never unmarshals the reader and its trusted open.
+    Target("_autotelemetry_handover", ("env", "identity", "handover")),
+    Target("_autotelemetry_allowlist", ("namespace", "fs", "allowlist")),
     Target(
         "_autotelemetry_click",
         ("options", "config", "event", "spool", "recorder", "instrument", "integrations.click"),

@@ -12,7 +12,7 @@ from typing import Any, TypeVar
 
 import click
 
-from autotelemetry.hook import allowlist
+from autotelemetry.hook import identity
 from autotelemetry.store import Filters, Store
 from autotelemetry.store import ingest as spool_reader
 
@@ -225,7 +225,7 @@ def open_store() -> Store:
     """
     # A store that cannot be opened (read-only, full, not ours) is one line with its fix
     # from the command line's error boundary (autotelemetry.cli.failure).
-    store = Store(allowlist.home_dir())
+    store = Store(identity.home_dir())
     if store.recovered_from:
         click.echo(recovered(store), err=True)
     with Progress("ingesting spool files", INGEST_PROGRESS_FILES) as progress:

@@ -17,7 +17,7 @@ from autotelemetry.cli.common import (
     recovering,
     with_filters,
 )
-from autotelemetry.hook import allowlist
+from autotelemetry.hook import identity
 from autotelemetry.store import Filters, Store, queries, store_path
 from autotelemetry.store import ingest as spool_reader
 from autotelemetry.store.ingest import pending
@@ -29,7 +29,7 @@ def _nothing_recorded() -> bool:
 
     Temporaries left by writers that died are still cleaned up, as ingest would.
     """
-    home = allowlist.home_dir()
+    home = identity.home_dir()
     if os.path.lexists(store_path(home)) or pending(home):
         return False
     remove_stale_tmp(home)
@@ -297,7 +297,7 @@ def purge(yes: bool) -> None:
     Removes the pending spool files under <home>/spool and the events in
     <home>/store.sqlite. Keeps the allowlist, configuration and install id.
     """
-    home = allowlist.home_dir()
+    home = identity.home_dir()
     if not yes:
         click.confirm(f"Delete all events under {home}?", abort=True)
     stored = 0

@@ -11,7 +11,7 @@ import click
 
 from autotelemetry.cli.common import Progress, interactive, open_store, wait, when
 from autotelemetry.endpoint import header_problem
-from autotelemetry.hook import allowlist
+from autotelemetry.hook import identity
 from autotelemetry.hook.config import disabled_reason
 
 
@@ -46,7 +46,7 @@ def flush(wait: float, dry_run: bool) -> None:
     from autotelemetry import sender as delivery
 
     settings = delivery.Settings.from_env()
-    home = allowlist.home_dir()
+    home = identity.home_dir()
     if disabled_reason() is not None:
         click.echo(f"autotelemetry is off ({disabled_reason()}): nothing sent", err=dry_run)
         return

@@ -1,120 +1,21 @@
-"""Who is recorded: the program's name, the allowlists, and where state lives.
+"""Who is recorded: the allowlists read, checked and matched.
 
-The first thing decided when a framework loads inside a host CLI, for every
-program in the environment that imports Click, Typer or argparse, so it is
-small and cheap: ``os`` and ``sys`` only (``fnmatch`` only when a pattern is a
-glob), two small files read through the trusted open (:mod:`autotelemetry.hook.fs`:
-an open, an ``fstat`` and a read each), no settings parsed. A program that is not
-allowlisted costs this module and nothing else.
+Read when a framework loads inside a host CLI whose name an allowlist source
+mentions (:func:`identity.unlisted` spares every other program this module):
+``os`` and ``sys`` only (``fnmatch`` only when a pattern is a glob), the files of
+:func:`identity.allowlist_files` read through the trusted open
+(:mod:`autotelemetry.hook.fs`: an open, an ``fstat`` and a read each), no settings
+parsed. A program that is not allowlisted costs this module and nothing else.
 """
 
 import os
-import sys
 
-from autotelemetry.hook import boot, env, fs, namespace
+from autotelemetry.hook import boot, env, fs, identity, namespace
 
 TYPE_CHECKING = False
-if TYPE_CHECKING:
-    from types import FrameType
 
 _GLOB_CHARS = frozenset("*?[")
 _NAME_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-+*?[]!")
-
-#: Programs that are never instrumented, whatever the allowlist says.
-NEVER = frozenset({"autotelemetry", "autotelemetry.cli", "autotelemetry.sender"})
-
-
-def home_dir(environ: "dict[str, str] | os._Environ[str]" = os.environ) -> str:
-    """Root of all per-user state: spool, store, ids, user config.
-
-    ``AUTOTELEMETRY_HOME`` wins; otherwise the platform's per-user state dir
-    (``$XDG_STATE_HOME/autotelemetry``, default ``~/.local/state/autotelemetry``;
-    ``~/Library/Application Support/autotelemetry`` on macOS;
-    ``%LOCALAPPDATA%\\autotelemetry`` on Windows).
-    """
-    home = env.get("AUTOTELEMETRY_HOME", environ)
-    if home:
-        return os.path.abspath(home)
-    if sys.platform == "win32":
-        base = env.get("LOCALAPPDATA", environ) or os.path.expanduser("~\\AppData\\Local")
-        return os.path.join(base, "autotelemetry")
-    if sys.platform == "darwin":
-        return os.path.expanduser("~/Library/Application Support/autotelemetry")
-    base = env.get("XDG_STATE_HOME", environ) or os.path.expanduser("~/.local/state")
-    return os.path.join(base, "autotelemetry")
-
-
-def env_config_dir() -> str:
-    """Per-environment configuration: inside the venv, so it ships with it."""
-    return os.path.join(sys.prefix, "etc", "autotelemetry")
-
-
-def _runpy_module_name() -> "str | None":
-    """The module of ``python -m MOD`` while runpy is still importing its package.
-
-    Before runpy has set up ``__main__`` (while ``pkg/__init__.py`` runs),
-    ``sys.argv[0]`` is just ``-m``; runpy's frame holds the module name. The
-    frame is recognised by its code object, ``runpy._run_module_as_main.__code__``
-    (the interpreter imported runpy to run ``-m``), never by file name: runpy is
-    frozen since 3.11 (``<frozen runpy>``).
-    """
-    runner = getattr(sys.modules.get("runpy"), "_run_module_as_main", None)
-    target = getattr(runner, "__code__", None)
-    if target is None:
-        return None
-    frame: "FrameType | None" = sys._getframe(1)
-    while frame is not None:
-        if frame.f_code is target:
-            name = frame.f_locals.get("mod_name")
-            if isinstance(name, str) and name:
-                return name[: -len(".__main__")] if name.endswith(".__main__") else name
-            return None
-        frame = frame.f_back
-    return None
-
-
-def program_name() -> "str | None":
-    """The program as the user ran it.
-
-    ``python -m pkg`` → ``pkg``; a console script → its file name (``mycli``;
-    ``mycli.exe`` → ``mycli``); a script → its file name (``tool.py``).
-    ``None`` for ``python -c``, stdin and the REPL, which are never instrumented.
-    """
-    main = sys.modules.get("__main__")
-    spec = getattr(main, "__spec__", None)
-    name = getattr(spec, "name", None)
-    if name:
-        if name.endswith(".__main__"):
-            name = name[: -len(".__main__")]
-        return name
-    argv = getattr(sys, "argv", None)
-    if not argv or not argv[0] or argv[0] in ("-c", "-m", "-"):
-        return None
-    base = os.path.basename(argv[0])
-    lower = base.lower()
-    for suffix in ("-script.pyw", "-script.py", ".exe"):
-        if lower.endswith(suffix):
-            return base[: -len(suffix)]
-    return base or None
-
-
-_program: "list[str | None]" = []
-
-
-def program() -> "str | None":
-    """The name this process is recorded under, decided once (see :func:`program_name`).
-
-    While runpy still imports the package of ``python -m pkg`` (its
-    ``__init__`` imports the framework), ``sys.argv[0]`` is just ``-m``: the
-    module name is then read from runpy's frame.
-    """
-    if not _program:
-        name = program_name()
-        if name is None and sys.argv[:1] == ["-m"]:
-            name = _runpy_module_name()
-        _program.append(name)
-    return _program[0]
-
 
 if TYPE_CHECKING:
     from typing import Protocol
@@ -155,7 +56,7 @@ def pattern_problem(text: str) -> "str | None":
 
 def _read_allowlist_file(path: str, allowlist: "Allowlist", shared: bool) -> None:
     try:
-        data = fs.read_file(path, 1 << 20, shared)
+        data = fs.read_file(path, identity.LIMIT, shared)
     except OSError as exc:
         why = exc.strerror if exc.errno == fs.REFUSED else f"cannot be read ({exc.strerror})"
         allowlist.problems.append(f"{path}: {why}, ignored")
@@ -183,22 +84,9 @@ def _read_allowlist_file(path: str, allowlist: "Allowlist", shared: bool) -> Non
         allowlist.entries.append(entry(pattern, path, number, tuple(excludes)))
 
 
-def allowlist_files(environ: "dict[str, str] | os._Environ[str]" = os.environ) -> "list[str]":
-    """``AUTOTELEMETRY_ALLOWLIST`` alone when set; else the per-environment file
-    (``<sys.prefix>/etc/autotelemetry/allowlist``) and the per-user file
-    (``<home>/allowlist``)."""
-    explicit = env.get("AUTOTELEMETRY_ALLOWLIST", environ)
-    if explicit:
-        return [os.path.abspath(explicit)]
-    return [
-        os.path.join(env_config_dir(), "allowlist"),
-        os.path.join(home_dir(environ), "allowlist"),
-    ]
-
-
 def load_allowlist(environ: "dict[str, str] | os._Environ[str]" = os.environ) -> "Allowlist":
     """Read every allowlist source; bad lines are skipped and reported, never fatal."""
-    files = allowlist_files(environ)
+    files = identity.allowlist_files(environ)
     allowlist: "Allowlist" = namespace.Record(entries=[], problems=[], files=files)
     for i, path in enumerate(files):
         # Shared (root or the effective user may own it): AUTOTELEMETRY_ALLOWLIST (the
@@ -228,7 +116,7 @@ def matches(pattern: str, name: str) -> bool:
 
 def is_allowlisted(name: "str | None", allowlist: "Allowlist") -> "AllowEntry | None":
     """The entry that allowlists ``name``, or ``None``."""
-    if not name or name in NEVER:
+    if not name or name in identity.NEVER:
         return None
     for entry in allowlist.entries:
         if matches(entry.pattern, name):
@@ -284,9 +172,9 @@ def listing() -> "AllowEntry | str | None":
     """Why this program may be recorded (its allowlist entry, or "autotelemetry run"),
     or ``None`` when it is not: the first decision, made once per process."""
     if not _listing:
-        name = program()
+        name = identity.program()
         entry: "AllowEntry | str | None" = None
-        if name is not None and name not in NEVER:
+        if name is not None and name not in identity.NEVER:
             if boot.state["forced"]:
                 entry = "autotelemetry run"
             else:

@@ -18,7 +18,7 @@ Hot path (an allowlisted CLI): when no config file exists (the common case, one
 import os
 import sys
 
-from autotelemetry.hook import allowlist, env, event, namespace, options
+from autotelemetry.hook import allowlist, env, event, identity, namespace, options
 
 CONFIG_FILE = "config.toml"
 
@@ -93,8 +93,8 @@ def variable_problems(environ: "dict[str, str] | os._Environ[str]" = os.environ)
 def config_files(environ: "dict[str, str] | os._Environ[str]" = os.environ) -> "list[str]":
     """The per-environment and per-user config files, highest precedence first."""
     return [
-        os.path.join(allowlist.env_config_dir(), CONFIG_FILE),
-        os.path.join(allowlist.home_dir(environ), CONFIG_FILE),
+        os.path.join(identity.env_config_dir(), CONFIG_FILE),
+        os.path.join(identity.home_dir(environ), CONFIG_FILE),
     ]
 
 

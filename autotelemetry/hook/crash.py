@@ -25,7 +25,7 @@ crashes never lose one (:func:`count_repeat`, :func:`take_repeats`).
 import os
 import sys
 
-from autotelemetry.hook import allowlist, config, event, fs, privacy, recorder
+from autotelemetry.hook import config, event, fs, identity, privacy, recorder
 
 #: One crash event per fingerprint per window; repeats inside it are counted.
 WINDOW_SECONDS = 3600
@@ -422,7 +422,7 @@ def record(
             program, version, framework = cli["name"], cli["version"], cli["framework"]
             command = command_event["command"]
         else:
-            program = allowlist.program() or "unknown"
+            program = identity.program() or "unknown"
             version = event.distribution_version([program])
             framework = invocation.framework if invocation is not None else None
             command = program
@@ -439,7 +439,7 @@ def record(
             thread=thread,
             messages=config.current_settings().values["crash_messages"] is not False,
         )
-        home = allowlist.home_dir()
+        home = identity.home_dir()
         count = admit(home, crash["exception"]["fingerprint"], time())  # type: ignore[index]
         if count is None:
             config.debug("crash already recorded this window; counted")
@@ -466,7 +466,7 @@ def record_thread(exc: BaseException, tb: "object") -> None:
             try:  # the command as far as known while it still runs
                 ended = recorder.ending(1, None, None)
                 outcome = invocation.integration.describe(invocation, ended)
-                program = allowlist.program() or "unknown"
+                program = identity.program() or "unknown"
                 command_event = {
                     "cli": {
                         "name": program,

@@ -1,22 +1,24 @@
 """Handing a framework module over to the recording code: decided once, loaded only if used.
 
 The boot's finder calls :func:`find_spec` when a framework module of its
-registry is about to load. The allowlist decides first (a small module: a
-program that is not allowlisted never loads the recording code, and the finder
-retires so later imports stop paying for it); only then is the framework's hot
-module loaded (:func:`require`, through :func:`boot.load`) and given the import.
+registry is about to load. Who is running decides first, in two steps: the quick
+"no" of :func:`identity.unlisted` (no allowlist source mentions the program),
+then, only for a program some source mentions, the allowlist reader. A program
+that is not allowlisted never loads the recording code, and the finder retires so
+later imports stop paying for it; only then is the framework's hot module loaded
+(:func:`require`, through :func:`boot.load`) and given the import.
 
 An installed wheel ships the hot path built into a few root modules
-(tools/amalgamate.py): ``_autotelemetry_handover`` (this module and the
-allowlist) and one per framework (``_autotelemetry_click``,
-``_autotelemetry_argparse``), each registered under its sources' names. An
-editable install or a source checkout has only the sources, which are used
-instead.
+(tools/amalgamate.py): ``_autotelemetry_handover`` (this module and
+:mod:`identity`), ``_autotelemetry_allowlist`` (the reader and the trusted open)
+and one per framework (``_autotelemetry_click``, ``_autotelemetry_argparse``),
+each registered under its sources' names. An editable install or a source
+checkout has only the sources, which are used instead.
 """
 
 import sys
 
-from autotelemetry.hook import allowlist, boot
+from autotelemetry.hook import boot, identity
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -39,7 +41,7 @@ def find_spec(name: str, path: object = None, target: object = None) -> object:
 
 
 def _instrument(name: str) -> "ModuleType | None":
-    if allowlist.listing() is None:
+    if identity.unlisted() or require("allowlist", "_autotelemetry_allowlist").listing() is None:
         retire()
         return None
     return require("instrument", "_autotelemetry_" + boot.INTEGRATIONS[name])

@@ -12,7 +12,7 @@ never touched.
 
 import sys
 
-from autotelemetry.hook import allowlist, boot, config
+from autotelemetry.hook import allowlist, boot, config, identity
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -31,7 +31,7 @@ def should_instrument() -> bool:
     """
     if _decision:
         return _decision[0]
-    name = allowlist.program()
+    name = identity.program()
     entry = allowlist.listing()
     on = entry is not None
     reason = entry if isinstance(entry, str) else None

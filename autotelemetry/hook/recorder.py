@@ -24,7 +24,18 @@ import _weakref  # builtin, loaded by every CPython at start
 import os
 import sys
 
-from autotelemetry.hook import allowlist, boot, config, env, event, fs, handover, namespace, spool
+from autotelemetry.hook import (
+    allowlist,
+    boot,
+    config,
+    env,
+    event,
+    fs,
+    handover,
+    identity,
+    namespace,
+    spool,
+)
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -296,7 +307,7 @@ class Recorder:
         from time import perf_counter, time
 
         now = perf_counter()
-        program = allowlist.program() or "unknown"
+        program = identity.program() or "unknown"
         return {
             "schema_version": event.SCHEMA_VERSION,
             "event_id": event.new_id(),
@@ -379,7 +390,7 @@ class Recorder:
             mine = self._apply_settings(mine, debug)
             if not mine:
                 return
-            home = fs.private_dir(allowlist.home_dir())  # refused: nothing recorded
+            home = fs.private_dir(identity.home_dir())  # refused: nothing recorded
             ident = self.user_install_id(home)
             env = event.environment()
             lines = []
@@ -665,7 +676,7 @@ def watch_signals() -> None:
     if os.name != "posix" or not TERMINATING_SIGNALS:
         return
     try:
-        if not config.for_cli(config.current_settings(), allowlist.program(), "signals")[0]:
+        if not config.for_cli(config.current_settings(), identity.program(), "signals")[0]:
             return
         kernel: "tuple[int, int] | None" = None
         for signum in TERMINATING_SIGNALS:

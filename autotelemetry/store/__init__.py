@@ -205,9 +205,9 @@ def failure(exc: BaseException) -> str | None:
     """One line for an SQLite error that stopped a command (full, locked, read-only), else None."""
     if not isinstance(exc, sqlite3.Error):
         return None
-    from autotelemetry.hook import allowlist
+    from autotelemetry.hook import identity
 
-    return f"the store {store_path(allowlist.home_dir())} cannot be used ({exc})"
+    return f"the store {store_path(identity.home_dir())} cannot be used ({exc})"
 
 
 def corrupt_copies(home: str) -> list[str]:

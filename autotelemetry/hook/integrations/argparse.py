@@ -24,7 +24,7 @@ outcome, no flags); when the leaf itself is missing nothing is patched.
 
 import sys
 
-from autotelemetry.hook import allowlist, config, event, recorder
+from autotelemetry.hook import config, event, identity, recorder
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -453,7 +453,7 @@ def describe(invocation: "recorder.Invocation", ending: "recorder.Ending") -> "r
         except Exception:
             pass
     names, flags = _select(data["parses"], _active_frames(caller, ending.cause))  # type: ignore[arg-type]
-    program = allowlist.program() or "unknown"
+    program = identity.program() or "unknown"
     return recorder.outcome(
         names,
         flags,

@@ -16,7 +16,7 @@ values never.
 
 import sys
 
-from autotelemetry.hook import allowlist, config, event, namespace, recorder
+from autotelemetry.hook import config, event, identity, namespace, recorder
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -254,7 +254,7 @@ def describe(invocation: "recorder.Invocation", ending: "recorder.Ending") -> "r
     cause = ending.cause
     if cause is None:
         cause = _click_cause(ending.frame)
-    program = allowlist.program() or "unknown"
+    program = identity.program() or "unknown"
     names, flags, root = _walk(invocation.state, framework)
     return recorder.outcome(
         names,
