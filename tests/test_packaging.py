@@ -93,6 +93,51 @@ def test_boot_is_idempotent(venv: Venv):
     assert out.stdout.strip() == "1"
 
 
+#: A finder placed right after the boot that serves a fake ``argparse``: the import during
+#: which a bystander's finder retires must still ask it (in-place removal would skip it).
+SERVE_FAKE_ARGPARSE = """
+import sys
+from importlib.machinery import ModuleSpec
+
+class Loader:
+    def create_module(self, spec):
+        return None
+    def exec_module(self, module):
+        module.served = True
+
+class Serve:
+    def find_spec(self, name, path=None, target=None):
+        return ModuleSpec(name, Loader()) if name == "argparse" else None
+
+boot = sys.modules["_autotelemetry_boot"]
+sys.meta_path.insert(sys.meta_path.index(boot) + 1, Serve())
+import argparse
+import json  # an import after the decision
+print(getattr(argparse, "served", False), sum(f is boot for f in sys.meta_path))
+"""
+
+
+def test_bystander_finder_leaves_meta_path_without_skipping_the_next_finder(
+    venv: Venv, tmp_path: Path
+):
+    """After the "not allowlisted" decision the boot is off ``sys.meta_path`` (later
+    imports stop paying importlib's per-finder loop), and the import in progress still
+    asks the finder after it: the list is rebound, never changed under an iteration."""
+    script = tmp_path / "bystander.py"
+    script.write_text(SERVE_FAKE_ARGPARSE)
+    env = clean_env(AUTOTELEMETRY_HOME=str(tmp_path / "home"))
+    out = subprocess.run([venv.python, str(script)], capture_output=True, text=True, env=env)
+    assert out.stdout.split() == ["True", "0"], out.stderr
+    # An allowlisted program keeps watching for the other frameworks.
+    env["AUTOTELEMETRY_ALLOW"] = "bystander.py"
+    script.write_text(
+        "import sys, argparse, json\nboot = sys.modules['_autotelemetry_boot']\n"
+        "print(sum(f is boot for f in sys.meta_path))\n"
+    )
+    out = subprocess.run([venv.python, str(script)], capture_output=True, text=True, env=env)
+    assert out.stdout.split() == ["1"], out.stderr
+
+
 @pytest.mark.parametrize("var", ["AUTOTELEMETRY_DISABLED", "DO_NOT_TRACK", "_ARGCOMPLETE"])
 def test_disabled_boot_installs_nothing(venv: Venv, var: str):
     code = (

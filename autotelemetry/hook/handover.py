@@ -87,11 +87,16 @@ def require(name: str, built: str) -> "ModuleType":
 
 
 def retire() -> None:
-    """Stop looking at imports, in place and at once.
+    """Stop looking at imports: a no-op at once, and off ``sys.meta_path`` for later imports.
 
-    ``sys.meta_path`` is being iterated by the import in progress, so the boot's
-    finder is not removed (the next finder would be skipped); its ``find_spec``
-    becomes a C-level call that returns ``None`` (``BaseException.__init__``
-    accepts any arguments), which costs later imports next to nothing.
+    An import in progress (this one; another thread's) iterates the list object it
+    read from ``sys.meta_path``: removing the boot from that list would make it skip
+    the next finder. So the boot's ``find_spec`` becomes a C-level call that returns
+    ``None`` (``BaseException.__init__`` accepts any arguments) for those iterations,
+    and ``sys.meta_path`` is rebound to a new list without it, which every later
+    import reads: importlib's loop costs ~3.3k instructions per finder per import
+    (the import lock taken and released around each call), ~0.2M over a Click
+    bystander's imports after the decision (docs/performance.md).
     """
     boot.find_spec = Exception().__init__  # type: ignore[misc]
+    sys.meta_path = [finder for finder in sys.meta_path if finder is not boot]
