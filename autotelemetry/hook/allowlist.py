@@ -14,7 +14,6 @@ from autotelemetry.hook import boot, env, fs, identity, namespace
 
 TYPE_CHECKING = False
 
-_GLOB_CHARS = frozenset("*?[")
 _NAME_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-+*?[]!")
 
 if TYPE_CHECKING:
@@ -106,8 +105,8 @@ def load_allowlist(environ: "dict[str, str] | os._Environ[str]" = os.environ) ->
 
 def matches(pattern: str, name: str) -> bool:
     """Case-sensitive shell-style glob; ``tool.py`` also matches ``tool``."""
-    candidates = (name, name[:-3]) if name.endswith(".py") else (name,)
-    if _GLOB_CHARS.isdisjoint(pattern):
+    candidates = identity.candidates(name)
+    if identity.GLOB_CHARS.isdisjoint(pattern):
         return pattern in candidates
     from fnmatch import fnmatchcase
 

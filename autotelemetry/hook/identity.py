@@ -130,6 +130,20 @@ def allowlist_files(environ: "dict[str, str] | os._Environ[str]" = os.environ) -
 #: The allowlist reader's size limit for one file (:func:`allowlist._read_allowlist_file`).
 LIMIT = 1 << 20
 
+#: The characters that make an allowlist pattern a glob (:func:`allowlist.matches`).
+GLOB_CHARS = frozenset("*?[")
+_GLOB_BYTES = tuple(map(str.encode, GLOB_CHARS))
+
+
+def candidates(name: str) -> "tuple[str, ...]":
+    """The names an allowlist pattern is matched against: ``tool.py`` is also ``tool``.
+
+    One rule for the reader (:func:`allowlist.matches`) and the quick "no"
+    (:func:`unlisted`), which is sound only while both use it.
+    """
+    return (name, name[:-3]) if name.endswith(".py") else (name,)
+
+
 _OPEN_FLAGS = (
     os.O_RDONLY
     | getattr(os, "O_NONBLOCK", 0)
@@ -156,9 +170,7 @@ def unlisted() -> bool:
         return True
     if boot.state["forced"]:
         return False
-    names = [name.encode("utf-8", "surrogateescape")]
-    if name.endswith(".py"):
-        names.append(names[0][:-3])
+    names = [each.encode("utf-8", "surrogateescape") for each in candidates(name)]
     if _mentions((env.get("AUTOTELEMETRY_ALLOW") or "").encode("utf-8", "surrogateescape"), names):
         return False
     for path in allowlist_files():
@@ -183,8 +195,9 @@ def unlisted() -> bool:
 
 def _mentions(text: bytes, names: "list[bytes]") -> bool:
     """Whether an allowlist source's bytes could hold an entry matching one of ``names``."""
-    if b"*" in text or b"?" in text or b"[" in text:
-        return True
+    for each in _GLOB_BYTES:
+        if each in text:
+            return True
     for each in names:
         if each in text:
             return True
