@@ -15,6 +15,8 @@ from pathlib import Path
 
 import pytest
 from conftest import EXAMPLES, ROOT, Venv, build_wheel, clean_env, make_venv
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 sys.path.insert(0, str(ROOT / "tools"))
 import amalgamate
@@ -215,3 +217,78 @@ def test_built_module_binds_siblings_to_itself(tmp_path: Path):
     finally:
         for name in ("_x_built", "autotelemetry.hook.a", "autotelemetry.hook.b"):
             sys.modules.pop(name, None)
+
+
+# --- the event's JSON writer ------------------------------------------------------------
+
+_SCALARS = (
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.floats()  # NaN and the infinities too: written as null
+    # every code point, lone surrogates included (surrogate-escaped argv bytes), and
+    # the ones a writer gets wrong most often, often
+    | st.text(
+        st.sampled_from(
+            ["a", '"', "\\", "\n", "\x00", "\x7f", "\u00e9", "\u2028", "\ud800", "\udcff"]
+        )
+        | st.characters(min_codepoint=0, max_codepoint=0x10FFFF, exclude_categories=())
+    )
+)
+_VALUES = st.recursive(
+    _SCALARS,
+    lambda inner: (
+        st.lists(inner, max_size=4)
+        | st.tuples(inner, inner)
+        | st.dictionaries(
+            st.text(max_size=8) | st.sampled_from(["cli", 'a"b', "\\", "\x00"]), inner
+        )
+    ),
+    max_leaves=20,
+)
+
+
+def _as_json(value: object) -> object:
+    """What ``value`` is once written as JSON and read back."""
+    if isinstance(value, float) and (value != value or value - value != 0.0):
+        return None
+    if isinstance(value, (list, tuple)):
+        return [_as_json(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): _as_json(v) for k, v in value.items()}
+    return value
+
+
+@settings(max_examples=400, deadline=None)
+@given(value=_VALUES)
+def test_event_writer_round_trips_through_json(value: object):
+    """event.dumps (the host's own writer: no ``json`` import) writes what ``json`` reads
+    back as the same value, as valid UTF-8 once the spool encodes it (lone surrogates
+    escaped), for every shape an event can hold."""
+    from autotelemetry.hook import event
+
+    text = event.dumps(value)
+    assert json.loads(text) == _as_json(value)
+    data = text.encode("utf-8", "surrogatepass")
+    assert json.loads(data.decode("utf-8")) == _as_json(value)  # strict UTF-8: no surrogate
+
+
+def test_event_writer_writes_subclasses_as_their_base_values():
+    """An IntEnum, a str subclass with its own __str__, a dict or list subclass: their values."""
+    import enum
+    from collections import OrderedDict
+
+    from autotelemetry.hook import event
+
+    class Level(enum.IntEnum):
+        HIGH = 3
+
+    class Shown(str):
+        def __str__(self) -> str:
+            return "something else"
+
+    class Items(list):  # type: ignore[type-arg]
+        pass
+
+    value = {"level": Level.HIGH, "name": Shown("db"), "more": OrderedDict(a=Items([1.5, True]))}
+    assert event.dumps(value) == '{"level":3,"name":"db","more":{"a":[1.5,true]}}'
