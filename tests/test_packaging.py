@@ -198,7 +198,7 @@ ALLOWED_IN_HOST = {
     "autotelemetry.hook.integrations.click",
     "_autotelemetry_argparse",
     "autotelemetry.hook.integrations.argparse",
-    "atexit",
+    "atexit",  # Python 3.9 only (recorder._register_at_exit)
     "fnmatch",
     *SITE_PTH_CODEC,
 }
@@ -266,6 +266,7 @@ def test_host_process_imports_only_the_allowed_modules(
     framework: str,
     allow: str,
     endpoint: str,
+    python_version: tuple[int, int],
 ):
     """Structural guard for the recording path (allowlisted) and the bystander path (not),
     in local mode, with an endpoint configured (a closed local port: the detached
@@ -320,6 +321,9 @@ def test_host_process_imports_only_the_allowed_modules(
             (event,) = recorded
             assert event["trace"]["trace_id"] == TRACE_CONTEXT["TRACEPARENT"][3:35]
             assert event["trace"]["state"] == TRACE_CONTEXT["TRACESTATE"]
+    if allow and python_version >= (3, 10):
+        # The exit hook is registered without importing atexit (recorder._register_at_exit).
+        assert "atexit" not in added
     if not allow:
         assert added == {*BOOT_MODULES, *DECISION} | (added & SITE_PTH_CODEC)
     else:

@@ -433,7 +433,7 @@ def record(
             command=command,
             version=version,
             framework=framework,
-            session_id=recorder.RECORDER.session(),
+            session_id=recorder.session(),
             event_id=event.new_id(),
             timestamp=event.rfc3339(time()),
             thread=thread,
@@ -445,7 +445,7 @@ def record(
             config.debug("crash already recorded this window; counted")
             return
         crash["count"] = count
-        recorder.RECORDER.queue_event(crash)
+        recorder.queue_event(crash)
     except BaseException as exc2:  # a failure here must never reach the host
         if config.debug_enabled():
             try:
@@ -458,7 +458,7 @@ def record(
 
 def record_thread(exc: BaseException, tb: "object") -> None:
     """A thread died of ``exc``: record it now (the process may live on for long)."""
-    invocation = recorder.RECORDER.own()
+    invocation = recorder.own()
     command_event = None
     if invocation is not None:
         command_event = invocation.command_event
@@ -479,4 +479,4 @@ def record_thread(exc: BaseException, tb: "object") -> None:
                 command_event = None
     # "thread", never the thread's name: names are the program's data, not ours.
     record(invocation, exc, command_event, tb, "thread")
-    recorder.RECORDER.flush()
+    recorder.flush()

@@ -124,15 +124,15 @@ def _ended_normally(frame: "FrameType | None") -> bool:
 def terminate(signum: int, frame: "FrameType | None") -> None:
     """SIGTERM/SIGHUP ends the run: record it, then die by the same signal."""
     try:
-        invocation = recorder.RECORDER.current()
+        invocation = recorder.current()
         if invocation is not None:
             ending = recorder.ending(128 + signum, None, frame, signum)
-            recorder.RECORDER.end(invocation, ending)
+            recorder.end(invocation, ending)
         else:
-            closed = recorder.RECORDER.own()
+            closed = recorder.own()
             if closed is not None:
                 settle(closed, 128 + signum, signum)
-            recorder.RECORDER.flush()
+            recorder.flush()
     except BaseException:
         pass
     # The default action, exactly: the kernel ends the process by this signal

@@ -1,7 +1,7 @@
 """Turns a finished invocation into an event and gets it onto disk before exit.
 
 An integration (:mod:`autotelemetry.hook.integrations`) calls
-:meth:`Recorder.begin` when its command starts. The outcome is observed here,
+:func:`begin` when its command starts. The outcome is observed here,
 never by wrapping the framework: at ``sys.exit`` (:func:`_exit`, which replaces
 it in instrumented processes only) or at interpreter exit (:func:`_at_exit`,
 which also finds an uncaught exception in ``sys.last_value``). Then the
@@ -40,7 +40,7 @@ from autotelemetry.hook import (
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from types import FrameType, ModuleType
-    from typing import Protocol
+    from typing import Any, Callable, Protocol
 
     class Invocation(Protocol):
         """One run of an instrumented command, from start to outcome."""
@@ -79,6 +79,32 @@ if TYPE_CHECKING:
         frame: FrameType | None
         #: The number of the signal the process dies by, if one ends it.
         signal: int | None
+
+    class State(Protocol):
+        """Everything this process records: the open invocation, the queue, the ids.
+
+        One record, :data:`RECORDER` (a record, not a class with methods: defining a
+        class costs every instrumented run ~0.1M instructions, docs/performance.md).
+        """
+
+        #: The invocation of this process, once one began.
+        invocation: Invocation | None
+        #: Events waiting for the spool: (pid of the process that queued it, event).
+        queue: list[tuple[int, dict[str, object]]]
+        #: The random per-user id, read (or created) when the first event is written.
+        install_id: str | None
+        session_id: str | None
+        #: The inherited parent session id: [] until read, then [id or None].
+        parent_session: list[str | None]
+        #: [] until the first begin(), then [this run's trace context (the events'
+        #: ``trace``), the span id of the TRACEPARENT seen ("" if none)].
+        trace: list[object]
+        hooks_installed: bool
+        #: At most one callable ``(caller_frame) -> Invocation | None`` that may open
+        #: an invocation when ``sys.exit`` is reached before any began (argparse).
+        late_begin: list[object]
+        #: [our threading.excepthook, the one it chains to], while installed.
+        thread_hook: list[object]
 
     class Outcome(Protocol):
         """What an integration knows about its command as it ends (names only, never values)."""
@@ -182,279 +208,291 @@ def exit_status(code: object) -> int:
     return code & 0xFF if os.name != "nt" else code
 
 
-class Recorder:
-    """Everything this process records: the open invocation, the queue, the ids.
+#: What this process records (:class:`State`): the integrations, the crash capture and
+#: hook/exits.py read and change it through the functions below.
+RECORDER: "State" = namespace.Record(
+    invocation=None,
+    queue=[],
+    install_id=None,
+    session_id=None,
+    parent_session=[],
+    trace=[],
+    hooks_installed=False,
+    late_begin=[],
+    thread_hook=[],
+)
 
-    One instance, :data:`RECORDER`; the integrations and the crash capture use
-    its public methods.
+
+# --- the invocation ---------------------------------------------------------
+
+
+def begin(integration: "ModuleType", framework: str) -> "Invocation":
+    """Open an invocation; its outcome is observed at ``sys.exit`` or at exit.
+
+    Observing the outcome without wrapping the framework's ``main`` keeps every
+    frame of ours off the path of a propagating exception, so tracebacks the
+    user sees are byte-identical to an uninstrumented run.
     """
+    if not RECORDER.hooks_installed:
+        _register_at_exit(_at_exit)
+        observe_exit()
+        _install_thread_hook()
+        RECORDER.hooks_installed = True
+    from time import perf_counter
 
-    __slots__ = (
-        "hooks_installed",
-        "install_id",
-        "invocation",
-        "late_begin",
-        "parent_session",
-        "queue",
-        "session_id",
-        "thread_hook",
-        "trace",
+    invocation: "Invocation" = namespace.Record(
+        integration=integration,
+        framework=framework,
+        pid=os.getpid(),
+        # The boot's start time is the closest we get to process start; if the
+        # framework was patched without the boot, the command's own start is used.
+        t0=boot.state["t0"] or perf_counter(),
+        state={},
+        done=False,
+        command_event=None,
+        ending=None,
+        outcome=None,
+        exit_fate=None,
+        exit_ref=None,
+        bottom=None,
+        spooled=None,
     )
+    RECORDER.invocation = invocation
+    _export_session()
+    watch_signals()
+    return invocation
 
-    def __init__(self) -> None:
-        #: The invocation of this process, once one began.
-        self.invocation: "Invocation | None" = None
-        #: Events waiting for the spool: (pid of the process that queued it, event).
-        self.queue: "list[tuple[int, dict[str, object]]]" = []
-        #: The random per-user id, read (or created) when the first event is written.
-        self.install_id: "str | None" = None
-        self.session_id: "str | None" = None
-        #: The inherited parent session id: [] until read, then [id or None].
-        self.parent_session: "list[str | None]" = []
-        #: [] until the first begin(), then [this run's trace context (the events'
-        #: ``trace``), the span id of the TRACEPARENT seen ("" if none)].
-        self.trace: "list[object]" = []
-        self.hooks_installed = False
-        #: At most one callable ``(caller_frame) -> Invocation | None`` that may open
-        #: an invocation when ``sys.exit`` is reached before any began (argparse).
-        self.late_begin: "list[object]" = []
-        #: [our threading.excepthook, the one it chains to], while installed.
-        self.thread_hook: "list[object]" = []
 
-    # --- the invocation ---------------------------------------------------------
+def _register_at_exit(function: "Callable[[], None]") -> None:
+    """``atexit.register(function)``, without importing ``atexit`` where it need not be.
 
-    def begin(self, integration: "ModuleType", framework: str) -> "Invocation":
-        """Open an invocation; its outcome is observed at ``sys.exit`` or at exit.
-
-        Observing the outcome without wrapping the framework's ``main`` keeps every
-        frame of ours off the path of a propagating exception, so tracebacks the
-        user sees are byte-identical to an uninstrumented run.
-        """
-        if not self.hooks_installed:
-            import atexit
-
-            atexit.register(_at_exit)
-            observe_exit()
-            _install_thread_hook()
-            self.hooks_installed = True
-        from time import perf_counter
-
-        invocation: "Invocation" = namespace.Record(
-            integration=integration,
-            framework=framework,
-            pid=os.getpid(),
-            # The boot's start time is the closest we get to process start; if the
-            # framework was patched without the boot, the command's own start is used.
-            t0=boot.state["t0"] or perf_counter(),
-            state={},
-            done=False,
-            command_event=None,
-            ending=None,
-            outcome=None,
-            exit_fate=None,
-            exit_ref=None,
-            bottom=None,
-            spooled=None,
-        )
-        self.invocation = invocation
-        self._export_session()
-        watch_signals()
-        return invocation
-
-    def current(self) -> "Invocation | None":
-        """The open invocation of this process, if any (never a parent's, after fork)."""
-        invocation = self.invocation
-        if invocation is not None and not invocation.done and invocation.pid == os.getpid():
-            return invocation
-        return None
-
-    def own(self) -> "Invocation | None":
-        """This process's invocation, open or closed (``None`` in a forked child)."""
-        invocation = self.invocation
-        return invocation if invocation is not None and invocation.pid == os.getpid() else None
-
-    def end(self, invocation: "Invocation", ended: "Ending") -> None:
-        """Close ``invocation`` with its outcome, queue its event(s), flush to the spool."""
-        if invocation.done:
-            return
-        invocation.done = True
+    Since Python 3.10 the callbacks live in the interpreter, not in the module
+    object: a module object of our own, made by ``_imp`` (always loaded), registers
+    in the same list as the host's own ``import atexit`` later, and costs ~45k
+    instructions where the import costs ~135k (docs/performance.md). It is never
+    put in ``sys.modules``, so the host's modules are what they are without us.
+    Python 3.9 keeps the callbacks per module object (another one would be lost
+    when the host imports its own): the import, there.
+    """
+    module: "Any" = sys.modules.get("atexit")
+    if module is None and sys.version_info >= (3, 10):
         try:
-            result = invocation.integration.describe(invocation, ended)
-            status, error_type = classify(ended, result)
-            record = self.command_event(invocation, result, ended.exit_code, status, error_type)
-            if ended.signal is not None:
-                record["signal"] = handover.lazy("exits").signal_name(ended.signal)
-            invocation.command_event = record
-            invocation.outcome = result
-            invocation.ending = ended
-            ended.frame = None  # described: do not keep the host's frames alive
-            self.queue_event(record)
-            if status == "crash":
-                handover.lazy("crash").record(invocation, ended.cause, record)
-        except Exception as exc:
-            config.debug("could not build the event (%s: %s)" % (type(exc).__name__, exc))
-        self.flush()
+            import _imp  # builtin, loaded by every CPython at start (importlib's own)
 
-    def command_event(
-        self,
-        invocation: "Invocation",
-        result: "Outcome",
-        exit_code: int,
-        status: str,
-        error_type: "str | None",
-    ) -> "dict[str, object]":
-        """The ``command`` event of a finished invocation (without install id and env)."""
-        from time import perf_counter, time
-
-        now = perf_counter()
-        program = identity.program() or "unknown"
-        return {
-            "schema_version": event.SCHEMA_VERSION,
-            "event_id": event.new_id(),
-            "type": "command",
-            "timestamp": event.rfc3339(time() - (now - invocation.t0)),
-            "session_id": self.session(),
-            "install_id": None,  # filled at flush time, when the home is known to work
-            "cli": {
-                "name": program,
-                "version": result.version,
-                "framework": result.framework or invocation.framework,
-            },
-            "env": None,
-            "command": " ".join([program, *result.command]),
-            "flags": sorted(set(result.flags)),
-            "duration_ms": round((now - invocation.t0) * 1000.0, 3),
-            "exit_code": exit_code,
-            "status": status,
-            "error_type": error_type,
-        }
-
-    def queue_event(self, record: "dict[str, object]") -> None:
-        """Queue an event of this process for the next :meth:`flush`."""
-        self.queue.append((os.getpid(), record))
-
-    # --- identity ----------------------------------------------------------------
-
-    def session(self) -> str:
-        """The random id of this process's invocation (shared by its events)."""
-        if self.session_id is None:
-            self.session_id = event.new_id()
-        return self.session_id
-
-    def _export_session(self) -> None:
-        """Remember the inherited parent session (a UUID or nothing) and span, export ours."""
-        # TRACEPARENT itself is exported to children only with `export_traceparent`: it
-        # changes what every other program the CLI runs sees (docs/delivery.md).
-        try:
-            environ = os.environ
-            if not self.parent_session:
-                value = env.get(PARENT_SESSION_VARIABLE) or ""
-                ok = len(value) == 36 and set(value) <= _HEX and value.count("-") == 4
-                self.parent_session.append(value if ok else None)
-                self.trace[:] = _trace_context(environ)
-            environ[PARENT_SESSION_VARIABLE] = self.session()
-            trace = self.trace[0]
-            ours = "00-%s-%s-%02x" % (trace["trace_id"], trace["span_id"], trace["flags"])  # type: ignore[index]
-            environ[PARENT_SPAN_VARIABLE] = ours + "/" + str(self.trace[1])
-            if config.current_settings().values["export_traceparent"]:
-                environ["TRACEPARENT"] = ours
+            machinery = sys.modules["_frozen_importlib"]  # importlib._bootstrap, frozen
+            spec = machinery.ModuleSpec("atexit", machinery.BuiltinImporter, origin="built-in")
+            module = _imp.create_builtin(spec)
+            _imp.exec_builtin(module)
         except Exception:
-            pass
+            module = None
+    if module is None:
+        import atexit as module
+    module.register(function)
 
-    def parent_session_id(self) -> "str | None":
-        return self.parent_session[0] if self.parent_session else None
 
-    def user_install_id(self, home: str) -> str:
-        """The random per-user id, created on first use (never derived from the machine)."""
-        if self.install_id is None:
-            self.install_id = read_install_id(home) or write_install_id(home)
-        return self.install_id
+def current() -> "Invocation | None":
+    """The open invocation of this process, if any (never a parent's, after fork)."""
+    invocation = RECORDER.invocation
+    if invocation is not None and not invocation.done and invocation.pid == os.getpid():
+        return invocation
+    return None
 
-    # --- writing -----------------------------------------------------------------
 
-    def flush(self) -> None:
-        """Write every pending event of this process to the spool. Never raises."""
-        pid = os.getpid()
-        mine = []
-        while self.queue:  # pop, not copy-then-clear: a thread may queue a crash meanwhile
-            try:
-                owner, record = self.queue.pop(0)
-            except IndexError:
-                break
-            if owner == pid:  # a forked child must not write its parent's events again
-                mine.append(record)
+def own() -> "Invocation | None":
+    """This process's invocation, open or closed (``None`` in a forked child)."""
+    invocation = RECORDER.invocation
+    return invocation if invocation is not None and invocation.pid == os.getpid() else None
+
+
+def end(invocation: "Invocation", ended: "Ending") -> None:
+    """Close ``invocation`` with its outcome, queue its event(s), flush to the spool."""
+    if invocation.done:
+        return
+    invocation.done = True
+    try:
+        result = invocation.integration.describe(invocation, ended)
+        status, error_type = classify(ended, result)
+        record = command_event(invocation, result, ended.exit_code, status, error_type)
+        if ended.signal is not None:
+            record["signal"] = handover.lazy("exits").signal_name(ended.signal)
+        invocation.command_event = record
+        invocation.outcome = result
+        invocation.ending = ended
+        ended.frame = None  # described: do not keep the host's frames alive
+        queue_event(record)
+        if status == "crash":
+            handover.lazy("crash").record(invocation, ended.cause, record)
+    except Exception as exc:
+        config.debug("could not build the event (%s: %s)" % (type(exc).__name__, exc))
+    flush()
+
+
+def command_event(
+    invocation: "Invocation",
+    result: "Outcome",
+    exit_code: int,
+    status: str,
+    error_type: "str | None",
+) -> "dict[str, object]":
+    """The ``command`` event of a finished invocation (without install id and env)."""
+    from time import perf_counter, time
+
+    now = perf_counter()
+    program = identity.program() or "unknown"
+    return {
+        "schema_version": event.SCHEMA_VERSION,
+        "event_id": event.new_id(),
+        "type": "command",
+        "timestamp": event.rfc3339(time() - (now - invocation.t0)),
+        "session_id": session(),
+        "install_id": None,  # filled at flush time, when the home is known to work
+        "cli": {
+            "name": program,
+            "version": result.version,
+            "framework": result.framework or invocation.framework,
+        },
+        "env": None,
+        "command": " ".join([program, *result.command]),
+        "flags": sorted(set(result.flags)),
+        "duration_ms": round((now - invocation.t0) * 1000.0, 3),
+        "exit_code": exit_code,
+        "status": status,
+        "error_type": error_type,
+    }
+
+
+def queue_event(record: "dict[str, object]") -> None:
+    """Queue an event of this process for the next :meth:`flush`."""
+    RECORDER.queue.append((os.getpid(), record))
+
+
+# --- identity ----------------------------------------------------------------
+
+
+def session() -> str:
+    """The random id of this process's invocation (shared by its events)."""
+    if RECORDER.session_id is None:
+        RECORDER.session_id = event.new_id()
+    return RECORDER.session_id
+
+
+def _export_session() -> None:
+    """Remember the inherited parent session (a UUID or nothing) and span, export ours."""
+    # TRACEPARENT itself is exported to children only with `export_traceparent`: it
+    # changes what every other program the CLI runs sees (docs/delivery.md).
+    try:
+        environ = os.environ
+        if not RECORDER.parent_session:
+            value = env.get(PARENT_SESSION_VARIABLE) or ""
+            ok = len(value) == 36 and set(value) <= _HEX and value.count("-") == 4
+            RECORDER.parent_session.append(value if ok else None)
+            RECORDER.trace[:] = _trace_context(environ)
+        environ[PARENT_SESSION_VARIABLE] = session()
+        trace = RECORDER.trace[0]
+        ours = "00-%s-%s-%02x" % (trace["trace_id"], trace["span_id"], trace["flags"])  # type: ignore[index]
+        environ[PARENT_SPAN_VARIABLE] = ours + "/" + str(RECORDER.trace[1])
+        if config.current_settings().values["export_traceparent"]:
+            environ["TRACEPARENT"] = ours
+    except Exception:
+        pass
+
+
+def parent_session_id() -> "str | None":
+    return RECORDER.parent_session[0] if RECORDER.parent_session else None
+
+
+def user_install_id(home: str) -> str:
+    """The random per-user id, created on first use (never derived from the machine)."""
+    if RECORDER.install_id is None:
+        RECORDER.install_id = read_install_id(home) or write_install_id(home)
+    return RECORDER.install_id
+
+
+# --- writing -----------------------------------------------------------------
+
+
+def flush() -> None:
+    """Write every pending event of this process to the spool. Never raises."""
+    pid = os.getpid()
+    mine = []
+    while RECORDER.queue:  # pop, not copy-then-clear: a thread may queue a crash meanwhile
+        try:
+            owner, record = RECORDER.queue.pop(0)
+        except IndexError:
+            break
+        if owner == pid:  # a forked child must not write its parent's events again
+            mine.append(record)
+    if not mine:
+        return
+    debug = config.debug_enabled()
+    try:
+        mine = _apply_settings(mine, debug)
         if not mine:
             return
-        debug = config.debug_enabled()
-        try:
-            mine = self._apply_settings(mine, debug)
-            if not mine:
-                return
-            home = fs.private_dir(identity.home_dir())  # refused: nothing recorded
-            ident = self.user_install_id(home)
-            env = event.environment()
-            lines = []
-            for record in mine:
-                record["install_id"] = ident
-                record["env"] = env
-                lines.append(event.dumps(record))
-            path = spool.write(home, lines)
-            invocation = self.invocation
-            if invocation is not None and any(r is invocation.command_event for r in mine):
-                invocation.spooled = (path, mine)  # hook/exits.py may rewrite it
-            if debug:
-                for line in lines:
-                    sys.stderr.write("autotelemetry: recorded " + line + "\n")
-                sys.stderr.write("autotelemetry: spooled to " + path + "\n")
-            settings = config.current_settings()
-            if settings.values["endpoint"]:
-                # Tell the user once (on a terminal) before anything leaves the machine,
-                # then maybe start the detached sender. Local mode: none of this runs.
-                handover.lazy("notice").maybe_show(home, settings)
-                child = handover.lazy("spawn").maybe_spawn(home)
-                if debug and child:
-                    sys.stderr.write("autotelemetry: started sender (pid %d)\n" % child)
-        except Exception as exc:
+        home = fs.private_dir(identity.home_dir())  # refused: nothing recorded
+        ident = user_install_id(home)
+        env = event.environment()
+        lines = []
+        for record in mine:
+            record["install_id"] = ident
+            record["env"] = env
+            lines.append(event.dumps(record))
+        path = spool.write(home, lines)
+        invocation = RECORDER.invocation
+        if invocation is not None and any(r is invocation.command_event for r in mine):
+            invocation.spooled = (path, mine)  # hook/exits.py may rewrite it
+        if debug:
+            for line in lines:
+                sys.stderr.write("autotelemetry: recorded " + line + "\n")
+            sys.stderr.write("autotelemetry: spooled to " + path + "\n")
+        settings = config.current_settings()
+        if settings.values["endpoint"]:
+            # Tell the user once (on a terminal) before anything leaves the machine,
+            # then maybe start the detached sender. Local mode: none of this runs.
+            handover.lazy("notice").maybe_show(home, settings)
+            child = handover.lazy("spawn").maybe_spawn(home)
+            if debug and child:
+                sys.stderr.write("autotelemetry: started sender (pid %d)\n" % child)
+    except Exception as exc:
+        if debug:
+            sys.stderr.write(
+                "autotelemetry: could not record (%s: %s)\n" % (type(exc).__name__, exc)
+            )
+
+
+def _apply_settings(records: "list[dict[str, object]]", debug: bool) -> "list[dict[str, object]]":
+    """Drop excluded subcommands; add the parent session and the sample rate.
+
+    Done here, where every event (command or crash) passes and the command
+    path is known.
+    """
+    settings = config.current_settings()
+    parent = parent_session_id()
+    trace = RECORDER.trace[0] if RECORDER.trace else None
+    pid = os.getpid()
+    kept = []
+    for record in records:
+        cli = record.get("cli") or {}
+        program = cli.get("name") or ""  # type: ignore[attr-defined]
+        command = record.get("command") or ""
+        rule = allowlist.excluded(command, program) if command else None  # type: ignore[arg-type]
+        if rule is not None:
             if debug:
                 sys.stderr.write(
-                    "autotelemetry: could not record (%s: %s)\n" % (type(exc).__name__, exc)
+                    "autotelemetry: %r excluded by '!%s', not recorded\n" % (command, rule)
                 )
-
-    def _apply_settings(
-        self, records: "list[dict[str, object]]", debug: bool
-    ) -> "list[dict[str, object]]":
-        """Drop excluded subcommands; add the parent session and the sample rate.
-
-        Done here, where every event (command or crash) passes and the command
-        path is known.
-        """
-        settings = config.current_settings()
-        parent = self.parent_session_id()
-        trace = self.trace[0] if self.trace else None
-        pid = os.getpid()
-        kept = []
-        for record in records:
-            cli = record.get("cli") or {}
-            program = cli.get("name") or ""  # type: ignore[attr-defined]
-            command = record.get("command") or ""
-            rule = allowlist.excluded(command, program) if command else None  # type: ignore[arg-type]
-            if rule is not None:
-                if debug:
-                    sys.stderr.write(
-                        "autotelemetry: %r excluded by '!%s', not recorded\n" % (command, rule)
-                    )
-                continue
-            if parent is not None:
-                record["parent_session_id"] = parent
-            if trace is not None:
-                record["trace"] = trace
-            record["pid"] = pid
-            if not boot.state["forced"]:
-                rate = config.for_cli(settings, program, "sample_rate")[0]
-                if rate < 1.0:  # type: ignore[operator]
-                    record["sample_rate"] = rate
-            kept.append(record)
-        return kept
+            continue
+        if parent is not None:
+            record["parent_session_id"] = parent
+        if trace is not None:
+            record["trace"] = trace
+        record["pid"] = pid
+        if not boot.state["forced"]:
+            rate = config.for_cli(settings, program, "sample_rate")[0]
+            if rate < 1.0:  # type: ignore[operator]
+                record["sample_rate"] = rate
+        kept.append(record)
+    return kept
 
 
 # [this run's trace context, the TRACEPARENT span id seen]: the root of a new trace, unless
@@ -465,9 +503,6 @@ def _trace_context(environ: "dict[str, str] | os._Environ[str]") -> "list[object
         return handover.lazy("tracecontext").inherit(environ, PARENT_SPAN_VARIABLE)
     return [{"trace_id": os.urandom(16).hex(), "span_id": os.urandom(8).hex(), "flags": 1}, ""]
 
-
-#: The recorder of this process.
-RECORDER = Recorder()
 
 _INSTALL_ID = "install_id"
 
@@ -506,8 +541,8 @@ def _exit(status=None):
     """``sys.exit`` as seen by instrumented programs: note the outcome, then exit."""
     marker = None  # lives as long as the SystemExit's traceback (see _watch_exit)
     try:
-        invocation = RECORDER.current()
-        closed = RECORDER.own() if invocation is None else None
+        invocation = current()
+        closed = own() if invocation is None else None
         if closed is not None and closed.ending is not None:
             # The command's exit was caught and the program exits again
             # (``except SystemExit: sys.exit(1)``): this status is the real one.
@@ -519,7 +554,7 @@ def _exit(status=None):
                 invocation = RECORDER.late_begin[0](sys._getframe(1))  # type: ignore[operator]
             if invocation is not None:
                 ended = ending(exit_status(status), sys.exc_info()[1], sys._getframe(1))
-                RECORDER.end(invocation, ended)
+                end(invocation, ended)
                 marker = _watch_exit(invocation)  # noqa: F841
     except Exception:
         pass
@@ -552,7 +587,7 @@ def _watch_exit(invocation: "Invocation") -> object:
 
 def _exit_freed(ref: object) -> None:
     try:
-        invocation = RECORDER.own()
+        invocation = own()
         if invocation is not None and invocation.exit_ref is ref:
             try:
                 sys._getframe(1)
@@ -581,7 +616,7 @@ def observe_exit(late_begin: "object | None" = None) -> None:
 
 
 def _at_exit() -> None:
-    invocation = RECORDER.current()
+    invocation = current()
     last = getattr(sys, "last_value", None)
     if invocation is not None:
         # An exception that ended the program was printed by the interpreter,
@@ -590,16 +625,16 @@ def _at_exit() -> None:
             code = 130 if isinstance(last, KeyboardInterrupt) else 1
             # An uncaught KeyboardInterrupt: the interpreter re-raises SIGINT (POSIX).
             sigint = _signal.SIGINT if code == 130 and os.name == "posix" else None
-            RECORDER.end(invocation, ending(code, last, None, sigint))
+            end(invocation, ending(code, last, None, sigint))
         else:
-            RECORDER.end(invocation, ending(0, None, None))
+            end(invocation, ending(0, None, None))
     else:
-        closed = RECORDER.own()
+        closed = own()
         if closed is not None:
             if closed.exit_fate == "caught" or isinstance(last, BaseException):
                 handover.lazy("exits").after_close(closed, last)
             closed.bottom = None
-    RECORDER.flush()
+    flush()
     release_signals()
     release()
 

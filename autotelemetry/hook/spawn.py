@@ -1,6 +1,6 @@
 """Start the detached sender from a host CLI's exit, cheaply and rarely.
 
-Hot path: imported by :meth:`autotelemetry.hook.recorder.Recorder.flush` only when an
+Hot path: imported by :func:`autotelemetry.hook.recorder.flush` only when an
 endpoint is configured (``AUTOTELEMETRY_ENDPOINT``, a config file, or an
 ``OTEL_EXPORTER_OTLP_*ENDPOINT`` fallback), and it imports nothing but ``os`` and
 ``sys`` (no ``subprocess``: importing it costs more than everything else we do

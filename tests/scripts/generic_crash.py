@@ -20,7 +20,7 @@ def work(text):
     raise PermissionError(f"{where}: {text}")
 
 
-recorder.RECORDER.begin(sys.modules[__name__], "argparse")
+recorder.begin(sys.modules[__name__], "argparse")
 if sys.argv[1:2] == ["exit"]:
     sys.exit(3)
 work(" ".join(sys.argv[1:]))

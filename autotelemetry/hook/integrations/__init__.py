@@ -8,7 +8,7 @@ Each integration is a module with the same small protocol:
 ``patch(module)``
     Instrument that framework module, idempotently, by observing (never
     wrapping) what the framework does; open the run with
-    ``recorder.RECORDER.begin(integration, framework)`` when the command starts.
+    ``recorder.begin(integration, framework)`` when the command starts.
 ``describe(invocation, ending) -> recorder.Outcome``
     Turn the parse state it kept in ``invocation.state`` into the command path,
     the flags (names the CLI registered, never values) and what the framework

@@ -24,11 +24,31 @@ outcome, no flags); when the leaf itself is missing nothing is patched.
 
 import sys
 
-from autotelemetry.hook import config, event, identity, recorder
+from autotelemetry.hook import config, event, identity, namespace, recorder
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from types import FrameType, ModuleType
+    from typing import Protocol
+
+    class _Parse(Protocol):
+        """One ``_parse_known_args`` run: its parser, the actions it saw, and its frames.
+
+        A record (:data:`namespace.Record`), not a class: defining one costs every
+        instrumented run ~0.1M instructions.
+        """
+
+        parser: object
+        frame: FrameType
+        #: The frame that called ``_parse_known_args`` (``None`` if unknown).
+        outer: FrameType | None
+        seen: set[object] | None
+        parent: "_Parse | None"
+        #: Whether this parse reads the command line (False: a list the program built).
+        cmdline: object
+        #: (action, registered option string) of each on/off switch side taken.
+        sides: list[tuple[object, str]]
+
 
 #: The modules this integration patches (see the registry in autotelemetry.hook.boot).
 WATCHES = ("argparse",)
@@ -40,31 +60,16 @@ _MAX_DEPTH = 24
 _OUTER_NAMES = ("parse_known_args", "_parse_known_args2")
 
 
-class _Parse:
-    """One ``_parse_known_args`` run: its parser, the actions it saw, and its frames."""
-
-    __slots__ = ("cmdline", "frame", "outer", "parent", "parser", "seen", "sides")
-
-    def __init__(self, parser, frame, outer, seen, parent, cmdline):
-        self.parser = parser
-        self.frame = frame
-        self.outer = outer
-        self.seen = seen
-        self.parent = parent
-        self.cmdline = cmdline
-        #: (action, registered option string) of each on/off switch side taken.
-        self.sides: "list[tuple[object, str]]" = []
-
-    def returned(self) -> bool:
-        """Whether the parse returned normally (its result reached the caller's ``args``)."""
-        outer = self.outer
-        if outer is None or outer.f_code.co_name not in _OUTER_NAMES:
-            return True  # cannot tell: count it
-        try:
-            extras = self.frame.f_locals.get("extras")
-            return extras is not None and outer.f_locals.get("args") is extras
-        except Exception:
-            return True
+def _returned(parse: "_Parse") -> bool:
+    """Whether the parse returned normally (its result reached the caller's ``args``)."""
+    outer = parse.outer
+    if outer is None or outer.f_code.co_name not in _OUTER_NAMES:
+        return True  # cannot tell: count it
+    try:
+        extras = parse.frame.f_locals.get("extras")
+        return extras is not None and outer.f_locals.get("args") is extras
+    except Exception:
+        return True
 
 
 def patch(module: "ModuleType") -> None:
@@ -134,7 +139,7 @@ def _patch_switch(action_class: type, state: "dict[str, object]") -> None:
 
 def _switch_side(action, option_string, caller, state) -> None:
     """Remember the side taken, on the noted parse that is running it."""
-    invocation = recorder.RECORDER.current()
+    invocation = recorder.current()
     if invocation is None or invocation.integration is not sys.modules[__name__]:
         return
     if not isinstance(option_string, str) or option_string not in action.option_strings:
@@ -179,9 +184,9 @@ def _from_command_line(frame, outer) -> "bool | None":
 
 def _invocation(frame, state):
     """The open argparse invocation, opened now if none is; ``None`` if another owns the run."""
-    invocation = recorder.RECORDER.current()
+    invocation = recorder.current()
     if invocation is None:
-        invocation = recorder.RECORDER.begin(sys.modules[__name__], "argparse")
+        invocation = recorder.begin(sys.modules[__name__], "argparse")
         invocation.state["parses"] = []
         invocation.state["module"] = _caller_module(frame, state["module"])
         invocation.state["argparse"] = state["module"]
@@ -221,7 +226,9 @@ def _note(parser, frame, state, nested_in=None, invocation=None):
         parent = None
         up = up.f_back
     cmdline = parent is None and _from_command_line(frame, outer)
-    parse = _Parse(parser, frame, outer, seen, parent, cmdline)
+    parse = namespace.Record(
+        parser=parser, frame=frame, outer=outer, seen=seen, parent=parent, cmdline=cmdline, sides=[]
+    )
     parses.append(parse)
     return parse
 
@@ -287,7 +294,7 @@ def _caller_module(frame, module) -> "str | None":
     return None
 
 
-def _subcommand(parse: _Parse, child: _Parse) -> "str | None":
+def _subcommand(parse: "_Parse", child: "_Parse") -> "str | None":
     """The first name ``parse``'s parser registered for ``child``'s parser (aliases resolved)."""
     for action in getattr(parse.parser, "_actions", ()):
         names = getattr(action, "_name_parser_map", None)
@@ -299,7 +306,7 @@ def _subcommand(parse: _Parse, child: _Parse) -> "str | None":
     return None
 
 
-def _chain(parse: _Parse, parses: "list[_Parse]") -> "tuple[list[str], list[str]]":
+def _chain(parse: "_Parse", parses: "list[_Parse]") -> "tuple[list[str], list[str]]":
     """Subcommand names below ``parse`` and the flags seen along the way."""
     names: list[str] = []
     flags = _flags(parse)
@@ -318,7 +325,7 @@ def _chain(parse: _Parse, parses: "list[_Parse]") -> "tuple[list[str], list[str]
         current = picked[1]
 
 
-def _flags(parse: _Parse) -> "list[str]":
+def _flags(parse: "_Parse") -> "list[str]":
     if parse.seen is None:
         return []
     prefix = getattr(parse.parser, "prefix_chars", "-") or "-"
@@ -372,7 +379,7 @@ def _select(parses: "list[_Parse]", active: "set[int]") -> "tuple[list[str], lis
     """The command path of the parse that counts, and the flags of every parse that counts."""
     tops = [p for p in parses if p.parent is None]
     running = [p for p in tops if p.cmdline is not False and id(p.frame) in active]
-    done = [p for p in tops if p.cmdline and id(p.frame) not in active and p.returned()]
+    done = [p for p in tops if p.cmdline and id(p.frame) not in active and _returned(p)]
     flags: list[str] = []
     chains = {}
     for p in done:
@@ -388,7 +395,7 @@ def _select(parses: "list[_Parse]", active: "set[int]") -> "tuple[list[str], lis
     return chains[id(main)][0] or _dispatched(main, done), flags
 
 
-def _dispatched(parse: _Parse, counted: "list[_Parse]") -> "list[str]":
+def _dispatched(parse: "_Parse", counted: "list[_Parse]") -> "list[str]":
     """The command words of a parser a program made for a word an earlier parse accepted.
 
     Dispatchers without subparsers (twine) take the command as a positional with

@@ -100,7 +100,7 @@ def _typed(option: "Any", caller: "FrameType", framework: "Any") -> None:
 
 def _invocation_of(ctx: "Any", framework: "Any") -> "recorder.Invocation | None":
     """The open Click invocation ``ctx`` belongs to (a context it noted), or ``None``."""
-    invocation = recorder.RECORDER.current()
+    invocation = recorder.current()
     if invocation is None or invocation.integration is not sys.modules[__name__]:
         return None
     if invocation.state["framework"] is not framework or ctx is None:
@@ -199,13 +199,13 @@ def _made_by_make_context() -> bool:
 def _note(ctx, framework: "Any") -> None:
     if getattr(ctx, "resilient_parsing", False) or not _made_by_make_context():
         return
-    invocation = recorder.RECORDER.current()
+    invocation = recorder.current()
     if ctx.parent is None:
         # An open argparse invocation means a library parsed sys.argv with argparse
         # before Click's main ran: the Click command is what the user ran, so it
         # takes over (begin replaces the open invocation).
         if invocation is None or invocation.framework == "argparse":
-            invocation = recorder.RECORDER.begin(sys.modules[__name__], "click")
+            invocation = recorder.begin(sys.modules[__name__], "click")
             invocation.state["framework"] = framework
             invocation.state["contexts"] = [ctx]
         return
