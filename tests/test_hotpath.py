@@ -290,5 +290,36 @@ def test_event_writer_writes_subclasses_as_their_base_values():
     class Items(list):  # type: ignore[type-arg]
         pass
 
+    class Pairs(dict):  # type: ignore[type-arg]
+        def items(self):  # type: ignore[no-untyped-def,override]
+            return [("x", 1)]
+
+    class Proxy:
+        """What wrapt's ObjectProxy or werkzeug's LocalProxy does: claims to be a str."""
+
+        def __init__(self, wrapped: str) -> None:
+            self._wrapped = wrapped
+
+        @property  # type: ignore[misc]
+        def __class__(self):  # type: ignore[no-untyped-def,override]
+            return str
+
+        def __str__(self) -> str:
+            return self._wrapped
+
     value = {"level": Level.HIGH, "name": Shown("db"), "more": OrderedDict(a=Items([1.5, True]))}
     assert event.dumps(value) == '{"level":3,"name":"db","more":{"a":[1.5,true]}}'
+    version = Proxy("1.2.3")  # a CLI's lazy __version__ may be one
+    assert isinstance(version, str)
+    assert event.dumps({"version": version, "p": Pairs(a=2)}) == '{"version":"1.2.3","p":{"x":1}}'
+
+
+def test_event_writer_nests_as_deep_as_a_frame_per_level_allows():
+    """One frame per level of nesting, on every Python (a comprehension is one more frame
+    on 3.9-3.11): 800 levels of lists under the default recursion limit of 1000."""
+    from autotelemetry.hook import event
+
+    value: list[object] = []
+    for _ in range(800):
+        value = [value]
+    assert event.dumps(value) == "[" * 801 + "]" * 801

@@ -159,7 +159,10 @@ def dumps(value: "Any") -> str:
     if kind is int:
         return str(value)
     if kind is list or kind is tuple:
-        return "[" + ",".join([dumps(item) for item in value]) + "]"
+        parts = []
+        for item in value:  # a loop, not a comprehension: one frame per level of nesting
+            parts.append(dumps(item))
+        return "[" + ",".join(parts) + "]"
     if kind is float:
         if value != value or value - value != 0.0:  # NaN, or an infinity
             return "null"
@@ -169,9 +172,13 @@ def dumps(value: "Any") -> str:
     if isinstance(value, float):
         return dumps(float(value))
     if isinstance(value, str):
-        return dumps(str.__str__(value))  # its text, whatever its __str__ says
+        try:
+            text = str.__str__(value)  # its text, whatever its __str__ says
+        except TypeError:  # a proxy that only claims to be a str (wrapt, werkzeug, Django)
+            text = str(value)
+        return dumps(text)
     if isinstance(value, dict):
-        return dumps(dict(value))
+        return dumps(dict(value.items()))  # its items() (a subclass may define them)
     if isinstance(value, (list, tuple)):
         return dumps(list(value))
     return dumps(str(value))
