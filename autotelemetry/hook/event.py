@@ -123,25 +123,27 @@ def dumps(value: "Any") -> str:
     Exact type tests, most frequent first, and each dict item's plain value encoded
     in the loop itself: an event is a few dozen values, and a call per value was
     most of the ~0.2M instructions the first version of this writer cost an event.
+    (The plain-string test is written out where it is used, not called, for the same
+    reason.)
     """
     kind = type(value)
     if kind is str:
         if value.isascii() and value.isprintable() and '"' not in value and "\\" not in value:
             return '"' + value + '"'
-        return _escaped(value)
+        return '"' + _escaped(value) + '"'
     if kind is dict:
         parts = []
         for key, item in value.items():
             if type(key) is not str:
                 key = str(key)
             if not (key.isascii() and key.isprintable() and '"' not in key and "\\" not in key):
-                key = _escaped(key)[1:-1]
+                key = _escaped(key)
             kind = type(item)
             if kind is str:
                 if item.isascii() and item.isprintable() and '"' not in item and "\\" not in item:
                     parts.append('"' + key + '":"' + item + '"')
                     continue
-                text = _escaped(item)
+                text = '"' + _escaped(item) + '"'
             elif item is None:
                 text = "null"
             elif kind is bool:
@@ -185,9 +187,10 @@ def dumps(value: "Any") -> str:
 
 
 def _escaped(value: str) -> str:
+    """``value``'s JSON escapes (the text between the quotes), for what the plain test refused."""
     if not _ESCAPES:
         _ESCAPES.update(_escape_table())
-    return '"' + value.translate(_ESCAPES) + '"'
+    return value.translate(_ESCAPES)
 
 
 def _dist_info_version(names: "set[str] | list[str]", wanted: "list[str]") -> "str | None":

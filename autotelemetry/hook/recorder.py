@@ -362,7 +362,7 @@ def command_event(
 
 
 def queue_event(record: "dict[str, object]") -> None:
-    """Queue an event of this process for the next :meth:`flush`."""
+    """Queue an event of this process for the next :func:`flush`."""
     RECORDER.queue.append((os.getpid(), record))
 
 
