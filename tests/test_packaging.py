@@ -266,7 +266,6 @@ def test_host_process_imports_only_the_allowed_modules(
     framework: str,
     allow: str,
     endpoint: str,
-    python_version: tuple[int, int],
 ):
     """Structural guard for the recording path (allowlisted) and the bystander path (not),
     in local mode, with an endpoint configured (a closed local port: the detached
@@ -321,9 +320,6 @@ def test_host_process_imports_only_the_allowed_modules(
             (event,) = recorded
             assert event["trace"]["trace_id"] == TRACE_CONTEXT["TRACEPARENT"][3:35]
             assert event["trace"]["state"] == TRACE_CONTEXT["TRACESTATE"]
-    if allow and python_version >= (3, 10):
-        # The exit hook is registered without importing atexit (recorder._register_at_exit).
-        assert "atexit" not in added
     if not allow:
         assert added == {*BOOT_MODULES, *DECISION} | (added & SITE_PTH_CODEC)
     else:
@@ -332,6 +328,33 @@ def test_host_process_imports_only_the_allowed_modules(
     # Never the package: the built modules are all a host loads (importing the
     # autotelemetry package would cost every run two more imports).
     assert not {"autotelemetry", "autotelemetry.hook"} & added
+
+
+#: An argparse program that ends without sys.exit (only the exit hook records it) and,
+#: as its last line, says whether ``atexit`` is among its modules.
+_ATEXIT_PROBE = """\
+import argparse, sys
+argparse.ArgumentParser().parse_args()
+print("atexit" in sys.modules)
+"""
+
+
+def test_exit_hook_leaves_atexit_out_of_the_host_modules(
+    venv: Venv, bare_venv: Venv, tmp_path: Path, python_version: tuple[int, int]
+):
+    """Since 3.10 the exit hook registers through an atexit module object of its own
+    (recorder._register_at_exit): a host that never imports atexit still has none in
+    sys.modules, as without us, and its run is recorded at exit. 3.9 imports it."""
+    script = tmp_path / "probe.py"
+    script.write_text(_ATEXIT_PROBE)
+    home = tmp_path / "home"
+    env = clean_env(AUTOTELEMETRY_HOME=str(home), AUTOTELEMETRY_ALLOW="probe.py")
+    bare = subprocess.run([bare_venv.python, str(script)], capture_output=True, text=True, env=env)
+    hooked = subprocess.run([venv.python, str(script)], capture_output=True, text=True, env=env)
+    assert bare.stdout == "False\n", bare.stderr
+    assert hooked.stdout == ("False\n" if python_version >= (3, 10) else "True\n"), hooked.stderr
+    spooled = [json.loads(line) for f in (home / "spool").glob("*.jsonl") for line in f.open()]
+    assert [(e["cli"]["name"], e["status"]) for e in spooled] == [("probe.py", "success")]
 
 
 @pytest.mark.slow
