@@ -1,16 +1,18 @@
-"""Ship the start-up hook and the built hot modules at the root of site-packages.
+"""Ship the start-up hook at the root of site-packages, and the built hot modules.
 
 `autotelemetry.pth` (``import _autotelemetry_boot``, for every Python up to
 3.17) and `autotelemetry.start` (PEP 829 entry point, Python 3.15+) both
 activate the boot; Python 3.15+ ignores the import line when the matching
 `.start` file is present, so the boot runs once either way.
 
-The host side's hot path is shipped as root modules built from the sources in
+The host side's hot path is shipped as modules built from the sources in
 ``autotelemetry/hook/`` by ``tools/amalgamate.py`` (the boot; the allowlist
-decision; one recording module per framework), so that a host CLI imports a
-few small modules and never the ``autotelemetry`` package; each registers
-itself under its sources' names, so the process holds one copy of each module
-and its state. Editable installs get only a shim for the boot (the sources are
+decision; one recording module per framework), so that a host CLI loads a few
+small modules and never the ``autotelemetry`` package; each registers itself
+under its sources' names, so the process holds one copy of each module and its
+state. Only the boot, which the ``.pth`` line imports, sits at the root; the
+others are in ``autotelemetry/built/``, off ``sys.path``, loaded by the boot
+(``amalgamate.destination``). Editable installs get only a shim for the boot (the sources are
 used, so edits take effect); hatchling's own path `.pth` sorts first and puts
 the sources on ``sys.path`` before our line runs.
 """
@@ -65,7 +67,7 @@ class CustomBuildHook(BuildHookInterface):
                 sys.path.pop(0)
             for name, text in amalgamate.build_all(Path(self.root)).items():
                 Path(self._shim_dir, name + ".py").write_text(text, encoding="utf-8")
-                files[str(Path(self._shim_dir, name + ".py"))] = name + ".py"
+                files[str(Path(self._shim_dir, name + ".py"))] = amalgamate.destination(name)
         key = "force_include_editable" if version == "editable" else "force_include"
         build_data.setdefault(key, {}).update(files)
 

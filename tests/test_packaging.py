@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
-from conftest import ROOT, SCRIPTS, Venv, build_wheel, clean_env, make_venv
+from conftest import EXAMPLES, ROOT, SCRIPTS, Venv, build_wheel, clean_env, make_venv
 
 MODULES = "import sys; print('\\n'.join(sorted(sys.modules)))"
 #: The boot, shipped at the site-packages root; one module under two names.
@@ -43,8 +44,21 @@ def test_wheel_ships_the_built_hot_modules(venv: Venv):
     built = amalgamate.build_all(ROOT)
     assert set(built) == {t.name for t in amalgamate.TARGETS}
     for name, text in built.items():
-        assert (site / f"{name}.py").read_text(encoding="utf-8") == text
-        assert list((site / "__pycache__").glob(f"{name}.*.pyc")), name
+        path = site / amalgamate.destination(name)
+        assert path.read_text(encoding="utf-8") == text
+        assert list((path.parent / "__pycache__").glob(f"{name}.*.pyc")), name
+    # Only the boot is an entry at the root of site-packages (each costs every process).
+    ours = {p.name for p in site.iterdir() if "autotelemetry" in p.name}
+    assert ours == {
+        "_autotelemetry_boot.py",
+        "autotelemetry",
+        "autotelemetry.pth",
+        "autotelemetry.start",
+        next(p.name for p in site.glob("autotelemetry-*.dist-info")),
+    }
+    from autotelemetry.hook import boot
+
+    assert boot.BUILT.replace(os.sep, "/") == amalgamate.BUILT_DIR
     # The rare paths' table of the hand-over matches the build.
     from autotelemetry.hook import handover
 
@@ -355,6 +369,60 @@ def test_exit_hook_leaves_atexit_out_of_the_host_modules(
     assert hooked.stdout == ("False\n" if python_version >= (3, 10) else "True\n"), hooked.stderr
     spooled = [json.loads(line) for f in (home / "spool").glob("*.jsonl") for line in f.open()]
     assert [(e["cli"]["name"], e["status"]) for e in spooled] == [("probe.py", "success")]
+
+
+def _spooled_commands(home: Path) -> list[tuple[str, str]]:
+    events = [json.loads(line) for f in (home / "spool").glob("*.jsonl") for line in f.open()]
+    for f in (home / "spool").glob("*.jsonl"):
+        f.unlink()
+    return [(e["command"], e["status"]) for e in events if e["type"] == "command"]
+
+
+@pytest.mark.slow
+def test_built_modules_heal_missing_or_stale_byte_code(venv_root: Path, tmp_path: Path):
+    """An installer that does not byte-compile (uv's default), a built module newer than its
+    byte-code, ``-O``: the built modules still load (never the per-concern sources), through
+    importlib's source loader, which writes the byte-code that later runs use; with
+    ``PYTHONDONTWRITEBYTECODE`` nothing is written and the run is still recorded."""
+    plain = make_venv(
+        venv_root,
+        "no-byte-code",
+        ["--no-compile", str(build_wheel(ROOT)), str(build_wheel(EXAMPLES / "exampleclick"))],
+    )
+    built = plain.site_packages / "autotelemetry" / "built"
+    cache = built / "__pycache__"
+    sources_cache = plain.site_packages / "autotelemetry" / "hook" / "__pycache__"
+    for pyc in [*cache.glob("*.pyc"), *sources_cache.glob("*.pyc")]:
+        pyc.unlink()  # the session's venv may have run before
+    home = tmp_path / "home"
+    env = clean_env(AUTOTELEMETRY_HOME=str(home), AUTOTELEMETRY_ALLOW="exampleclick")
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
+    run = [plain.script("exampleclick"), "db", "migrate", "--dry-run", "prod"]
+
+    def recorded(extra: dict[str, str]) -> list[tuple[str, str]]:
+        out = subprocess.run(run, env={**env, **extra}, capture_output=True, text=True)
+        assert out.returncode == 0, out.stderr
+        return _spooled_commands(home)
+
+    # No byte-code, and not allowed to write it: recorded all the same.
+    assert recorded({"PYTHONDONTWRITEBYTECODE": "1"}) == [("exampleclick db migrate", "success")]
+    assert not list(cache.glob("*.pyc"))
+    # No byte-code: recorded, and the built modules' byte-code written for the next run.
+    assert recorded({}) == [("exampleclick db migrate", "success")]
+    written = {p.name.split(".")[0] for p in cache.glob("*.pyc")}
+    assert written == {f"_autotelemetry_{m}" for m in ("handover", "allowlist", "click")}
+    # A built module newer than its byte-code: compiled again, the new byte-code kept.
+    click = built / "_autotelemetry_click.py"
+    mtime = int(click.stat().st_mtime) + 7
+    os.utime(click, (mtime, mtime))
+    assert recorded({}) == [("exampleclick db migrate", "success")]
+    (pyc,) = cache.glob("_autotelemetry_click.*.pyc")
+    assert pyc.read_bytes()[8:12] == (mtime & 0xFFFFFFFF).to_bytes(4, "little")
+    # -O: its own byte-code file, written the same way.
+    assert recorded({"PYTHONOPTIMIZE": "1"}) == [("exampleclick db migrate", "success")]
+    assert list(cache.glob("_autotelemetry_click.*.opt-1.pyc"))
+    # Never the per-concern sources (they would have written their byte-code too).
+    assert not list(sources_cache.glob("*.pyc"))
 
 
 @pytest.mark.slow

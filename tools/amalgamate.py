@@ -1,7 +1,7 @@
 """Build the host side's hot modules: several source modules, one file for the machine.
 
 As SQLite ships its amalgamation, the wheel ships the host side's hot path as a
-few root modules built from the sources in ``autotelemetry/hook/`` (which stay
+few modules built from the sources in ``autotelemetry/hook/`` (which stay
 one module per concern, for people). Importing a module costs a host about
 0.4M instructions before its first line runs, and every byte of bytecode about
 18 more; a framework import that pulled in eight small modules paid that eight
@@ -11,8 +11,8 @@ times. Each built module:
 * drops their docstrings and ``__all__`` (nothing reads them at run time) and
   their imports of each other: a sibling module name (``config``, ``recorder``)
   is bound to the built module itself, or, for a module built into another
-  root module that is always loaded first, to that module, found in
-  ``sys.modules``;
+  built module that is always loaded first, to that module, found in
+  ``sys.modules`` (or loaded by ``boot.load``);
 * registers itself in ``sys.modules`` under every source module's name, so the
   package modules imported only on rare paths (crash capture, the endpoint
   notice) and the tool side find ONE copy of each module and its state;
@@ -34,13 +34,13 @@ PACKAGE = "autotelemetry.hook"
 
 @dataclass(frozen=True)
 class Target:
-    """One built root module and the source modules (``hook``-relative names) it holds."""
+    """One built module and the source modules (``hook``-relative names) it holds."""
 
     name: str
     modules: tuple[str, ...]
 
 
-#: What the wheel ships at the site-packages root, in load order. The boot runs at
+#: What the wheel ships (:func:`destination`: where), in load order. The boot runs at
 #: every interpreter start; the hand-over (who is running) when a framework loads, the
 #: allowlist reader when an allowlist source names the program;
 #: a framework's hot module only when the program is instrumented (one per framework:
@@ -69,6 +69,18 @@ TARGETS = (
     Target("_autotelemetry_tracecontext", ("tracecontext",)),
     Target("_autotelemetry_exits", ("exits",)),
 )
+
+
+#: Where the wheel puts every built module but the boot: a directory of the package that
+#: is not on ``sys.path`` (``boot.BUILT``), so only the boot, which the ``.pth`` line imports,
+#: is an entry at the root of site-packages (each entry there costs every Python process
+#: ~5.3k instructions: ``site`` lists the directory twice, the import system once).
+BUILT_DIR = "autotelemetry/built"
+
+
+def destination(name: str) -> str:
+    """The wheel path of built module ``name``."""
+    return f"{name}.py" if name == TARGETS[0].name else f"{BUILT_DIR}/{name}.py"
 
 
 class BuildError(ValueError):
@@ -215,10 +227,10 @@ def _strip(text: str, tree: ast.Module) -> str:
 
 
 def build(root: Path, target: Target, loaded_first: dict[str, str]) -> str:
-    """The text of ``target``'s root module.
+    """The text of ``target``'s built module.
 
     ``loaded_first`` maps a source module of an earlier target to that target's
-    root module name (always imported before this one).
+    module name (always loaded before this one).
     """
     here = set(target.modules)
     # Sibling module names bound to this module (integrations are never imported by name).
@@ -269,7 +281,11 @@ def build(root: Path, target: Target, loaded_first: dict[str, str]) -> str:
     for module in sorted(needed - here):
         short = module.rpartition(".")[2]
         head.append(f"{short} = sys.modules.get({PACKAGE + '.' + module!r})\n")
-        head.append(f"if {short} is None:\n    {short} = __import__({loaded_first[module]!r})\n")
+        head.append(
+            f"if {short} is None:\n"
+            f"    sys.modules['{PACKAGE}.boot'].load({loaded_first[module]!r})\n"
+            f"    {short} = sys.modules[{PACKAGE + '.' + module!r}]\n"
+        )
     tail = [
         f"for _name in {tuple(PACKAGE + '.' + m for m in target.modules)!r}:\n",
         "    sys.modules.setdefault(_name, _built_module)\n",
@@ -278,7 +294,7 @@ def build(root: Path, target: Target, loaded_first: dict[str, str]) -> str:
 
 
 def build_all(root: Path) -> dict[str, str]:
-    """Every target's text, by root module name (``name.py`` at the site-packages root)."""
+    """Every target's text, by module name (written to :func:`destination`)."""
     out: dict[str, str] = {}
     loaded_first: dict[str, str] = {}
     for target in TARGETS:
@@ -293,12 +309,13 @@ def build_all(root: Path) -> dict[str, str]:
     return out
 
 
-if __name__ == "__main__":  # python tools/amalgamate.py OUTDIR: write the built modules
+if __name__ == "__main__":  # python tools/amalgamate.py OUTDIR: write the wheel's layout
     import sys
 
-    destination = Path(sys.argv[1])
-    destination.mkdir(parents=True, exist_ok=True)
+    out_dir = Path(sys.argv[1])
     for name, text in build_all(Path(__file__).resolve().parent.parent).items():
-        (destination / f"{name}.py").write_text(text, encoding="utf-8")
+        path = out_dir / destination(name)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
         compile(text, name, "exec")
-        print(destination / f"{name}.py", len(text))
+        print(path, len(text))

@@ -55,28 +55,41 @@ def find_spec(name, path=None, target=None):
     return None
 
 
+#: Where the wheel puts the built modules but the boot, under site-packages: a directory
+#: of the package, not on ``sys.path`` (an entry at the root of site-packages costs every
+#: Python process ~5.3k instructions, listed by ``site`` and by the import system).
+BUILT = "autotelemetry" + os.sep + "built"
+
+
 def load(name):
-    """Root module ``name`` of ours, executed from its byte-code file (``None``: import it).
+    """Built module ``name`` of ours, executed (``None``: there is none; use the sources).
 
     The import machinery costs a host about 0.35M instructions per module before
     the module's own code runs (finders, path caches, specs, loaders). For our
-    own root modules beside this one, whose byte-code pip wrote at install time,
-    reading and executing that file is all it takes. Anything unusual (no, or a
-    stale, byte-code file; a hash-based one; ``-O``) returns ``None``, and the
-    caller imports normally.
+    built modules, whose byte-code pip wrote at install time, reading and
+    executing that file is all it takes. Anything unusual (no, or a stale,
+    byte-code file; a hash-based one; ``-O``) goes through importlib's own source
+    loader (``importlib.machinery``'s, loaded by every CPython as
+    ``_frozen_importlib_external``), which checks, compiles and writes the
+    byte-code as an import would.
     """
     try:
-        here = os.path.dirname(__file__)
-        source = os.path.join(here, name + ".py")
-        cached = os.path.join(
-            here, "__pycache__", name + "." + sys.implementation.cache_tag + ".pyc"
-        )
+        # From the site-packages root (this file as ``_autotelemetry_boot``; as the
+        # package's ``autotelemetry/hook/boot.py``, loaded first only where ``site`` did
+        # not run our .pth line, nothing is found: the sources are used).
+        built = os.path.dirname(__file__) + os.sep + BUILT + os.sep
+        source = built + name + ".py"
         st = os.stat(source)
-        fd = os.open(cached, os.O_RDONLY)
+        cached = built + "__pycache__" + os.sep + name + "." + sys.implementation.cache_tag
         try:
-            data = os.read(fd, os.fstat(fd).st_size)
-        finally:
-            os.close(fd)
+            fd = os.open(cached + ".pyc", os.O_RDONLY)
+            try:
+                data = os.read(fd, os.fstat(fd).st_size)
+            finally:
+                os.close(fd)
+        except OSError:
+            data = b""
+        module = type(sys)(name)
         if (
             sys.flags.optimize
             or data[:4] != sys.modules["_frozen_importlib_external"].MAGIC_NUMBER
@@ -84,14 +97,19 @@ def load(name):
             or data[8:12] != (int(st.st_mtime) & 0xFFFFFFFF).to_bytes(4, "little")
             or data[12:16] != (st.st_size & 0xFFFFFFFF).to_bytes(4, "little")
         ):
-            return None
-        from marshal import loads  # built in, loaded by the interpreter's own import system
-
-        module = type(sys)(name)
+            loader = sys.modules["_frozen_importlib_external"].SourceFileLoader(name, source)
+            module.__spec__ = sys.modules["_frozen_importlib"].spec_from_loader(name, loader)
+            module.__loader__ = loader
+            data = b""
         module.__file__ = source
         sys.modules[name] = module
         try:
-            exec(loads(memoryview(data)[16:]), module.__dict__)
+            if data:
+                from marshal import loads  # built in, loaded by the import system itself
+
+                exec(loads(memoryview(data)[16:]), module.__dict__)
+            else:
+                loader.exec_module(module)
         except BaseException:
             del sys.modules[name]
             return None

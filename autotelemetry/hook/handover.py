@@ -8,7 +8,7 @@ that is not allowlisted never loads the recording code, and the finder retires s
 later imports stop paying for it; only then is the framework's hot module loaded
 (:func:`require`, through :func:`boot.load`) and given the import.
 
-An installed wheel ships the hot path built into a few root modules
+An installed wheel ships the hot path built into a few modules
 (tools/amalgamate.py): ``_autotelemetry_handover`` (this module and
 :mod:`identity`), ``_autotelemetry_allowlist`` (the reader and the trusted open)
 and one per framework (``_autotelemetry_click``, ``_autotelemetry_argparse``),
@@ -47,7 +47,7 @@ def _instrument(name: str) -> "ModuleType | None":
     return require("instrument", "_autotelemetry_" + boot.INTEGRATIONS[name])
 
 
-#: The built root module that holds each host-side module loaded only on a rare path
+#: The built module that holds each host-side module loaded only on a rare path
 #: (tools/amalgamate.py builds them; a test keeps this table and the build in step).
 RARE = {
     "configfile": "_autotelemetry_configfile",
@@ -64,22 +64,18 @@ def lazy(name: str) -> "ModuleType":
     """Host-side module ``name`` of a rare path: crash capture, the endpoint, config files,
     an exit status that differs from the first one seen, a terminating signal.
 
-    From the wheel's built root module when there is one (no package import), else
+    From the wheel's built module when there is one (no package import), else
     from the sources. Raises ``ImportError`` when neither loads.
     """
     return require(name, RARE[name])
 
 
 def require(name: str, built: str) -> "ModuleType":
-    """``autotelemetry.hook.<name>``: already loaded, from root module ``built``, or the sources."""
+    """``autotelemetry.hook.<name>``: loaded already, else built module ``built``, else sources."""
     source = "autotelemetry.hook." + name
     module = sys.modules.get(source)
     if module is None:
-        if boot.load(built) is None:
-            try:
-                __import__(built)
-            except ImportError:  # no built modules: an editable install, a checkout
-                pass
+        boot.load(built)  # None: no built modules (an editable install, a checkout)
         module = sys.modules.get(source)
         if module is None:
             module = __import__(source, fromlist=("_",))
