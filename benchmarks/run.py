@@ -645,10 +645,10 @@ print(json.dumps({"spool_files_evicted": done.evicted, "spool_seconds": round(sp
 #: The per-write cost of the spool's limit check at a given spool size.
 LIMIT_CHECK = r"""
 import sys, time
-from autotelemetry.hook import spool
+from autotelemetry.hook import eviction
 home = sys.argv[1]
 start = time.perf_counter()
-spool.enforce_limits(home)
+eviction.enforce_limits(home)
 print(time.perf_counter() - start)
 """
 

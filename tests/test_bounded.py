@@ -43,8 +43,9 @@ def put_line(run: Runner, line: str, born_ns: int | None = None) -> Path:
 
 
 def test_a_limits_stamp_from_the_future_does_not_switch_the_writers_caps_off(run):
-    """Regression: `_limits_due` took a `spool.limits` stamp from the future as fresh, so
-    once the clock had been ahead no writer checked the caps again (12,320 files stayed)."""
+    """Regression: `eviction.due` (then `spool._limits_due`) took a `spool.limits` stamp from
+    the future as fresh, so once the clock had been ahead no writer checked the caps again
+    (12,320 files stayed)."""
     synthetic_spool(run, 100)  # over the cap of 50 before the first check
     stamp = run.home / "spool.limits"
     stamp.touch()

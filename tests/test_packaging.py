@@ -371,6 +371,58 @@ def test_exit_hook_leaves_atexit_out_of_the_host_modules(
     assert [(e["cli"]["name"], e["status"]) for e in spooled] == [("probe.py", "success")]
 
 
+#: A host program that starts instrumented (``{start}``: Click's import, or argparse's
+#: first parse), loads every rare path's module as a real run would, through the
+#: hand-over's table, and prints where each came from; then takes a writer's turn at the
+#: spool's caps (as one run in 64 does at exit).
+_RARE_PROBE = """\
+import sys
+{start}
+handover = sys.modules["autotelemetry.hook.handover"]
+for name in sorted(handover.RARE):
+    print(name, handover.lazy(name).__file__)
+spool = sys.modules["autotelemetry.hook.spool"]
+for _ in range(5):
+    spool.write(sys.argv[1], ["{{}}"])
+handover.lazy("eviction").check(sys.argv[1])
+"""
+_STARTS = {
+    "click": "import click",
+    "argparse": "import argparse; argparse.ArgumentParser().parse_args([])",
+}
+
+
+@pytest.mark.parametrize("framework", ["click", "argparse"])
+def test_rare_paths_load_from_the_built_modules_in_a_host(
+    venv: Venv, tmp_path: Path, framework: str
+):
+    """Every module of ``handover.RARE`` loads from its built module (never the sources) in an
+    instrumented host, whichever framework's recording module bound its siblings; the spool
+    caps' module, loaded only on a writer's turn, enforces them."""
+    script = tmp_path / "rare_probe.py"
+    script.write_text(_RARE_PROBE.format(start=_STARTS[framework]))
+    home = tmp_path / "home"
+    home.mkdir(mode=0o700)
+    env = clean_env(
+        AUTOTELEMETRY_HOME=str(home),
+        AUTOTELEMETRY_ALLOW="rare_probe.py",
+        AUTOTELEMETRY_SPOOL_MAX_FILES="2",
+    )
+    out = subprocess.run(
+        [venv.python, str(script), str(home)], capture_output=True, text=True, env=env
+    )
+    assert out.returncode == 0, out.stderr
+    from autotelemetry.hook import handover
+
+    built = venv.site_packages / "autotelemetry" / "built"
+    assert out.stdout.splitlines() == [
+        f"{name} {built / (handover.RARE[name] + '.py')}" for name in sorted(handover.RARE)
+    ]
+    # 5 files written, a cap of 2: 3 evicted and counted (the exit's own file comes after).
+    marks = [int(p.name.rsplit("-", 1)[1]) for p in (home / "evictions").iterdir()]
+    assert sum(marks) == 3
+
+
 def _spooled_commands(home: Path) -> list[tuple[str, str]]:
     events = [json.loads(line) for f in (home / "spool").glob("*.jsonl") for line in f.open()]
     for f in (home / "spool").glob("*.jsonl"):

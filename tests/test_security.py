@@ -182,8 +182,8 @@ def exercise(run: Runner, run_bare: Runner, venvs: tuple[Venv, Venv], url: str) 
     _pty_run(run, env)
     # The amortised limit check of a writer (1 run in 64), called directly.
     check = (
-        "import sys, time; from autotelemetry.hook import spool\n"
-        "try:\n    spool._limits_due(sys.argv[1], time.time_ns())\n"
+        "import sys, time; from autotelemetry.hook import eviction\n"
+        "try:\n    eviction.due(sys.argv[1], time.time_ns())\n"
         "except OSError as exc:\n    print(type(exc).__name__)\n"
     )
     out = subprocess.run(

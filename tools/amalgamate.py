@@ -68,6 +68,8 @@ TARGETS = (
     # ... and a trace context to inherit (TRACEPARENT, a parent CLI's span).
     Target("_autotelemetry_tracecontext", ("tracecontext",)),
     Target("_autotelemetry_exits", ("exits",)),
+    # ... and a writer's turn (one run in 64) to enforce the spool's caps.
+    Target("_autotelemetry_eviction", ("eviction",)),
 )
 
 

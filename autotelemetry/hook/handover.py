@@ -57,12 +57,14 @@ RARE = {
     "spawn": "_autotelemetry_endpoint",
     "tracecontext": "_autotelemetry_tracecontext",
     "exits": "_autotelemetry_exits",
+    "eviction": "_autotelemetry_eviction",
 }
 
 
 def lazy(name: str) -> "ModuleType":
     """Host-side module ``name`` of a rare path: crash capture, the endpoint, config files,
-    an exit status that differs from the first one seen, a terminating signal.
+    an exit status that differs from the first one seen, a terminating signal, a writer's
+    turn to enforce the spool's caps.
 
     From the wheel's built module when there is one (no package import), else
     from the sources. Raises ``ImportError`` when neither loads.

@@ -23,7 +23,7 @@ import os
 import time
 from dataclasses import dataclass
 
-from autotelemetry.hook import config, fs, spool
+from autotelemetry.hook import config, eviction, fs, spool
 from autotelemetry.store import Store
 
 #: A temporary of ours this old (either way: a clock may have jumped) belongs to a
@@ -207,10 +207,10 @@ def before_ingest(store: Store) -> Housekeeping:
     home = store.home
     done = Housekeeping()
     done.removed_tmp = remove_stale_tmp(home)
-    done.evicted = spool.enforce_limits(home)
+    done.evicted = eviction.enforce_limits(home)
     done.folded = fold_marks(store)
     bound_quarantine(home)
-    done.repeats_expired = expire_crash_repeats(store, spool.limits()[2])
+    done.repeats_expired = expire_crash_repeats(store, eviction.limits()[2])
     return done
 
 
