@@ -1,6 +1,6 @@
 """The hot path as shipped: built modules that behave as the sources, and leave nothing behind.
 
-The wheel ships the host side built into a few root modules (tools/amalgamate.py);
+The wheel ships the host side built into a few modules (tools/amalgamate.py);
 an editable install runs the sources. Both must record the same events. And once
 a run is recorded, nothing of ours may keep the host's objects alive into
 interpreter shutdown (structural guards: never timing assertions).
@@ -324,3 +324,66 @@ def test_event_writer_nests_as_deep_as_a_frame_per_level_allows():
     for _ in range(800):
         value = [value]
     assert event.dumps(value) == "[" * 801 + "]" * 801
+
+
+#: An allowlisted host that counts what the boot's finder is asked while Click loads, then
+#: imports and uses argparse (a second framework: still watched, still instrumented).
+_FINDER_PROBE = """\
+import sys
+boot = sys.modules["_autotelemetry_boot"]
+where = sys.meta_path.index(boot)
+asked, real = [], boot.find_spec
+def counting(name, path=None, target=None):
+    asked.append(name)
+    return real(name, path, target)
+boot.find_spec = counting
+import click
+print(sorted(n for n in asked if n != "click.core" and not n.startswith("click")))
+print(sys.meta_path.index(boot) == where)
+import argparse
+print(getattr(argparse.ArgumentParser._get_positional_actions, "__autotelemetry_wrapped__", 0))
+"""
+
+
+def test_finder_stands_aside_while_a_framework_module_loads(venv: Venv, tmp_path: Path):
+    """While ``click.core``'s body runs (its ~50 imports), the boot's finder is off
+    ``sys.meta_path`` (each finder costs every import ~2k instructions); it is back at its
+    place after, and a framework imported later is still instrumented."""
+    script = tmp_path / "finder_probe.py"
+    script.write_text(_FINDER_PROBE)
+    env = clean_env(
+        AUTOTELEMETRY_HOME=str(tmp_path / "home"), AUTOTELEMETRY_ALLOW="finder_probe.py"
+    )
+    out = subprocess.run([venv.python, str(script)], capture_output=True, text=True, env=env)
+    assert out.returncode == 0, out.stderr
+    asked, back, patched = out.stdout.splitlines()
+    # Only the imports of click/__init__ before and after click.core (none of them stdlib
+    # modules that click.core's body imports: collections, enum, typing...).
+    assert "typing" not in asked and "enum" not in asked, asked
+    assert back == "True"
+    assert patched == "True"
+
+
+_FAKE_CORE = "import argparse  # a framework module whose body imports another\n"
+
+
+def test_framework_imported_by_another_framework_body_is_instrumented(venv: Venv, tmp_path: Path):
+    """The finder stands aside while a framework module's body runs: a watched module that
+    body imports (or another thread does meanwhile) is patched in place when it is back.
+    (A stand-in ``click`` package whose ``core`` imports argparse: no Click does.)"""
+    fake = tmp_path / "fake"
+    (fake / "click").mkdir(parents=True)
+    (fake / "click" / "__init__.py").write_text("from . import core\n")
+    (fake / "click" / "core.py").write_text(_FAKE_CORE)
+    script = tmp_path / "nested_probe.py"
+    script.write_text(
+        f"import sys\nsys.path.insert(0, {str(fake)!r})\nimport click, argparse\n"
+        "print(getattr(argparse.ArgumentParser._get_positional_actions,"
+        " '__autotelemetry_wrapped__', 0))\n"
+    )
+    env = clean_env(
+        AUTOTELEMETRY_HOME=str(tmp_path / "home"), AUTOTELEMETRY_ALLOW="nested_probe.py"
+    )
+    out = subprocess.run([venv.python, str(script)], capture_output=True, text=True, env=env)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout == "True\n"
