@@ -376,14 +376,15 @@ def test_exit_hook_leaves_atexit_out_of_the_host_modules(
 #: hand-over's table, and prints where each came from; then takes a writer's turn at the
 #: spool's caps (as one run in 64 does at exit).
 _RARE_PROBE = """\
-import sys
+import sys, time
 {start}
 handover = sys.modules["autotelemetry.hook.handover"]
 for name in sorted(handover.RARE):
     print(name, handover.lazy(name).__file__)
-spool = sys.modules["autotelemetry.hook.spool"]
-for _ in range(5):
-    spool.write(sys.argv[1], ["{{}}"])
+spool, fs = sys.modules["autotelemetry.hook.spool"], sys.modules["autotelemetry.hook.fs"]
+directory = fs.private_dir(spool.spool_dir(sys.argv[1]))
+for i in range(5):  # rewrite: the writer's own random turn at the caps must not come first
+    spool.rewrite(directory + "/%020d-1-%08x.jsonl" % (time.time_ns() + i, i), ["{{}}"])
 handover.lazy("eviction").check(sys.argv[1])
 """
 _STARTS = {
