@@ -282,6 +282,9 @@ def build(root: Path, target: Target, loaded_first: dict[str, str]) -> str:
         head.append(" = ".join(aliases) + " = _built_module\n")
     for module in sorted(needed - here):
         short = module.rpartition(".")[2]
+        if module == "boot":  # it loads every built module: always registered first
+            head.append(f"boot = sys.modules[{PACKAGE + '.boot'!r}]\n")
+            continue
         head.append(f"{short} = sys.modules.get({PACKAGE + '.' + module!r})\n")
         head.append(
             f"if {short} is None:\n"
