@@ -331,7 +331,7 @@ def test_event_writer_nests_as_deep_as_a_frame_per_level_allows():
 _FINDER_PROBE = """\
 import sys
 boot = sys.modules["_autotelemetry_boot"]
-where = sys.meta_path.index(boot)
+where, host_list = sys.meta_path.index(boot), sys.meta_path
 asked, real = [], boot.find_spec
 def counting(name, path=None, target=None):
     asked.append(name)
@@ -339,7 +339,7 @@ def counting(name, path=None, target=None):
 boot.find_spec = counting
 import click
 print(sorted(n for n in asked if n != "click.core" and not n.startswith("click")))
-print(sys.meta_path.index(boot) == where)
+print(sys.meta_path.index(boot) == where, sys.meta_path is host_list)
 import argparse
 print(getattr(argparse.ArgumentParser._get_positional_actions, "__autotelemetry_wrapped__", 0))
 """
@@ -360,7 +360,7 @@ def test_finder_stands_aside_while_a_framework_module_loads(venv: Venv, tmp_path
     # Only the imports of click/__init__ before and after click.core (none of them stdlib
     # modules that click.core's body imports: collections, enum, typing...).
     assert "typing" not in asked and "enum" not in asked, asked
-    assert back == "True"
+    assert back == "True True"  # at its index, in the host's own list object
     assert patched == "True"
 
 
@@ -387,3 +387,86 @@ def test_framework_imported_by_another_framework_body_is_instrumented(venv: Venv
     out = subprocess.run([venv.python, str(script)], capture_output=True, text=True, env=env)
     assert out.returncode == 0, out.stderr
     assert out.stdout == "True\n"
+
+
+_REORDERING_CORE = """\
+import sys
+class Planted:
+    @staticmethod
+    def find_spec(name, path=None, target=None):
+        return None
+sys.meta_path.insert(0, Planted)
+"""
+
+
+def test_finder_keeps_the_hosts_order_when_a_framework_body_adds_a_finder(
+    venv: Venv, tmp_path: Path
+):
+    """A framework body that inserts a finder while ours stands aside: ours goes back in
+    front of the finder that followed it, so the finders the host had keep their order.
+    (A stand-in ``click`` package whose ``core`` plants a finder: no Click does.)"""
+    fake = tmp_path / "fake"
+    (fake / "click").mkdir(parents=True)
+    (fake / "click" / "__init__.py").write_text("from . import core\n")
+    (fake / "click" / "core.py").write_text(_REORDERING_CORE)
+    script = tmp_path / "order_probe.py"
+    script.write_text(
+        f"import sys\nsys.path.insert(0, {str(fake)!r})\n"
+        "names = lambda: [getattr(f, '__name__', type(f).__name__) for f in sys.meta_path]\n"
+        "print(names())\nimport click\nprint(names())\n"
+    )
+    env = clean_env(AUTOTELEMETRY_HOME=str(tmp_path / "home"), AUTOTELEMETRY_ALLOW="order_probe.py")
+    out = subprocess.run([venv.python, str(script)], capture_output=True, text=True, env=env)
+    assert out.returncode == 0, out.stderr
+    before, after = (eval(line) for line in out.stdout.splitlines())
+    assert "_autotelemetry_boot" in before, before
+    assert after == ["Planted", *before], after
+
+
+_THREAD_CORE = """\
+import sys, threading
+started, release = threading.Event(), threading.Event()
+def load():
+    import argparse  # the stand-in beside this package, in another thread
+loader = threading.Thread(target=load)
+loader.start()
+started.wait()  # that argparse is mid-body now, while this body ends
+"""
+
+_HALF_ARGPARSE = """\
+import sys
+asked = []
+def __getattr__(name):  # what anyone asks of this module before its body ends
+    asked.append(name)
+    raise AttributeError(name)
+core = sys.modules["click.core"]
+core.started.set()
+core.release.wait()
+class ArgumentParser:
+    pass
+"""
+
+
+def test_a_framework_still_loading_in_another_thread_is_left_alone(venv: Venv, tmp_path: Path):
+    """When the finder comes back, a watched module another thread is still executing is
+    not patched half-built (its classes may not exist yet): it is left alone. Stand-ins
+    for ``click`` and ``argparse`` (the real ones never meet like this), said so."""
+    fake = tmp_path / "fake"
+    (fake / "click").mkdir(parents=True)
+    (fake / "click" / "__init__.py").write_text("from . import core\n")
+    (fake / "click" / "core.py").write_text(_THREAD_CORE)
+    (fake / "argparse.py").write_text(_HALF_ARGPARSE)
+    script = tmp_path / "thread_probe.py"
+    script.write_text(
+        f"import sys\nsys.path.insert(0, {str(fake)!r})\nimport click\n"
+        "half = sys.modules['argparse']\nprint(list(half.asked))\n"
+        "click.core.release.set()\nclick.core.loader.join()\n"
+    )
+    env = clean_env(
+        AUTOTELEMETRY_HOME=str(tmp_path / "home"), AUTOTELEMETRY_ALLOW="thread_probe.py"
+    )
+    out = subprocess.run(
+        [venv.python, str(script)], capture_output=True, text=True, env=env, timeout=60
+    )
+    assert out.returncode == 0, out.stderr
+    assert out.stdout == "[]\n"

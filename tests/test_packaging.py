@@ -478,6 +478,51 @@ def test_built_modules_heal_missing_or_stale_byte_code(venv_root: Path, tmp_path
     assert not list(sources_cache.glob("*.pyc"))
 
 
+_LOAD_PROBE = """\
+import sys
+boot = sys.modules["_autotelemetry_boot"]
+print(boot.load("_autotelemetry_probe_broken"), "_autotelemetry_probe_broken" in sys.modules)
+try:
+    boot.load("_autotelemetry_probe_interrupted")
+except KeyboardInterrupt:
+    print("interrupted", "_autotelemetry_probe_interrupted" in sys.modules)
+"""
+
+
+@pytest.mark.slow
+def test_a_built_module_that_fails_is_dropped_but_an_interrupt_is_the_hosts(
+    venv_root: Path, tmp_path: Path
+):
+    """``boot.load`` turns a built module's own error into "none" (the host never notices),
+    but a Ctrl-C that lands while it runs reaches the host as it would without us; either
+    way nothing half-executed stays in ``sys.modules``. (Two probe modules planted beside
+    the built ones, removed after.)"""
+    plain = make_venv(
+        venv_root,
+        "no-byte-code",
+        ["--no-compile", str(build_wheel(ROOT)), str(build_wheel(EXAMPLES / "exampleclick"))],
+    )
+    built = plain.site_packages / "autotelemetry" / "built"
+    probes = {
+        built / "_autotelemetry_probe_broken.py": "raise ValueError('ours')\n",
+        built / "_autotelemetry_probe_interrupted.py": "raise KeyboardInterrupt\n",
+    }
+    try:
+        for path, text in probes.items():
+            path.write_text(text)
+        out = subprocess.run(
+            [plain.python, "-c", _LOAD_PROBE],
+            capture_output=True,
+            text=True,
+            env=clean_env(AUTOTELEMETRY_HOME=str(tmp_path / "home")),
+        )
+    finally:
+        for path in probes:
+            path.unlink()
+    assert out.returncode == 0, out.stderr
+    assert out.stdout == "None False\ninterrupted False\n"
+
+
 @pytest.mark.slow
 def test_uninstall_removes_hook_files(venv_root: Path):
     throwaway = make_venv(venv_root, "uninstall", [str(build_wheel(ROOT))])

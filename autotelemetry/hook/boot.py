@@ -110,9 +110,11 @@ def load(name):
                 exec(loads(memoryview(data)[16:]), module.__dict__)
             else:
                 loader.exec_module(module)
-        except BaseException:
+        except BaseException as exc:
             del sys.modules[name]
-            return None
+            if isinstance(exc, Exception):
+                return None
+            raise  # KeyboardInterrupt, SystemExit: the host's, not ours to swallow
         return module
     except Exception:
         return None

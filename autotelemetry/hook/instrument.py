@@ -17,6 +17,12 @@ from autotelemetry.hook import allowlist, boot, config, identity
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from types import ModuleType
+    from typing import Any
+
+    #: What :func:`_stand_aside` hands :func:`_stand_back`: ``sys.meta_path`` as it was,
+    #: the list put in its place, what that list held, the finder that followed the boot
+    #: and the boot's index.
+    Aside = tuple[list[Any], list[Any], tuple[Any, ...], Any, int]
 
 _decision: "list[bool]" = []
 
@@ -140,33 +146,61 @@ def _wrap_loader(spec: object) -> None:
         pass
 
 
-def _stand_aside() -> "int | None":
+def _stand_aside() -> "Aside | None":
     """Take the boot's finder off ``sys.meta_path`` while a framework module's body runs.
 
     Its own imports (Click's core imports ~50 modules, argparse's ~20) are none of ours
     to watch, and the finder costs each ~2k instructions (importlib takes the import
     lock around every finder). ``sys.meta_path`` is rebound, never mutated: an import
-    in progress iterates the list it read (see :func:`handover.retire`). Returns where
-    the finder was (``None``: not there).
+    in progress iterates the list it read (see :func:`handover.retire`). ``None``: the
+    finder was not there.
     """
-    meta = sys.meta_path
-    for index, finder in enumerate(meta):
+    before = sys.meta_path
+    for index, finder in enumerate(before):
         if finder is boot:
-            sys.meta_path = meta[:index] + meta[index + 1 :]
-            return index
+            during = before[:index] + before[index + 1 :]
+            sys.meta_path = during
+            follower = before[index + 1] if index + 1 < len(before) else None
+            return before, during, tuple(during), follower, index
     return None
 
 
-def _stand_back(index: "int | None", loading: str) -> None:
+def _stand_back(aside: "Aside | None", loading: str) -> None:
     """The finder back where it was; a watched module loaded meanwhile (by the framework's
-    body, or another thread) is patched in place (patching is idempotent)."""
-    if index is None:
+    body, or another thread) is patched in place (patching is idempotent).
+
+    When the body left ``sys.meta_path`` alone, the host gets its own list object back
+    (with whatever another thread added to it meanwhile). When the body changed it, the
+    boot goes back in front of the finder that followed it (gone: at its old index), so
+    the host's order stays the host's.
+    """
+    if aside is None:
         return
+    before, during, held, follower, at = aside
     meta = sys.meta_path
-    sys.meta_path = [*meta[:index], boot, *meta[index:]]
+    if meta is during and len(meta) == len(held) and all(map(_same, meta, held)):
+        sys.meta_path = before
+    elif not any(finder is boot for finder in meta):
+        at = min(at, len(meta))  # the follower is gone: the boot's old index
+        for index, finder in enumerate(meta):
+            if finder is follower:
+                at = index
+                break
+        sys.meta_path = [*meta[:at], boot, *meta[at:]]
     for name in boot.INTEGRATIONS:
-        if name != loading and name in sys.modules:
+        module = sys.modules.get(name)
+        if name != loading and module is not None and not _initializing(module):
             try:
-                on_import(name, sys.modules[name])
+                on_import(name, module)
             except Exception:
                 pass
+
+
+def _same(first: object, second: object) -> bool:
+    return first is second
+
+
+def _initializing(module: "ModuleType") -> bool:
+    """Whether ``module``'s body is still running (in another thread): patching half a
+    module would fail and leave it unpatched; it is left to run uninstrumented."""
+    return bool(getattr(getattr(module, "__spec__", None), "_initializing", False))
