@@ -199,3 +199,27 @@ def test_framework_independent_capture(run, venv):
     out = subprocess.run([venv.python, script, "exit"], capture_output=True, env=run.env())
     assert out.returncode == 3
     assert len(_split(run)[1]) == 1  # SystemExit is not a crash
+
+
+def test_the_crashing_programs_distribution_is_read_first(run, tmp_path):
+    """Which code is the program's own (``in_app``) comes from the distribution whose console
+    script it is: the one named like the program is asked first, so a crash reads one
+    ``entry_points.txt``, not one per distribution sorted before it (the audit hook sees
+    every open under site-packages)."""
+    log = tmp_path / "audit.jsonl"
+    site = run.venv.site_packages
+    audited = [run.venv.python, str(SCRIPTS / "audited.py"), str(log)]
+    out = subprocess.run(
+        [*audited, run.venv.script("exampleclick"), "crash", "x"],
+        capture_output=True,
+        env=run.env(AUDITED_ROOT=str(site)),
+        cwd=run.cwd,
+        timeout=120,
+    )
+    assert out.returncode == 1, out.stderr
+    (crash,) = _split(run)[1]
+    assert crash["exception"]["frames"][-1]["in_app"]
+    opened = [json.loads(line)["path"] for line in log.read_text().splitlines()]
+    asked = [Path(p).parent.name for p in opened if Path(p).name == "entry_points.txt"]
+    assert len(asked) == 1 and asked[0].startswith("exampleclick-"), asked
+    assert sorted(p.name for p in site.glob("*.dist-info"))[0] < asked[0]  # others sort first

@@ -4,7 +4,8 @@ usage: python audited.py LOG SCRIPT [ARGS...]
 
 Each ``open`` (path and flags, whether from ``os.open`` or ``open()``), ``os.rename``
 (``os.replace`` too), ``os.mkdir``, ``os.symlink``, ``os.chmod`` and ``os.utime`` whose
-path lies under ``$AUTOTELEMETRY_HOME`` is appended to LOG as one JSON line. Operations
+path lies under ``$AUTOTELEMETRY_HOME`` (or ``$AUDITED_ROOT``, when set) is appended to LOG
+as one JSON line. Operations
 in C (SQLite's own files) are not audited by Python and do not appear.
 """
 
@@ -14,7 +15,7 @@ import runpy
 import sys
 
 log_path, script, *args = sys.argv[1:]
-home = os.path.realpath(os.environ["AUTOTELEMETRY_HOME"]) + os.sep
+home = os.path.realpath(os.environ.get("AUDITED_ROOT") or os.environ["AUTOTELEMETRY_HOME"]) + os.sep
 log = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)  # before the hook
 WATCHED = {"open", "os.rename", "os.mkdir", "os.symlink", "os.chmod", "os.utime"}
 
