@@ -392,3 +392,30 @@ def test_frame_files_are_never_relative_to_the_working_directory(tmp_path, monke
     assert privacy.relative_file(path, "helpers.x", None) == "helpers/x.py"
     assert privacy.relative_file(path, None, str(project)) == "helpers/x.py"
     assert privacy.relative_file(path, "__main__", None) == "x.py"
+
+
+def test_resolved_paths_are_realpaths(tmp_path: Path):
+    """The kernel's answer (an ``O_PATH`` descriptor's ``/proc`` link) is ``realpath``'s
+    for every kind of path a home or prefix can be, without opening, reading or waiting:
+    a symlinked directory, a chain of links, a file, a FIFO (an open would block), a
+    dangling link and a path that does not exist (both fall back to ``realpath``)."""
+    import os
+
+    real = tmp_path / "real" / "home"
+    real.mkdir(parents=True)
+    (tmp_path / "link").symlink_to(real)
+    (tmp_path / "chain").symlink_to(tmp_path / "link")
+    (real / "file").write_text("x")
+    os.mkfifo(real / "fifo")
+    (tmp_path / "dangling").symlink_to(tmp_path / "nowhere")
+    paths = [
+        real,
+        tmp_path / "link",
+        tmp_path / "chain" / ".." / "home",
+        tmp_path / "chain" / "file",
+        tmp_path / "link" / "fifo",
+        tmp_path / "dangling",
+        tmp_path / "missing" / "deeper",
+    ]
+    assert [privacy._resolved(str(p)) for p in paths] == [os.path.realpath(p) for p in paths]
+    assert privacy._resolved(str(tmp_path / "chain")) == str(real)

@@ -177,16 +177,42 @@ def _compute_prefixes() -> "list[tuple[str, str]]":
     for home in _homes():
         pairs.append((home, "~"))
     # Resolved too (a symlinked home or prefix shows in messages as either form),
-    # but only these: realpath walks every component in Python, and the site and
-    # stdlib directories lie under the prefixes.
+    # but only these: resolving costs, and the site and stdlib directories lie under
+    # the prefixes.
     resolve = {*_homes(), sys.prefix, sys.base_prefix}
     seen = {}
     for path, placeholder in pairs:
-        for variant in {path, os.path.realpath(path)} if path in resolve else (path,):
+        for variant in {path, _resolved(path)} if path in resolve else (path,):
             variant = variant.rstrip("/\\")
             if len(variant) > 1 and variant not in seen:
                 seen[variant] = placeholder
     return sorted(seen.items(), key=lambda item: -len(item[0]))
+
+
+def _resolved(path: str) -> str:
+    """``os.path.realpath(path)``, from the kernel where it can say.
+
+    ``realpath`` walks every component in Python (~0.15M instructions for a prefix);
+    on Linux an ``O_PATH`` descriptor (which opens nothing: no read, no wait on a FIFO)
+    names the same resolved path through ``/proc/self/fd`` in three system calls. A path
+    that does not exist, or no ``/proc``, falls back to ``realpath``.
+    """
+    flag = getattr(os, "O_PATH", 0)
+    if flag:
+        try:
+            fd = os.open(path, flag | os.O_CLOEXEC)
+        except (OSError, ValueError):
+            pass
+        else:
+            try:
+                target = os.readlink("/proc/self/fd/%d" % fd)
+            except OSError:
+                target = ""
+            finally:
+                os.close(fd)
+            if target.startswith("/") and not target.endswith(" (deleted)"):
+                return target
+    return os.path.realpath(path)
 
 
 def _homes() -> "list[str]":
