@@ -223,3 +223,22 @@ def test_the_crashing_programs_distribution_is_read_first(run, tmp_path):
     asked = [Path(p).parent.name for p in opened if Path(p).name == "entry_points.txt"]
     assert len(asked) == 1 and asked[0].startswith("exampleclick-"), asked
     assert sorted(p.name for p in site.glob("*.dist-info"))[0] < asked[0]  # others sort first
+
+
+def test_a_fifo_in_the_programs_distribution_never_blocks_the_crash(run, run_bare, venv, bare_venv):
+    """Deciding ``in_app`` reads the owner's ``top_level.txt`` and ``RECORD``: a FIFO
+    planted there (an ``open()`` would wait for a writer forever) is refused, the host
+    exits as it does without us, and its frames are still its own (from ``RECORD``)."""
+    import os
+
+    (dist_info,) = venv.site_packages.glob("exampleclick-*.dist-info")
+    planted = dist_info / "top_level.txt"
+    assert not planted.exists()
+    os.mkfifo(planted)
+    try:
+        hooked = run("exampleclick", "crash", "x")
+    finally:
+        planted.unlink()
+    _same(hooked, run_bare("exampleclick", "crash", "x"), (venv, bare_venv))
+    (crash,) = _split(run)[1]
+    assert crash["exception"]["frames"][-1]["in_app"]

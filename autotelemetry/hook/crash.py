@@ -53,18 +53,14 @@ def _sites_on_path() -> "list[str]":
 def _dist_top_levels(dist_info: str) -> "set[str]":
     """Top-level import names a distribution installs (from top_level.txt or RECORD)."""
     names: set[str] = set()
-    try:
-        with open(os.path.join(dist_info, "top_level.txt"), "rb") as f:
-            text = f.read(1 << 16).decode("utf-8", "replace")
+    data = privacy.read_regular(os.path.join(dist_info, "top_level.txt"), 1 << 16)
+    if data:
+        text = data.decode("utf-8", "replace")
         names.update(line.strip() for line in text.splitlines() if line.strip())
-    except OSError:
-        pass
-    try:
-        with open(os.path.join(dist_info, "RECORD"), "rb") as f:
-            record = f.read(1 << 22).decode("utf-8", "replace")
-    except OSError:
+    data = privacy.read_regular(os.path.join(dist_info, "RECORD"), 1 << 22)
+    if data is None:
         return names
-    for line in record.splitlines():
+    for line in data.decode("utf-8", "replace").splitlines():
         path = line.split(",", 1)[0]
         first = path.split("/", 1)[0]
         if not first or first.startswith("..") or first.endswith((".dist-info", ".pth")):
@@ -94,14 +90,11 @@ def _entry_point_owner(program: str) -> "set[str]":
         entries.sort(key=lambda e: not e.lower().startswith(normal))
         for entry in entries:
             dist_info = os.path.join(directory, entry)
-            try:
-                # Binary: a text-mode open per distribution costs more than the scan.
-                with open(os.path.join(dist_info, "entry_points.txt"), "rb") as f:
-                    text = f.read(1 << 16).decode("utf-8", "replace")
-            except OSError:
+            data = privacy.read_regular(os.path.join(dist_info, "entry_points.txt"), 1 << 16)
+            if data is None:
                 continue
             section = ""
-            for raw in text.splitlines():
+            for raw in data.decode("utf-8", "replace").splitlines():
                 line = raw.strip()
                 if line.startswith("["):
                     section = line

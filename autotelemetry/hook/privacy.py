@@ -494,8 +494,12 @@ def redact(text: str) -> str:
 # --- what the user typed (the second belt) ------------------------------------------------
 
 
-def _read(path: str, limit: int) -> "bytes | None":
-    """The first ``limit`` bytes of a regular file, never blocking (a FIFO is refused)."""
+def read_regular(path: str, limit: int) -> "bytes | None":
+    """The first ``limit`` bytes of a regular file, never blocking (a FIFO is refused).
+
+    Descriptor-level: ``open()`` builds a buffered file object per call, which costs a
+    crash more than the few bytes read.
+    """
     try:
         fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0))
     except (OSError, ValueError, TypeError):
@@ -523,7 +527,7 @@ def _read(path: str, limit: int) -> "bytes | None":
 
 def _read_argfile(path: str) -> "list[str]":
     """An ``@file``'s lines (argparse's ``fromfile_prefix_chars``), never blocking."""
-    data = _read(path, 1 << 16)
+    data = read_regular(path, 1 << 16)
     return data.decode("utf-8", "replace").splitlines() if data else []
 
 
@@ -928,7 +932,7 @@ def _module_source(name: str) -> "bytes | None":
         if not isinstance(path, str) and name == "__main__":
             path = _cache.get("main_file")
         if isinstance(path, str) and (_source_file(path) or path.endswith(".pyc")):
-            data = _read(path, SOURCE_LIMIT)
+            data = read_regular(path, SOURCE_LIMIT)
             if data is not None and len(data) >= SOURCE_LIMIT:
                 data = None  # a cut file could rule out what its rest holds
     except Exception:
