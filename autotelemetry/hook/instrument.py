@@ -172,35 +172,38 @@ def _stand_back(aside: "Aside | None", loading: str) -> None:
     When the body left ``sys.meta_path`` alone, the host gets its own list object back
     (with whatever another thread added to it meanwhile). When the body changed it, the
     boot goes back in front of the finder that followed it (gone: at its old index), so
-    the host's order stays the host's.
+    the host's order stays the host's. A watched module whose body is still running (in
+    another thread) is not patched half-built: it runs uninstrumented.
     """
     if aside is None:
         return
     before, during, held, follower, at = aside
     meta = sys.meta_path
-    if meta is during and len(meta) == len(held) and all(map(_same, meta, held)):
+    changed = meta is not during or len(meta) != len(held)
+    if not changed:
+        for index, finder in enumerate(meta):
+            if finder is not held[index]:
+                changed = True
+                break
+    if not changed:
         sys.meta_path = before
-    elif not any(finder is boot for finder in meta):
+    else:
         at = min(at, len(meta))  # the follower is gone: the boot's old index
         for index, finder in enumerate(meta):
-            if finder is follower:
-                at = index
+            if finder is boot:  # put back by the body itself
+                at = -1
                 break
-        sys.meta_path = [*meta[:at], boot, *meta[at:]]
+            if finder is follower:
+                at, follower = index, None  # the first place it holds
+        if at >= 0:
+            sys.meta_path = [*meta[:at], boot, *meta[at:]]
     for name in boot.INTEGRATIONS:
         module = sys.modules.get(name)
-        if name != loading and module is not None and not _initializing(module):
-            try:
-                on_import(name, module)
-            except Exception:
-                pass
-
-
-def _same(first: object, second: object) -> bool:
-    return first is second
-
-
-def _initializing(module: "ModuleType") -> bool:
-    """Whether ``module``'s body is still running (in another thread): patching half a
-    module would fail and leave it unpatched; it is left to run uninstrumented."""
-    return bool(getattr(getattr(module, "__spec__", None), "_initializing", False))
+        if name == loading or module is None:
+            continue
+        if getattr(getattr(module, "__spec__", None), "_initializing", False):
+            continue
+        try:
+            on_import(name, module)
+        except Exception:
+            pass
