@@ -364,6 +364,27 @@ def test_finder_stands_aside_while_a_framework_module_loads(venv: Venv, tmp_path
     assert patched == "True"
 
 
+def _run_with_fake_click(
+    venv: Venv, tmp_path: Path, core: str, probe: str, body: str, **files: str
+) -> str:
+    """Run script ``probe`` (``body``, after a stand-in ``click`` package whose ``core.py``
+    is ``core``, and ``files`` beside it, go first on ``sys.path``) allowlisted; its stdout."""
+    fake = tmp_path / "fake"
+    (fake / "click").mkdir(parents=True)
+    (fake / "click" / "__init__.py").write_text("from . import core\n")
+    (fake / "click" / "core.py").write_text(core)
+    for name, text in files.items():
+        (fake / name).write_text(text)
+    script = tmp_path / probe
+    script.write_text(f"import sys\nsys.path.insert(0, {str(fake)!r})\n" + body)
+    env = clean_env(AUTOTELEMETRY_HOME=str(tmp_path / "home"), AUTOTELEMETRY_ALLOW=probe)
+    out = subprocess.run(
+        [venv.python, str(script)], capture_output=True, text=True, env=env, timeout=60
+    )
+    assert out.returncode == 0, out.stderr
+    return out.stdout
+
+
 _FAKE_CORE = "import argparse  # a framework module whose body imports another\n"
 
 
@@ -371,22 +392,13 @@ def test_framework_imported_by_another_framework_body_is_instrumented(venv: Venv
     """The finder stands aside while a framework module's body runs: a watched module that
     body imports (or another thread does meanwhile) is patched in place when it is back.
     (A stand-in ``click`` package whose ``core`` imports argparse: no Click does.)"""
-    fake = tmp_path / "fake"
-    (fake / "click").mkdir(parents=True)
-    (fake / "click" / "__init__.py").write_text("from . import core\n")
-    (fake / "click" / "core.py").write_text(_FAKE_CORE)
-    script = tmp_path / "nested_probe.py"
-    script.write_text(
-        f"import sys\nsys.path.insert(0, {str(fake)!r})\nimport click, argparse\n"
+    body = (
+        "import click, argparse\n"
         "print(getattr(argparse.ArgumentParser._get_positional_actions,"
         " '__autotelemetry_wrapped__', 0))\n"
     )
-    env = clean_env(
-        AUTOTELEMETRY_HOME=str(tmp_path / "home"), AUTOTELEMETRY_ALLOW="nested_probe.py"
-    )
-    out = subprocess.run([venv.python, str(script)], capture_output=True, text=True, env=env)
-    assert out.returncode == 0, out.stderr
-    assert out.stdout == "True\n"
+    out = _run_with_fake_click(venv, tmp_path, _FAKE_CORE, "nested_probe.py", body)
+    assert out == "True\n"
 
 
 _REORDERING_CORE = """\
@@ -405,20 +417,12 @@ def test_finder_keeps_the_hosts_order_when_a_framework_body_adds_a_finder(
     """A framework body that inserts a finder while ours stands aside: ours goes back in
     front of the finder that followed it, so the finders the host had keep their order.
     (A stand-in ``click`` package whose ``core`` plants a finder: no Click does.)"""
-    fake = tmp_path / "fake"
-    (fake / "click").mkdir(parents=True)
-    (fake / "click" / "__init__.py").write_text("from . import core\n")
-    (fake / "click" / "core.py").write_text(_REORDERING_CORE)
-    script = tmp_path / "order_probe.py"
-    script.write_text(
-        f"import sys\nsys.path.insert(0, {str(fake)!r})\n"
+    body = (
         "names = lambda: [getattr(f, '__name__', type(f).__name__) for f in sys.meta_path]\n"
         "print(names())\nimport click\nprint(names())\n"
     )
-    env = clean_env(AUTOTELEMETRY_HOME=str(tmp_path / "home"), AUTOTELEMETRY_ALLOW="order_probe.py")
-    out = subprocess.run([venv.python, str(script)], capture_output=True, text=True, env=env)
-    assert out.returncode == 0, out.stderr
-    before, after = (eval(line) for line in out.stdout.splitlines())
+    out = _run_with_fake_click(venv, tmp_path, _REORDERING_CORE, "order_probe.py", body)
+    before, after = (eval(line) for line in out.splitlines())
     assert "_autotelemetry_boot" in before, before
     assert after == ["Planted", *before], after
 
@@ -451,22 +455,11 @@ def test_a_framework_still_loading_in_another_thread_is_left_alone(venv: Venv, t
     """When the finder comes back, a watched module another thread is still executing is
     not patched half-built (its classes may not exist yet): it is left alone. Stand-ins
     for ``click`` and ``argparse`` (the real ones never meet like this), said so."""
-    fake = tmp_path / "fake"
-    (fake / "click").mkdir(parents=True)
-    (fake / "click" / "__init__.py").write_text("from . import core\n")
-    (fake / "click" / "core.py").write_text(_THREAD_CORE)
-    (fake / "argparse.py").write_text(_HALF_ARGPARSE)
-    script = tmp_path / "thread_probe.py"
-    script.write_text(
-        f"import sys\nsys.path.insert(0, {str(fake)!r})\nimport click\n"
-        "half = sys.modules['argparse']\nprint(list(half.asked))\n"
+    body = (
+        "import click\nhalf = sys.modules['argparse']\nprint(list(half.asked))\n"
         "click.core.release.set()\nclick.core.loader.join()\n"
     )
-    env = clean_env(
-        AUTOTELEMETRY_HOME=str(tmp_path / "home"), AUTOTELEMETRY_ALLOW="thread_probe.py"
+    out = _run_with_fake_click(
+        venv, tmp_path, _THREAD_CORE, "thread_probe.py", body, **{"argparse.py": _HALF_ARGPARSE}
     )
-    out = subprocess.run(
-        [venv.python, str(script)], capture_output=True, text=True, env=env, timeout=60
-    )
-    assert out.returncode == 0, out.stderr
-    assert out.stdout == "[]\n"
+    assert out == "[]\n"
