@@ -419,3 +419,46 @@ def test_resolved_paths_are_realpaths(tmp_path: Path):
     ]
     assert [privacy._resolved(str(p)) for p in paths] == [os.path.realpath(p) for p in paths]
     assert privacy._resolved(str(tmp_path / "chain")) == str(real)
+
+
+_OWN_TABLE = """\
+import ctypes, os, sys, threading
+sys.path.insert(0, sys.argv[1])
+from autotelemetry.hook import privacy
+link, decoy = sys.argv[2], sys.argv[3]
+libc = ctypes.CDLL(None, use_errno=True)
+unshared, opened, out = threading.Event(), threading.Event(), {}
+def worker():
+    assert libc.unshare(0x400) == 0  # CLONE_FILES: this thread's own descriptor table
+    unshared.set()
+    opened.wait()
+    out["resolved"] = privacy._resolved(link)
+thread = threading.Thread(target=worker)
+thread.start()
+unshared.wait()
+fd = os.open(decoy, os.O_RDONLY)  # the leader's table: the number the worker will get
+opened.set()
+thread.join()
+print(out["resolved"])
+"""
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="a thread's own descriptor table is Linux's")
+def test_resolved_asks_the_calling_threads_descriptor_table(tmp_path: Path):
+    """``/proc/self/fd`` is the thread group leader's table; a thread with a table of its own
+    (``unshare(CLONE_FILES)``) would read another file's name there (the decoy's, which would
+    then be scrubbed as the home). The calling thread's table, and a check that the name is
+    this very file, give realpath's answer."""
+    real = tmp_path / "realhome"
+    real.mkdir()
+    (tmp_path / "homelink").symlink_to(real)
+    decoy = tmp_path / "decoy"
+    decoy.write_text("x")
+    out = subprocess.run(
+        [sys.executable, "-c", _OWN_TABLE, str(ROOT), str(tmp_path / "homelink"), str(decoy)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert out.returncode == 0, out.stderr
+    assert out.stdout == f"{real}\n"

@@ -78,7 +78,7 @@ def _dist_top_levels(dist_info: str) -> "set[str]":
 def _entry_point_owner(program: str) -> "set[str]":
     """Top-level packages of the distribution whose console script is ``program``."""
     # A .dist-info directory is "{name}-{version}" with the name's "-" and "." as "_"
-    # (the wheel spec): the program normalised so, then the separator.
+    # (the wheel spec; older installers kept the dots): normalised so, then the separator.
     normal = program.lower().replace("-", "_").replace(".", "_") + "-"
     for directory in _sites_on_path():
         try:
@@ -87,7 +87,7 @@ def _entry_point_owner(program: str) -> "set[str]":
             continue
         # The distribution named like the program first: usually the owner, found
         # after one file read instead of one per installed distribution.
-        entries.sort(key=lambda e: not e.lower().startswith(normal))
+        entries.sort(key=lambda e: not e.lower().replace(".", "_").startswith(normal))
         for entry in entries:
             dist_info = os.path.join(directory, entry)
             data = privacy.read_regular(os.path.join(dist_info, "entry_points.txt"), 1 << 16)

@@ -19,10 +19,9 @@ if TYPE_CHECKING:
     from types import ModuleType
     from typing import Any
 
-    #: What :func:`_stand_aside` hands :func:`_stand_back`: ``sys.meta_path`` as it was,
-    #: the list put in its place, what that list held, the finder that followed the boot
-    #: and the boot's index.
-    Aside = tuple[list[Any], list[Any], tuple[Any, ...], Any, int]
+    #: What :func:`_stand_aside` hands :func:`_stand_back`: the finder that followed the
+    #: boot, and the boot's index.
+    Aside = tuple[Any, int]
 
 _decision: "list[bool]" = []
 
@@ -152,58 +151,46 @@ def _stand_aside() -> "Aside | None":
     Its own imports (Click's core imports ~50 modules, argparse's ~20) are none of ours
     to watch, and the finder costs each ~2k instructions (importlib takes the import
     lock around every finder). ``sys.meta_path`` is rebound, never mutated: an import
-    in progress iterates the list it read (see :func:`handover.retire`). ``None``: the
-    finder was not there.
+    in progress iterates the list it read (see :func:`handover.retire`). Returns the
+    finder that followed the boot and the boot's index (``None``: it was not there).
     """
-    before = sys.meta_path
-    for index, finder in enumerate(before):
+    meta = sys.meta_path
+    for index, finder in enumerate(meta):
         if finder is boot:
-            during = before[:index] + before[index + 1 :]
-            sys.meta_path = during
-            follower = before[index + 1] if index + 1 < len(before) else None
-            return before, during, tuple(during), follower, index
+            follower = meta[index + 1] if index + 1 < len(meta) else None
+            sys.meta_path = meta[:index] + meta[index + 1 :]  # no call: one consistent copy
+            return follower, index
     return None
 
 
 def _stand_back(aside: "Aside | None", loading: str) -> None:
-    """The finder back where it was; a watched module loaded meanwhile (by the framework's
-    body, or another thread) is patched in place (patching is idempotent).
-
-    When the body left ``sys.meta_path`` alone, the host gets its own list object back
-    (with whatever another thread added to it meanwhile). When the body changed it, the
-    boot goes back in front of the finder that followed it (gone: at its old index), so
-    the host's order stays the host's. A watched module whose body is still running (in
-    another thread) is not patched half-built: it runs uninstrumented.
+    """The finder back in front of the finder that followed it (gone: at its old index),
+    so the host's order stays the host's, whatever the body did to the list; a watched
+    module loaded meanwhile (by the framework's body, or another thread) is patched in
+    place (patching is idempotent). A watched module whose body is still running in
+    another thread is not patched half-built: it runs uninstrumented. Never raises.
     """
     if aside is None:
         return
-    before, during, held, follower, at = aside
-    meta = sys.meta_path
-    changed = meta is not during or len(meta) != len(held)
-    if not changed:
-        for index, finder in enumerate(meta):
-            if finder is not held[index]:
-                changed = True
-                break
-    if not changed:
-        sys.meta_path = before
-    else:
-        at = min(at, len(meta))  # the follower is gone: the boot's old index
-        for index, finder in enumerate(meta):
-            if finder is boot:  # put back by the body itself
-                at = -1
-                break
-            if finder is follower:
-                at, follower = index, None  # the first place it holds
-        if at >= 0:
+    try:
+        follower, at = aside
+        meta = sys.meta_path
+        # Found in C and rebuilt with no call in between (a thread switch happens only at
+        # a call): what another thread adds to the list meanwhile is kept.
+        ids = list(map(id, meta))
+        if id(boot) not in ids:  # (the body may have put it back itself)
+            if follower is not None and id(follower) in ids:
+                at = ids.index(id(follower))
             sys.meta_path = [*meta[:at], boot, *meta[at:]]
+    except Exception:
+        pass
     for name in boot.INTEGRATIONS:
-        module = sys.modules.get(name)
-        if name == loading or module is None:
-            continue
-        if getattr(getattr(module, "__spec__", None), "_initializing", False):
-            continue
         try:
+            module = sys.modules.get(name)
+            if name == loading or module is None:
+                continue
+            if getattr(getattr(module, "__spec__", None), "_initializing", False):
+                continue
             on_import(name, module)
         except Exception:
             pass

@@ -205,13 +205,22 @@ def _resolved(path: str) -> str:
             pass
         else:
             try:
-                target = os.readlink("/proc/self/fd/%d" % fd)
+                # The calling thread's descriptor table (a thread may have its own:
+                # unshare(CLONE_FILES)); /proc/self is the thread group leader's.
+                try:
+                    target = os.readlink("/proc/thread-self/fd/%d" % fd)
+                except OSError:
+                    target = os.readlink("/proc/self/fd/%d" % fd)
+                opened = os.fstat(fd)
+                if target.startswith("/") and not target.endswith(" (deleted)"):
+                    found = os.stat(target)
+                    # Only the kernel's name for this very file, never another's.
+                    if (found.st_dev, found.st_ino) == (opened.st_dev, opened.st_ino):
+                        return target
             except OSError:
-                target = ""
+                pass
             finally:
                 os.close(fd)
-            if target.startswith("/") and not target.endswith(" (deleted)"):
-                return target
     return os.path.realpath(path)
 
 
