@@ -194,7 +194,7 @@ def _resolved(path: str) -> str:
 
     ``realpath`` walks every component in Python (~0.15M instructions for a prefix);
     on Linux an ``O_PATH`` descriptor (which opens nothing: no read, no wait on a FIFO)
-    names the same resolved path through ``/proc/self/fd`` in three system calls. A path
+    names the same resolved path through ``/proc/thread-self/fd`` in a few system calls. A path
     that does not exist, or no ``/proc``, falls back to ``realpath``.
     """
     flag = getattr(os, "O_PATH", 0)
