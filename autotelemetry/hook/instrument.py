@@ -175,8 +175,8 @@ def _stand_back(aside: "Aside | None", loading: str) -> None:
     try:
         follower, at = aside
         meta = sys.meta_path
-        # Found in C and rebuilt with no call in between (a thread switch happens only at
-        # a call): what another thread adds to the list meanwhile is kept.
+        # Found in C and rebuilt with no call or loop in between (under the GIL a thread
+        # switch happens only there): what another thread adds meanwhile is kept.
         ids = list(map(id, meta))
         if id(boot) not in ids:  # (the body may have put it back itself)
             if follower is not None and id(follower) in ids:

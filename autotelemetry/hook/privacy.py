@@ -194,8 +194,8 @@ def _resolved(path: str) -> str:
 
     ``realpath`` walks every component in Python (~0.15M instructions for a prefix);
     on Linux an ``O_PATH`` descriptor (which opens nothing: no read, no wait on a FIFO)
-    names the same resolved path through ``/proc/thread-self/fd`` in a few system calls. A path
-    that does not exist, or no ``/proc``, falls back to ``realpath``.
+    names the same resolved path through ``/proc/thread-self/fd`` in a few system
+    calls. A path that does not exist, or no ``/proc``, falls back to ``realpath``.
     """
     flag = getattr(os, "O_PATH", 0)
     if flag:
@@ -504,11 +504,7 @@ def redact(text: str) -> str:
 
 
 def read_regular(path: str, limit: int) -> "bytes | None":
-    """The first ``limit`` bytes of a regular file, never blocking (a FIFO is refused).
-
-    Descriptor-level: ``open()`` builds a buffered file object per call, which costs a
-    crash more than the few bytes read.
-    """
+    """The first ``limit`` bytes of a regular file, never blocking (a FIFO is refused)."""
     try:
         fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0))
     except (OSError, ValueError, TypeError):
