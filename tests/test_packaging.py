@@ -212,6 +212,9 @@ ALLOWED_IN_HOST = {
     "autotelemetry.hook.integrations.click",
     "_autotelemetry_argparse",
     "autotelemetry.hook.integrations.argparse",
+    # A writer's turn at the spool's caps (one run in 64, at random: spool.AMORTISE_EVERY).
+    "_autotelemetry_eviction",
+    "autotelemetry.hook.eviction",
     "atexit",  # Python 3.9 only (recorder._register_at_exit)
     "fnmatch",
     *SITE_PTH_CODEC,
