@@ -951,12 +951,13 @@ def main(argv: list[str] | None = None) -> int:
     held: int | None = fd
     try:
         while held is not None:
-            _work(home, settings, log)
+            worked = _work(home, settings, log)
             release(held)
             held = None
             # A CLI that wrote its event after the last look at the spool, while the
-            # lock was still held, could not start a sender: look once more.
-            if pending(home):
+            # lock was still held, could not start a sender: look once more. Not after
+            # an error (a refused or unreadable store): it would only fail again, at once.
+            if worked and pending(home):
                 try:
                     held = acquire(home, wait=0)  # None: a new sender has it
                 except OSError:
@@ -969,8 +970,12 @@ def main(argv: list[str] | None = None) -> int:
             release(held)
 
 
-def _work(home: str, settings: Settings, log: Callable[[str], None]) -> None:
-    """Send, then linger while the spawn window is open (CLIs finishing meanwhile do not spawn)."""
+def _work(home: str, settings: Settings, log: Callable[[str], None]) -> bool:
+    """Send, then linger while the spawn window is open (CLIs finishing meanwhile do not spawn).
+
+    ``False`` when an error stopped it: the events are kept, and the next sender is
+    spawned no sooner than the longest backoff, as when nothing can be sent.
+    """
     interval = spawn.interval()
 
     try:
@@ -987,36 +992,40 @@ def _work(home: str, settings: Settings, log: Callable[[str], None]) -> None:
                 ):
                     spawn.touch(home, next_retry - interval)
                     log("backing off; exiting")
-                    return
+                    return True
                 result = sender.run()
             finally:
                 sender.close()
             log(result.summary())
             if result.next_retry is not None:
                 spawn.touch(home, result.next_retry - interval)
-                return
+                return True
             if result.kept_any:  # budget spent with work left: let the next CLI start one
                 spawn.touch(home, 0)
-                return
+                return True
             while True:
                 if time.monotonic() - started > settings.budget:
                     spawn.touch(home, 0)
-                    return
+                    return True
                 if spawn.due(home, time.time()) and not pending(home):
-                    return
+                    return True
                 if pending(home):
                     break
                 time.sleep(0.25)
     except Exception as exc:
         try:
-            log(f"error: {type(exc).__name__}: {exc}")
+            log(f"error: {type(exc).__name__}: {exc}; exiting, the events are kept")
             if is_corrupt(exc):  # damaged mid-use: set aside (and salvaged) for the next run
                 store = Store(home)
                 store.recover()
                 store.close()
                 log(f"corrupt store set aside as {store.recovered_from}")
+            else:
+                spawn.touch(home, time.time() + settings.retry_cap - interval)
         except Exception:
             pass
+        return False
+    return True
 
 
 if __name__ == "__main__":

@@ -154,20 +154,25 @@ def _pty_run(run: Runner, env: dict[str, str]) -> None:
     assert proc.wait(timeout=60) == 0
 
 
+def _sender_pids(home: Path) -> list[int]:
+    """The detached senders of ``home`` alive now."""
+    pids = []
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            cmd = Path(f"/proc/{pid}/cmdline").read_bytes()
+            environ = Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if b"autotelemetry.sender" in cmd and f"AUTOTELEMETRY_HOME={home}".encode() in environ:
+            pids.append(int(pid))
+    return pids
+
+
 def _wait_for_senders(home: Path, timeout: float = 30) -> None:
     """Until no detached sender of ``home`` is alive (they hold the lock, write the log)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        alive = False
-        for pid in filter(str.isdigit, os.listdir("/proc")):
-            try:
-                cmd = Path(f"/proc/{pid}/cmdline").read_bytes()
-                environ = Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
-            except OSError:
-                continue
-            if b"autotelemetry.sender" in cmd and f"AUTOTELEMETRY_HOME={home}".encode() in environ:
-                alive = True
-        if not alive:
+        if not _sender_pids(home):
             return
         time.sleep(0.1)
     raise AssertionError("a detached sender did not finish")
@@ -355,7 +360,9 @@ def test_planted_config_cannot_redirect_events(run, run_bare, venv, bare_venv, o
 
 
 @root_only
-@pytest.mark.parametrize("kind", ["symlink", "foreign-db", "wal-symlink", "hard-link"])
+@pytest.mark.parametrize(
+    "kind", ["symlink", "foreign-db", "wal-symlink", "hard-link", "journal", "journal-fifo"]
+)
 def test_planted_store_is_refused_and_nothing_is_lost(run, once_open, victim, kind):
     store = once_open / "store.sqlite"
     if kind == "symlink":
@@ -366,19 +373,26 @@ def test_planted_store_is_refused_and_nothing_is_lost(run, once_open, victim, ki
         db.commit()
         db.close()
         os.chown(store, NOBODY, NOBODY)
-    elif kind == "wal-symlink":
+    elif kind in ("wal-symlink", "journal", "journal-fifo"):
         _closed(once_open)
         code = "import sys; from autotelemetry.store import Store; Store(sys.argv[1]).close()"
         subprocess.run([run.venv.python, "-c", code, str(once_open)], check=True)
         assert store.exists()  # a real store of ours
         once_open.chmod(0o777)
-        plant_link(once_open / "store.sqlite-wal", victim)
+        if kind == "wal-symlink":
+            plant_link(once_open / "store.sqlite-wal", victim)
+        elif kind == "journal":  # SQLite plays a -journal back at open: it would replace the store
+            plant(once_open / "store.sqlite-journal", b"\xd9\xd5\x05\xf9\x20\xa1\x63\xd7" * 64)
+        else:  # SQLite's open of it would block
+            plant_fifo(once_open / "store.sqlite-journal")
     else:  # a hard link to another file of ours (protected_hardlinks off, or root)
         os.link(victim, store)
     planted = store.read_bytes() if kind == "foreign-db" else None
     _closed(once_open)
     _call(run, "exampleclick", "db", "status")
-    refused = "store.sqlite-wal" if kind == "wal-symlink" else "store.sqlite"
+    refused = {"wal-symlink": "store.sqlite-wal", "journal": "store.sqlite-journal"}.get(
+        kind, "store.sqlite-journal" if kind == "journal-fifo" else "store.sqlite"
+    )
     for argv in (["events"], ["report"], ["flush"], ["purge", "--yes"]):
         one_line_error(_call(run, "autotelemetry", *argv), refused.encode(), b"refused", b"fix: ")
     if planted is not None:
@@ -388,6 +402,42 @@ def test_planted_store_is_refused_and_nothing_is_lost(run, once_open, victim, ki
     assert b"FAIL  home" in _call(run, "autotelemetry", "doctor").stdout
     (once_open / refused).unlink()  # the fix; the spool kept the event meanwhile
     assert [e["command"] for e in run.stored()] == ["exampleclick db status"]
+
+
+@root_only
+@pytest.mark.parametrize("name", ["quarantine", "crash-repeats"])
+def test_a_symlinked_reader_directory_is_never_entered(run, once_open, tmp_path, name):
+    """Every reader (our commands, the sender) trims these two before reading the spool:
+    through a planted link it would delete another directory's files."""
+    precious = tmp_path / "precious"
+    precious.mkdir()
+    names = [f"{i:03d}" for i in range(150)]  # more than the quarantine keeps; unstamped
+    for n in names:
+        (precious / n).write_bytes(VICTIM)
+    plant_link(once_open / name, precious)
+    _closed(once_open)
+    _call(run, "exampleclick", "db", "status")
+    for argv in (["events"], ["report"], ["flush"], ["status"]):
+        assert _call(run, "autotelemetry", *argv).returncode == 0
+    assert sorted(os.listdir(precious)) == names
+    assert [e["command"] for e in run.stored()] == ["exampleclick db status"]
+
+
+@root_only
+def test_a_refused_store_stops_the_sender_at_once(run, once_open, victim, receiver):
+    plant_link(once_open / "store.sqlite", victim)
+    _closed(once_open)
+    env = {"AUTOTELEMETRY_ENDPOINT": receiver.url, **FAST}
+    _call(run, "exampleclick", "db", "status", env=env)  # starts the detached sender
+    try:
+        _wait_for_senders(once_open)  # before: it looped on "events arrived", at full CPU
+    finally:
+        for pid in _sender_pids(once_open):
+            os.kill(pid, signal.SIGKILL)
+    log = (once_open / "sender.log").read_text()
+    assert log.count(" error: ") == 1 and "is a symlink" in log, log
+    assert "exiting, the events are kept" in log
+    assert receiver.requests == [] and len(run.events()) == 1  # kept in the spool
 
 
 @root_only

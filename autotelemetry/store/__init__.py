@@ -169,14 +169,16 @@ def check_files(path: str, write: bool, create: bool = False) -> os.stat_result:
     """SQLite opens by path and follows symlinks: its files pass the trusted open first.
 
     The database (created empty, 0600, exclusively when ``create``; else a missing one
-    raises ``FileNotFoundError``) and its ``-wal``/``-shm`` companions, where present,
-    must be regular files of ours (with one link, when written), not writable by
+    raises ``FileNotFoundError``) and its ``-wal``/``-shm``/``-journal`` companions,
+    where present, must be regular files of ours (with one link), not writable by
     others; anything else raises the refusal of :mod:`autotelemetry.hook.fs` and
-    SQLite never sees the path. Returns the database's ``fstat``.
+    SQLite never sees the path. (SQLite plays back a ``-journal`` it finds at open
+    as a hot journal, also for a WAL store: a planted one would replace the store's
+    content; a FIFO there would block the open.) Returns the database's ``fstat``.
     """
     fd, st = fs.open_file(path, os.O_RDWR if write else os.O_RDONLY, create=create)
     os.close(fd)
-    for suffix in ("-wal", "-shm"):
+    for suffix in ("-wal", "-shm", "-journal"):
         try:
             companion = os.lstat(path + suffix)
         except FileNotFoundError:
@@ -217,7 +219,9 @@ def corrupt_copies(home: str) -> list[str]:
     except OSError:
         return []
     prefix = STORE_FILE + ".corrupt-"
-    return sorted(n for n in names if n.startswith(prefix) and not n.endswith(("-wal", "-shm")))
+    return sorted(
+        n for n in names if n.startswith(prefix) and not n.endswith(("-wal", "-shm", "-journal"))
+    )
 
 
 @dataclass(frozen=True)
@@ -375,7 +379,7 @@ class Store:
             except FileExistsError:
                 pass
         finally:
-            for suffix in ("", "-wal", "-shm"):
+            for suffix in ("", "-wal", "-shm", "-journal"):
                 try:
                     os.unlink(tmp + suffix)
                 except FileNotFoundError:
@@ -423,9 +427,14 @@ class Store:
             os.close(fd)  # drops the lock
 
     def _set_aside(self) -> str | None:
-        """Rename the store (with its -wal/-shm) to ``store.sqlite.corrupt-<ns>-<pid>``."""
+        """Rename the store (with its -wal/-shm/-journal) to ``store.sqlite.corrupt-<ns>-<pid>``."""
         aside = f"{self.path}.corrupt-{time.time_ns()}-{os.getpid()}"
-        for suffix in ("-wal", "-shm", ""):  # the main file last: it is what readers look for
+        for suffix in (
+            "-wal",
+            "-shm",
+            "-journal",
+            "",
+        ):  # the main file last: it is what readers look for
             try:
                 os.replace(self.path + suffix, aside + suffix)
             except FileNotFoundError:
@@ -595,7 +604,7 @@ def read_census(home: str) -> dict[str, Any]:
 def _prune_corrupt(home: str) -> None:
     """Keep the newest :data:`KEEP_CORRUPT` corrupt copies (their loss is counted already)."""
     for name in corrupt_copies(home)[:-KEEP_CORRUPT]:
-        for suffix in ("", "-wal", "-shm"):
+        for suffix in ("", "-wal", "-shm", "-journal"):
             try:
                 os.unlink(os.path.join(home, name + suffix))
             except FileNotFoundError:

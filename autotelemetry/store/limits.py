@@ -136,8 +136,12 @@ def fold_marks(store: Store) -> int:
 def bound_quarantine(home: str) -> None:
     """Keep the newest quarantined files within the caps (their records are counted)."""
     directory = os.path.join(home, spool.QUARANTINE_DIR)
-    try:
-        entries = [e for e in os.scandir(directory) if e.is_file(follow_symlinks=False)]
+    try:  # a symlinked or foreign quarantine is never entered (it would delete elsewhere)
+        entries = [
+            e
+            for e in os.scandir(fs.private_dir(directory, create=False))
+            if e.is_file(follow_symlinks=False)
+        ]
     except OSError:
         return
     if len(entries) <= QUARANTINE_MAX_FILES:
@@ -177,13 +181,19 @@ def expire_crash_repeats(store: Store, max_age: float) -> int:
     from autotelemetry.store.ledger import Ledger
 
     directory = os.path.join(store.home, CRASH_REPEATS_DIR)
-    try:
-        names = os.listdir(directory)
+    try:  # a symlinked or foreign directory is never entered (it would delete elsewhere)
+        entries = list(os.scandir(fs.private_dir(directory, create=False)))
     except OSError:
         return 0
     now = time.time_ns()
     old = []
-    for name in names:
+    for entry in entries:
+        try:
+            if fs.refusal(entry.stat(follow_symlinks=False)) is not None:
+                continue  # only count files we wrote
+        except OSError:
+            continue
+        name = entry.name
         try:
             born = int(name.split(".")[1])
         except (IndexError, ValueError):
