@@ -94,6 +94,15 @@ def test_crash_tracebacks_are_identical(run, run_bare, venv, bare_venv):
     assert [e["error_type"] for e in commands] == ["KeyError", "RuntimeError"]
 
 
+def test_flags_of_other_prefix_characters_are_stored(run):
+    """``prefix_chars="-+"``: ``++xray`` is a flag like ``--xray``; the store's schema check
+    took only ``-`` and set the whole event aside as invalid."""
+    run("exampleargparse", "toggle", "+x", "-n")
+    (stored,) = run.stored()
+    assert stored["flags"] == ["++xray", "-n"]
+    assert not (run.home / "quarantine").exists() or not list((run.home / "quarantine").iterdir())
+
+
 def test_fromfile_flags_count_and_content_never_leaks(run, run_bare, venv, bare_venv, tmp_path):
     secret, path = "hunter2-FROMFILE-SECRET", "/home/alice/fromfile/secret.db"
     (tmp_path / "args.txt").write_text(f"--config\n{path}\n-v\ngreet\n--token={secret}\nbob\n")

@@ -29,7 +29,7 @@ def _unique(items: list) -> bool:
         _json_equal(items[i], items[j]) for i in range(len(items)) for j in range(i + 1, len(items))
     )
 
-SCHEMA_SHA256 = '901829dce0a929d3d60e410e0656e7479fd679f89679e90ed7549aa146853ff3'
+SCHEMA_SHA256 = 'a96c1a57fb987ef10e9bd0fa798278cd911cfe8c5273fdc2263c362ddd8b7e88'
 _MISSING = object()
 _c0 = frozenset([1])
 _c1 = re.compile('^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$')
@@ -48,7 +48,7 @@ _c13 = 0
 _c14 = 255
 _c15 = frozenset(['argparse', 'click', 'typer'])
 _c16 = re.compile('^\\d+\\.\\d+\\.\\d+$')
-_c17 = re.compile('^-')
+_c17 = re.compile('^[^A-Za-z0-9\\s]')
 _c18 = 0
 _c19 = frozenset(['crash', 'failure', 'interrupted', 'success', 'terminated', 'usage_error'])
 _c20 = re.compile('^SIG[A-Z0-9]+$')
