@@ -29,6 +29,17 @@ sys.path.insert(0, str(ROOT))  # the pure module under test, from this checkout
 from autotelemetry.hook import privacy
 
 SCRIPTS = Path(__file__).parent / "scripts"
+
+
+@pytest.fixture(autouse=True)
+def _this_module_is_the_program():
+    """In-process, this test module plays the application: outside site-packages and
+    not the ``__main__`` script, its code counts only as noted (privacy.program_file)."""
+    privacy.note_program_code([__file__])
+    yield
+    privacy.note_program_code([])
+
+
 USERNAME = "zedoakhollow"
 
 #: One sample of every secret class, and the parts of it that must never be stored.
@@ -377,10 +388,15 @@ class _Everything:
 def test_typed_argfile_and_environment(tmp_path):
     argfile = tmp_path / "args.txt"
     argfile.write_text("--name\nqzvwxk-from-file\n", encoding="utf-8")
-    typed = privacy.Typed([f"@{argfile}"], {"APP_REGION": "qzvw-region-9"})
+    # --name is an option the CLI registered (a flag of the command event): a name
+    typed = privacy.Typed([f"@{argfile}"], {"APP_REGION": "qzvw-region-9"}, names=["--name"])
     text = "bad name qzvwxk-from-file in qzvw-region-9"
     out = privacy.keep_program_text(typed.strip(text), _Everything(), typed.parts)
     assert out == "bad name <value> in <value>"
+    # not registered, a bare --long-word is a value like any other (--name --x-y)
+    typed = privacy.Typed([f"@{argfile}"], {"APP_REGION": "qzvw-region-9"})
+    out = privacy.keep_program_text(typed.strip(text), _Everything(), typed.parts)
+    assert out == "bad <value> in <value>"
     assert privacy.Typed(["--flag", "-v", "--opt=", "x"], {}).parts == set()
 
 
@@ -462,3 +478,161 @@ def test_resolved_asks_the_calling_threads_descriptor_table(tmp_path: Path):
     )
     assert out.returncode == 0, out.stderr
     assert out.stdout == f"{real}\n"
+
+
+# --- code the program was told to run or import -------------------------------------------
+#
+# A CLI that runs a user's file (a task runner, a config written in Python, a plugin, an
+# app named on the command line) puts the user's code on the traceback: its names and its
+# constants are data, not the program's text (privacy.program_file).
+
+#: Built at run time: no constant of this module (nor of the CLIs below) holds it.
+MARK = "".join(["Qz", "Secret", "Vw", "91"])
+
+
+def _crash_run(run: Runner, tmp_path: Path, script: str, source: str, *argv: str) -> dict:
+    cli = tmp_path / "cli"
+    cli.mkdir(exist_ok=True)
+    (cli / script).write_text(source)
+    (run.home / "allowlist").write_text(script + "\n")
+    out = subprocess.run(
+        [run.venv.python, str(cli / script), *argv],
+        capture_output=True,
+        env=run.env(HOME=str(tmp_path)),
+        cwd=cli,
+        timeout=60,
+    )
+    assert out.returncode == 1, out.stderr
+    crash = next(e for e in run.stored() if e["type"] == "crash")
+    assert_nowhere(run.home, MARK, MARK.lower())
+    return crash
+
+
+RUNNER = """\
+import argparse, runpy
+parser = argparse.ArgumentParser(prog="runner")
+parser.add_argument("script")
+runpy.run_path(parser.parse_args().script)
+"""
+
+
+@pytest.mark.parametrize("where", ["outside", "under-the-script"])
+def test_a_file_run_by_typed_path_names_nothing(run: Runner, tmp_path: Path, where: str):
+    job = "def run():\n    return 1 / 0\n\nrun()\n"
+    outside = tmp_path / "clients" / "acme"
+    outside.mkdir(parents=True)
+    (outside / f"{MARK}_job.py").write_text(job)
+    (tmp_path / "cli" / "jobs").mkdir(parents=True)
+    (tmp_path / "cli" / "jobs" / f"{MARK}_job.py").write_text(job)
+    typed = str(outside / f"{MARK}_job.py") if where == "outside" else f"jobs/{MARK}_job.py"
+    crash = _crash_run(run, tmp_path, "runner.py", RUNNER, typed)
+    user = crash["exception"]["frames"][-1]  # the user's file, innermost
+    # outside: the base name's typed part; under the script: the whole typed path
+    assert (user["function"], user["file"]) == (
+        "run",
+        "<value>.py" if where == "outside" else "<value>",
+    )
+
+
+APP = """\
+import importlib, importlib.util, sys
+import click
+
+@click.command()
+@click.option("--app")
+@click.option("--plugin")
+def main(app, plugin):
+    if app:
+        importlib.import_module(app).start()
+    spec = importlib.util.spec_from_file_location(plugin.rsplit("/", 1)[-1][:-3], plugin)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+
+main()
+"""
+
+
+def test_a_module_imported_by_typed_name_names_nothing(run: Runner, tmp_path: Path):
+    (tmp_path / "cli").mkdir()
+    (tmp_path / "cli" / f"{MARK}_billing.py").write_text(
+        "class ConfigMissing(Exception):\n    pass\n\n"
+        "def start():\n    raise ConfigMissing('no configuration')\n"
+    )
+    crash = _crash_run(run, tmp_path, "serve.py", APP, "--app", f"{MARK}_billing")
+    assert crash["exception"]["type"] == "<value>.ConfigMissing"
+    assert crash["exception"]["message"] == "no configuration"  # the user's code's words stay
+    assert crash["exception"]["frames"][-1]["module"] == "<value>"
+
+
+def test_a_plugin_loaded_by_typed_path_names_nothing(run: Runner, tmp_path: Path):
+    plugins = tmp_path / "plugins"
+    plugins.mkdir()
+    (plugins / f"plugin_{MARK}.py").write_text("def boot():\n    {}['x']\n\nboot()\n")
+    crash = _crash_run(
+        run, tmp_path, "serve.py", APP, "--plugin", str(plugins / f"plugin_{MARK}.py")
+    )
+    frame = crash["exception"]["frames"][-1]
+    assert (frame["module"], frame["function"], frame["file"]) == ("<value>", "boot", "<value>.py")
+
+
+SHIPIT = """\
+import runpy, click
+
+@click.command()
+@click.option("--config", "-c")
+def main(config):
+    runpy.run_path(config)
+
+main()
+"""
+SHIPIT_API = """\
+def target(url):
+    if not url.startswith("https://deploy.example.com/"):
+        raise ValueError(f"unknown deploy target {url}")
+"""
+
+
+def test_constants_of_a_config_file_it_runs_are_not_program_text(run: Runner, tmp_path: Path):
+    """A config written in Python is the user's data, its strings too."""
+    (tmp_path / "cli").mkdir()
+    (tmp_path / "cli" / "shipit_api.py").write_text(SHIPIT_API)
+    conf = tmp_path / "acme" / "deploy_conf.py"
+    conf.parent.mkdir()
+    # MARK built in the file at run time would be a value anyway: here it is a constant.
+    conf.write_text(
+        f"from shipit_api import target\ntarget('https://deploy.orchid-internal.example/{MARK}')\n"
+    )
+    crash = _crash_run(run, tmp_path, "shipit.py", SHIPIT, "-c", str(conf))
+    assert crash["exception"]["message"] == (
+        "unknown deploy target https://deploy.<value>-internal.example/<value>"
+    )
+
+
+NAMED = '''\
+import click
+
+@click.command()
+@click.option("--name")
+@click.option("--verbose", is_flag=True)
+def main(name, verbose):
+    """Backups: the internal database backup, a lantern orchid."""
+    raise ValueError(f"bad name {name} (--verbose)")
+
+main()
+'''
+
+
+def test_a_typed_value_shaped_like_an_option_is_a_value(run: Runner, tmp_path: Path):
+    """``--name --internal-database-backup``: every word is the program's, the whole was typed;
+    ``--verbose``, an option the CLI registered and the run used, stays."""
+    typed = "--internal-database-backup"
+    crash = _crash_run(run, tmp_path, "named.py", NAMED, "--verbose", "--name", typed)
+    assert crash["exception"]["message"] == "bad name <value> (--verbose)"
+    assert_nowhere(run.home, typed, "database-backup")
+
+
+def test_a_case_mapping_that_changes_length_keeps_the_belt():
+    typed = privacy.Typed(["--name", "INTERNAL-DATABASE"], {})
+    text = "İstanbul office rejected INTERNAL-DATABASE"
+    assert typed.strip(text) == "İstanbul office rejected <value>"
+    assert typed.strip(text.replace("INTERNAL", "internal")) == "İstanbul office rejected <value>"

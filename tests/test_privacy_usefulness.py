@@ -41,6 +41,17 @@ sys.path.insert(0, str(ROOT))  # the pure module under test, from this checkout
 from autotelemetry.hook import privacy
 
 SCRIPTS = Path(__file__).parent / "scripts"
+
+
+@pytest.fixture(autouse=True)
+def _this_module_is_the_program():
+    """In-process, this test module plays the application: outside site-packages and
+    not the ``__main__`` script, its code counts only as noted (privacy.program_file)."""
+    privacy.note_program_code([__file__])
+    yield
+    privacy.note_program_code([])
+
+
 #: Built at run time: as one token, no constant of this module holds it.
 RUNTIME = "".join(["qz", "vw", "xk", "jh"])
 FIVE = 5

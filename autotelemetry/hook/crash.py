@@ -123,6 +123,20 @@ def app_packages(program: "str | None") -> "set[str]":
     return names
 
 
+def _app_paths(program: "str | None") -> "list[str]":
+    """Where the application's top-level packages (or modules) are loaded from."""
+    paths = []
+    for name in app_packages(program):
+        try:
+            path = privacy.module_file(name) if name != "__main__" else None
+        except Exception:
+            path = None
+        if isinstance(path, str):
+            stem = os.path.basename(path).split(".")[0]
+            paths.append(os.path.dirname(path) if stem == "__init__" else path)
+    return paths
+
+
 def main_file() -> "str | None":
     """The ``__main__`` script's absolute path, also after an uncaught exception.
 
@@ -169,16 +183,19 @@ def _in_app(module: str, filename: str, apps: "set[str]", script_dir: "str | Non
 # --- the event ---------------------------------------------------------------------------
 
 
-def qualified_type(exc: BaseException) -> str:
+def qualified_type(exc: BaseException, names: "tuple[str, ...]" = ()) -> str:
     cls = type(exc)
     module = getattr(cls, "__module__", None) or ""
     name = getattr(cls, "__qualname__", None) or cls.__name__
     if module in ("builtins", "__main__", ""):
         return privacy.scrub(name)
-    return privacy.scrub(module + "." + name)
+    # A class of a module imported by a typed name (``--app NAME``) names the value.
+    return privacy.code_name(module + "." + name, privacy.program_module(module), names)
 
 
-def frames(tb: "object", program: "str | None") -> "tuple[list[dict], int]":
+def frames(
+    tb: "object", program: "str | None", names: "tuple[str, ...]" = ()
+) -> "tuple[list[dict], int]":
     """Sanitised frames of a traceback, outermost first (innermost last), and the total.
 
     Only the outermost and innermost frames of a very deep traceback are kept.
@@ -203,10 +220,11 @@ def frames(tb: "object", program: "str | None") -> "tuple[list[dict], int]":
             module = "<unknown>"
         function = getattr(code, "co_qualname", None) or code.co_name
         filename = code.co_filename or ""
+        own = privacy.program_file(filename)  # else a file it ran: names may be typed
         out.append(
             {
-                "module": privacy.scrub(module),
-                "function": privacy.scrub(function),
+                "module": privacy.code_name(module, own, names),
+                "function": privacy.code_name(function, own, names),
                 "line": item.tb_lineno,  # type: ignore[attr-defined]
                 "file": privacy.relative_file(filename, module, script_dir),
                 "in_app": _in_app(module, filename, apps, in_app_dir),
@@ -215,7 +233,7 @@ def frames(tb: "object", program: "str | None") -> "tuple[list[dict], int]":
     return out, total
 
 
-def chain(exc: BaseException) -> "list[dict]":
+def chain(exc: BaseException, names: "tuple[str, ...]" = ()) -> "list[dict]":
     """The exceptions ``exc`` was raised from or during, by type only, nearest first."""
     out: list[dict] = []
     seen = {id(exc)}
@@ -228,7 +246,7 @@ def chain(exc: BaseException) -> "list[dict]":
         if nxt is None or id(nxt) in seen:
             break
         seen.add(id(nxt))
-        out.append({"type": qualified_type(nxt), "relation": relation})
+        out.append({"type": qualified_type(nxt, names), "relation": relation})
         current = nxt
     return out
 
@@ -276,25 +294,27 @@ def build(
     timestamp: str,
     thread: "str | None" = None,
     messages: bool = True,
+    flags: "list[str] | tuple[str, ...]" = (),
 ) -> "dict[str, object]":
     """The ``crash`` event (without ``install_id``/``env``, filled at flush time).
 
     ``messages=False`` (the ``crash_messages`` setting) stores ``message: null``.
+    ``flags``: the command event's option names, which the typed-value belt leaves alone.
     """
     privacy.note_main_file(main_file())
-    type_name = qualified_type(exc)
-    every, total = frames(tb, program)
+    privacy.note_program_code(_app_paths(program))
+    names = _names(program, command) + tuple(f for f in flags if isinstance(f, str))
+    type_name = qualified_type(exc, names)
+    every, total = frames(tb, program, names)
     kept, _ = privacy.limit_frames(every)
     omitted = total - len(kept)
     exception: dict[str, object] = {
         "type": type_name,
-        "message": privacy.exception_message(exc, tb, _names(program, command))
-        if messages
-        else None,
+        "message": privacy.exception_message(exc, tb, names) if messages else None,
         "frames": kept,
         "frames_omitted": omitted,
         "fingerprint": fingerprint(type_name, every),
-        "chain": chain(exc),
+        "chain": chain(exc, names),
     }
     return {
         "schema_version": event.SCHEMA_VERSION,
@@ -433,6 +453,7 @@ def record(
             timestamp=event.rfc3339(time()),
             thread=thread,
             messages=config.current_settings().values["crash_messages"] is not False,
+            flags=command_event.get("flags") or () if command_event is not None else (),
         )
         home = identity.home_dir()
         count = admit(home, crash["exception"]["fingerprint"], time())  # type: ignore[index]

@@ -599,8 +599,9 @@ def argv_values(argv: "list[str] | None" = None) -> "tuple[list[str], list[str]]
     ``--name=V`` gives ``V`` (and the whole token, whose parts would include the
     name); ``-xV`` gives ``xV`` and ``V``; ``++name=V`` (custom prefix characters)
     gives ``name=V`` and ``V``; ``@file`` gives its path, and its lines count as arguments;
-    everything after ``--`` counts whole; a bare ``--name`` is the CLI's own
-    option name. Comma lists and ``KEY=VALUE`` halves are parts (:class:`Typed`).
+    everything after ``--`` counts whole; a bare ``--name`` counts whole (the CLI's
+    own option names are exempt as names, :class:`Typed`). Comma lists and
+    ``KEY=VALUE`` halves are parts.
     """
     queue = list(sys.argv[1:] if argv is None else argv)
     wholes: "list[str]" = []
@@ -629,7 +630,11 @@ def argv_values(argv: "list[str] | None" = None) -> "tuple[list[str], list[str]]
             elif (
                 len(token) - len(stripped) >= 2 and name.replace("-", "").replace("_", "").isalnum()
             ):
-                continue  # --long-name: the CLI's own option name
+                # --long-name: an option name, or a value shaped like one (``--name
+                # --x-y``, an unknown option): whole, unless the CLI registered it (the
+                # flags :class:`Typed` is given as names). Never split: its words are
+                # the CLI's vocabulary too.
+                wholes += [token, stripped]
             else:
                 values += [token, stripped, stripped[1:]]  # -xVALUE, -5, -value
         else:
@@ -682,6 +687,7 @@ class Typed:
         # The CLI's own command names (from the command event: canonical names it
         # registered) are names, not values: typed, they may still be shown.
         own = {n.lower() for n in names}
+        own |= {n.lstrip(n[0]) for n in own if len(n) > 1 and not n[0].isalnum()}  # --dry-run
         #: Longest first, so a value containing another is replaced whole.
         self.wholes = sorted(wholes - own, key=len, reverse=True)
         self.parts = parts - own
@@ -692,8 +698,8 @@ class Typed:
         Our placeholders are left whole (a typed ``user`` must not split ``<user>``).
         """
         lower = text.lower()
-        if len(lower) != len(text):  # a case mapping changed lengths: match exact case
-            lower = text
+        if len(lower) != len(text):  # a case mapping changed lengths ("İ"): char by char
+            lower = "".join(c if len(c.lower()) != 1 else c.lower() for c in text)
         protected = _placeholders(text)
         spans: "list[tuple[int, int]]" = []
         for value in self.wholes:
@@ -724,6 +730,26 @@ class Typed:
                 out.append(text[pos:start])
                 out.append(VALUE)
             pos = end
+        out.append(text[pos:])
+        return "".join(out)
+
+    def strip_name(self, text: str) -> str:
+        """:meth:`strip`, then every token that is a part of a typed value → ``<value>``.
+
+        For names of code from outside the program (:func:`program_file`): a module
+        imported by a typed name, a plugin file named after a typed path's stem.
+        """
+        text = self.strip(text)
+        parts = self.parts
+        if not parts:
+            return text
+        out = []
+        pos = 0
+        for start, end in _spans(text):
+            if text[start] != "<" and text[start:end].lower() in parts:
+                out.append(text[pos:start])
+                out.append(VALUE)
+                pos = end
         out.append(text[pos:])
         return "".join(out)
 
@@ -802,6 +828,12 @@ def _source_file(filename: object) -> bool:
         return True
     main = _cache.get("main_file")
     return isinstance(main, str) and os.path.abspath(filename) == main
+
+
+def program_source(filename: object) -> bool:
+    """Code compiled from a source file of the program: :func:`program_file`, or beside
+    a ``__main__`` script (its project's modules), whose constants and names are text."""
+    return _source_file(filename) and program_file(filename, siblings=True)
 
 
 def _namespace(module: object) -> "dict[str, object]":
@@ -888,7 +920,7 @@ def _module_text(name: str) -> "_Text | None":
                         codes.append(item.__code__)
         if namespace is not None:
             codes += _running_module_code(namespace)
-        text = _Text(codes, _source_file)
+        text = _Text(codes, program_source)
         text.names.update(n.lower() for n in names)
     texts[name] = text  # type: ignore[index]
     return text
@@ -1112,7 +1144,7 @@ class Vocabulary:
         seen: "set[int]" = set()
         for cls in self._classes():
             _class_codes(cls, codes, seen)
-        return _Text(codes, _source_file).find(pending)
+        return _Text(codes, program_source).find(pending)
 
     def _modules(self, pending: "set[str]") -> "set[str]":
         names = list(getattr(self, "_module_names", None) or self._frame_codes()[1])
@@ -1122,6 +1154,8 @@ class Vocabulary:
                 names.append(module)
         found: "set[str]" = set()
         for name in names:
+            if not program_module(name, siblings=True):
+                continue  # a user's plugin or config: its names and constants are data
             # Numbers count only where the failing code itself has them (stage 2).
             wanted = {t for t in pending - found if not t.isdigit()}
             own = _module_names(name)  # names bound in it (also classes made in C)
@@ -1297,6 +1331,74 @@ def _roots() -> "list[tuple[str, str]]":
     return roots  # type: ignore[return-value]
 
 
+def note_program_code(paths: "list[str]") -> None:
+    """The application's own packages and modules outside site-packages (an editable
+    install, a source checkout): their code is the program's (:func:`program_file`)."""
+    _cache["app_paths"] = [os.path.abspath(p) for p in paths if p]
+    for key in [k for k in _cache if k.startswith("program\0")]:
+        del _cache[key]
+
+
+def program_file(filename: object, siblings: bool = False) -> bool:
+    """Whether code from ``filename`` is the program's own.
+
+    The frozen stdlib; a file under site-packages, the stdlib or a prefix; the
+    ``__main__`` script; the application's packages (:func:`note_program_code`);
+    with ``siblings``, also a file under a ``__main__`` script's directory (a script
+    project's modules: their text counts, but their names, which a file the program
+    was told to run there shares, still get the typed-value belt). Anything else is
+    a file the program was told to run, import or read (a user's config written in
+    Python, a plugin, a job): its constants are data, and its names (module,
+    function, file) may be what the user typed.
+    """
+    if not isinstance(filename, str) or not filename:
+        return False
+    if filename.startswith("<"):
+        return filename.startswith("<frozen ")
+    key = "program\0%s\0%s" % (siblings, filename)
+    known = _cache.get(key)
+    if known is None:
+        path = os.path.abspath(filename)
+        main = _cache.get("main_file")
+        known = path == main
+        for root, _ in _roots():
+            known = known or path.startswith(root + os.sep)
+        for app in _cache.get("app_paths") or ():  # type: ignore[attr-defined]
+            known = known or path == app or path.startswith(app + os.sep)
+        if siblings and not known and isinstance(main, str) and main.endswith((".py", ".pyw")):
+            known = path.startswith(os.path.dirname(main) + os.sep)
+        _cache[key] = known
+    return known  # type: ignore[return-value]
+
+
+def module_file(name: str) -> "str | None":
+    """The ``__file__`` of module ``name`` if it is loaded, read without running its code."""
+    try:
+        path = _namespace(sys.modules.get(name)).get("__file__")
+    except Exception:
+        return None
+    return path if isinstance(path, str) else None
+
+
+def program_module(name: str, siblings: bool = False) -> bool:
+    """Whether module ``name`` is the program's (:func:`program_file` of its file; a
+    module built into the interpreter is; one with no file, made at run time, is not)."""
+    if name in ("builtins", "__main__"):
+        return True
+    path = module_file(name)
+    if path is None:
+        return name.split(".")[0] in sys.builtin_module_names
+    return program_file(path, siblings)
+
+
+def code_name(text: str, own: bool, names: "tuple[str, ...]" = ()) -> str:
+    """A name of code (module, function, type): :func:`scrub`; and, for code from outside
+    the program (``own`` false), the typed-value belt, whole values and their parts
+    (:meth:`Typed.strip_name`). ``names``: the command's own names, exempt."""
+    text = scrub(text)
+    return text if own else typed_here(names).strip_name(text)
+
+
 def relative_file(
     filename: str, module: "str | None" = None, script_dir: "str | None" = None
 ) -> str:
@@ -1305,7 +1407,8 @@ def relative_file(
     Relative to site-packages, the stdlib (``<stdlib>/``), the prefixes
     (``<prefix>/``, ``<python>/``); else the module's own path (``pkg/mod.py`` for
     module ``pkg.mod``); else relative to the script's directory; else the file's
-    base name, scrubbed of typed values.
+    base name. A file outside the program (:func:`program_file`: one it was told to
+    run or import) also loses every typed value and part of one (:func:`code_name`).
     """
     key = "file\0%s\0%s\0%s" % (filename, module, script_dir)
     done = _cache.get(key)
@@ -1324,19 +1427,19 @@ def _relative_file(filename: str, module: "str | None", script_dir: "str | None"
             best = (root, label)
     if best is not None:
         return scrub((best[1] + path[len(best[0]) + 1 :]).replace("\\", "/"))
+    own = program_file(path)
     posix = path.replace("\\", "/")
     if module and module != "__main__" and not module.startswith("<"):
         stem = module.replace(".", "/")
         ext = os.path.splitext(posix)[1]
         for candidate in (stem + ext, stem + "/__init__" + ext):
             if posix.endswith("/" + candidate):
-                return scrub(candidate)
+                return code_name(candidate, own)
     if script_dir:
         root = script_dir.rstrip("/\\")
         if path.startswith(root + os.sep):
-            return scrub(path[len(root) + 1 :].replace("\\", "/"))
-    base = os.path.basename(path)
-    return scrub(typed_here().strip(base))
+            return code_name(path[len(root) + 1 :].replace("\\", "/"), own)
+    return code_name(os.path.basename(path), own)
 
 
 def limit_frames(frames: "list[dict]") -> "tuple[list[dict], int]":
