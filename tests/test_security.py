@@ -475,15 +475,22 @@ def test_planted_and_symlinked_spool_files_are_set_aside_unread(run, once_open, 
     private.chmod(0o600)
     plant_link(spool / f"{now + 1:020d}-2-00000002.jsonl", private)
     plant_fifo(spool / f"{now + 2:020d}-3-00000003.jsonl")
+    # a hard link to another file of ours (protected_hardlinks off, or root): read as an
+    # event before, while doctor called it not ours
+    linked = tmp_path / "linked.jsonl"
+    linked.write_bytes(event("exampleclick linked"))
+    linked.chmod(0o600)
+    os.link(linked, spool / f"{now + 3:020d}-4-00000004.jsonl")
     _closed(once_open)
     _call(run, "exampleclick", "db", "status")
     assert [e["command"] for e in run.stored()] == ["exampleclick db status"]
     assert private.read_bytes() == event("exampleclick private")  # read nowhere, deleted never
+    assert linked.read_bytes() == event("exampleclick linked")
     aside = sorted(p.name for p in (once_open / "quarantine").iterdir())
-    assert len(aside) == 3 and all(n.startswith("untrusted-") for n in aside)
+    assert len(aside) == 4 and all(n.startswith("untrusted-") for n in aside)
     status = _call(run, "autotelemetry", "status").stdout
-    assert b"3 spool entr(ies) not yours" in status
-    assert b"3 spool entr(ies) not yours" in _call(run, "autotelemetry", "doctor").stdout
+    assert b"4 spool entr(ies) not yours" in status
+    assert b"4 spool entr(ies) not yours" in _call(run, "autotelemetry", "doctor").stdout
 
 
 @root_only

@@ -116,8 +116,12 @@ def stats(home: str) -> tuple[int, int]:
 def _read_bytes(path: str) -> bytes:
     """The file's bytes: one ``open``, one ``read`` (a second only for a large file), one
     ``close``, through the trusted open. Raises ``OSError`` (``FileNotFoundError`` when
-    another reader took it, ``fs.refused()`` when it is not a regular file of ours)."""
-    fd = fs.open_file(path)[0]
+    another reader took it, ``fs.refused()`` when it is not a regular file of ours, or
+    has another hard link: a writer's file never has, and ``doctor`` calls it not ours)."""
+    fd, st = fs.open_file(path)
+    if st.st_nlink != 1:
+        os.close(fd)
+        raise fs.refused(path, "has other hard links")
     try:
         data = os.read(fd, 1 << 16)
         if len(data) == 1 << 16:  # larger than a run ever writes: read the rest
