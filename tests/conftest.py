@@ -11,6 +11,7 @@ hook with a private ``AUTOTELEMETRY_HOME`` and reads what landed on disk.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import importlib.util
 import json
@@ -425,6 +426,33 @@ def default_sigint() -> None:
     at a terminal, wherever the suite itself was started from.
     """
     signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
+def sender_environs(home: Path) -> dict[int, list[bytes]]:
+    """The detached senders of ``home`` alive now: pid -> its environment's entries."""
+    found = {}
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            cmd = Path(f"/proc/{pid}/cmdline").read_bytes()
+            environ = Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if b"autotelemetry.sender" in cmd and f"AUTOTELEMETRY_HOME={home}".encode() in environ:
+            found[int(pid)] = environ
+    return found
+
+
+@contextlib.contextmanager
+def counted_as_program(path: str) -> Iterator[None]:
+    """In-process privacy tests: the test module plays the application, whose code is
+    the program's text wherever it lies (``privacy.program_file``)."""
+    from autotelemetry.hook import privacy
+
+    privacy.note_program_code([path])
+    try:
+        yield
+    finally:
+        privacy.note_program_code([])
 
 
 def read_spool(home: Path) -> list[dict]:

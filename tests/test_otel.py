@@ -12,14 +12,13 @@ from __future__ import annotations
 
 import http.server
 import json
-import os
 import shutil
 import subprocess
 from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import Runner
+from conftest import Runner, sender_environs
 from receiver import Receiver, https_sink
 from test_config import _run_with_pty_stderr
 from test_delivery import FAST, record, wait_for
@@ -468,15 +467,10 @@ def test_the_sender_gets_exactly_the_otel_variables_it_honours(run, receiver):
     }
     run("exampleclick", "db", "status", env=env)
     assert receiver.hanging.wait(30)
-    found = []
-    for pid in filter(str.isdigit, os.listdir("/proc")):
-        try:
-            cmd = Path(f"/proc/{pid}/cmdline").read_bytes()
-            environ = Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
-        except OSError:
-            continue
-        if b"autotelemetry.sender" in cmd and f"AUTOTELEMETRY_HOME={run.home}".encode() in environ:
-            found.append({e.split(b"=", 1)[0].decode() for e in environ if e})
+    found = [
+        {e.split(b"=", 1)[0].decode() for e in environ if e}
+        for environ in sender_environs(run.home).values()
+    ]
     receiver.default = 200
     receiver.release.set()
     (names,) = found

@@ -20,7 +20,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import ROOT, Runner, assert_nowhere
+from conftest import ROOT, Runner, assert_nowhere, counted_as_program
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -33,11 +33,8 @@ SCRIPTS = Path(__file__).parent / "scripts"
 
 @pytest.fixture(autouse=True)
 def _this_module_is_the_program():
-    """In-process, this test module plays the application: outside site-packages and
-    not the ``__main__`` script, its code counts only as noted (privacy.program_file)."""
-    privacy.note_program_code([__file__])
-    yield
-    privacy.note_program_code([])
+    with counted_as_program(__file__):
+        yield
 
 
 USERNAME = "zedoakhollow"
@@ -636,3 +633,95 @@ def test_a_case_mapping_that_changes_length_keeps_the_belt():
     text = "İstanbul office rejected INTERNAL-DATABASE"
     assert typed.strip(text) == "İstanbul office rejected <value>"
     assert typed.strip(text.replace("INTERNAL", "internal")) == "İstanbul office rejected <value>"
+
+
+FACTORY = """\
+import argparse
+parser = argparse.ArgumentParser(prog="factory")
+parser.add_argument("--service")
+service = parser.parse_args().service
+raise type(service, (Exception,), {})("service unavailable")
+"""
+
+
+def test_an_exception_class_named_from_a_typed_value(run: Runner, tmp_path: Path):
+    """The program builds the class from what was typed: its name is the value, in the
+    crash event's type and in the command event's ``error_type``."""
+    crash = _crash_run(run, tmp_path, "factory.py", FACTORY, "--service", f"{MARK}-billing")
+    (command,) = [e for e in run.stored() if e["type"] == "command"]
+    assert crash["exception"]["type"] == command["error_type"] == "<value>"
+
+
+PLUGINS = """\
+import importlib.util, sys
+import click
+
+@click.command()
+@click.option("--plugin")
+@click.option("--dir", "directory")
+def main(plugin, directory):
+    name = plugin.replace("-", "_") + "_plugin"
+    spec = importlib.util.spec_from_file_location(name, f"{directory}/{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+
+main()
+"""
+
+
+def test_a_plugin_named_after_a_typed_value_with_its_words_joined(run: Runner, tmp_path: Path):
+    plugins = tmp_path / "plugins"
+    plugins.mkdir()
+    (plugins / f"{MARK.lower()}_corp_plugin.py").write_text("raise LookupError('no plugin')\n")
+    crash = _crash_run(
+        run,
+        tmp_path,
+        "plugins.py",
+        PLUGINS,
+        "--plugin",
+        f"{MARK.lower()}-corp",
+        "--dir",
+        str(plugins),
+    )
+    frame = crash["exception"]["frames"][-1]
+    assert (frame["module"], frame["file"]) == ("<value>", "<value>.py")
+
+
+REWRITER = """\
+import argparse, runpy, sys
+parser = argparse.ArgumentParser(prog="rewriter")
+parser.add_argument("job")
+parser.add_argument("rest", nargs=argparse.REMAINDER)
+args = parser.parse_args()
+sys.argv = [args.job] + args.rest  # as runpy, pdb and coverage do for the job they run
+runpy.run_path(args.job, run_name="job")
+"""
+
+
+@pytest.mark.skipif(sys.version_info < (3, 10), reason="sys.orig_argv is 3.10+")
+def test_a_runner_that_rewrites_sys_argv_keeps_the_belt(run: Runner, tmp_path: Path):
+    jobs = tmp_path / "jobs"
+    jobs.mkdir()
+    (jobs / f"{MARK}_invoice.py").write_text(
+        "def main():\n    raise RuntimeError('job failed')\n\nmain()\n"
+    )
+    crash = _crash_run(run, tmp_path, "rewriter.py", REWRITER, str(jobs / f"{MARK}_invoice.py"))
+    assert crash["exception"]["frames"][-1]["file"] == "<value>.py"
+
+
+ABBREVIATED = """\
+import argparse
+parser = argparse.ArgumentParser(prog="tool")
+parser.add_argument("--dry-run", action="store_true")
+parser.add_argument("--force", action="store_true")
+args = parser.parse_args()
+raise ValueError("--dry-run cannot be combined with --force; a dry run never writes")
+"""
+
+
+def test_an_abbreviated_option_stays_a_name(run: Runner, tmp_path: Path):
+    """argparse takes ``--dry`` for ``--dry-run``: typed, it is the option, not a value."""
+    crash = _crash_run(run, tmp_path, "tool.py", ABBREVIATED, "--dry", "--force")
+    assert crash["exception"]["message"] == (
+        "--dry-run cannot be combined with --force; a dry run never writes"
+    )

@@ -34,7 +34,7 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-from conftest import ROOT, Runner, run_script
+from conftest import ROOT, Runner, counted_as_program, run_script
 
 sys.path.insert(0, str(ROOT))  # the pure module under test, from this checkout
 
@@ -45,11 +45,8 @@ SCRIPTS = Path(__file__).parent / "scripts"
 
 @pytest.fixture(autouse=True)
 def _this_module_is_the_program():
-    """In-process, this test module plays the application: outside site-packages and
-    not the ``__main__`` script, its code counts only as noted (privacy.program_file)."""
-    privacy.note_program_code([__file__])
-    yield
-    privacy.note_program_code([])
+    with counted_as_program(__file__):
+        yield
 
 
 #: Built at run time: as one token, no constant of this module holds it.

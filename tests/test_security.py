@@ -26,7 +26,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import SCRIPTS, Runner, Venv, read_spool
+from conftest import SCRIPTS, Runner, Venv, read_spool, sender_environs
 from conftest import assert_same_output as _same
 from receiver import Receiver, https_sink
 
@@ -154,25 +154,11 @@ def _pty_run(run: Runner, env: dict[str, str]) -> None:
     assert proc.wait(timeout=60) == 0
 
 
-def _sender_pids(home: Path) -> list[int]:
-    """The detached senders of ``home`` alive now."""
-    pids = []
-    for pid in filter(str.isdigit, os.listdir("/proc")):
-        try:
-            cmd = Path(f"/proc/{pid}/cmdline").read_bytes()
-            environ = Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
-        except OSError:
-            continue
-        if b"autotelemetry.sender" in cmd and f"AUTOTELEMETRY_HOME={home}".encode() in environ:
-            pids.append(int(pid))
-    return pids
-
-
 def _wait_for_senders(home: Path, timeout: float = 30) -> None:
     """Until no detached sender of ``home`` is alive (they hold the lock, write the log)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if not _sender_pids(home):
+        if not sender_environs(home):
             return
         time.sleep(0.1)
     raise AssertionError("a detached sender did not finish")
@@ -432,7 +418,7 @@ def test_a_refused_store_stops_the_sender_at_once(run, once_open, victim, receiv
     try:
         _wait_for_senders(once_open)  # before: it looped on "events arrived", at full CPU
     finally:
-        for pid in _sender_pids(once_open):
+        for pid in sender_environs(once_open):
             os.kill(pid, signal.SIGKILL)
     log = (once_open / "sender.log").read_text()
     assert log.count(" error: ") == 1 and "is a symlink" in log, log
@@ -969,17 +955,11 @@ def test_sender_gets_a_scrubbed_environment(run, receiver):
     run("exampleclick", "db", "status", env=env)
     assert receiver.hanging.wait(30)
     pids = []
-    for pid in filter(str.isdigit, os.listdir("/proc")):
-        try:
-            cmd = Path(f"/proc/{pid}/cmdline").read_bytes()
-            environ = Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
-        except OSError:
-            continue
-        if b"autotelemetry.sender" in cmd and f"AUTOTELEMETRY_HOME={run.home}".encode() in environ:
-            pids.append(pid)
-            names = {e.split(b"=", 1)[0] for e in environ if e}
-            assert b"AWS_SECRET_ACCESS_KEY" not in names and b"GITHUB_TOKEN" not in names
-            assert {b"AUTOTELEMETRY_ENDPOINT", b"PATH", b"HTTPS_PROXY"} <= names
+    for pid, environ in sender_environs(run.home).items():
+        pids.append(pid)
+        names = {e.split(b"=", 1)[0] for e in environ if e}
+        assert b"AWS_SECRET_ACCESS_KEY" not in names and b"GITHUB_TOKEN" not in names
+        assert {b"AUTOTELEMETRY_ENDPOINT", b"PATH", b"HTTPS_PROXY"} <= names
     receiver.default = 200
     receiver.release.set()
     assert len(pids) == 1

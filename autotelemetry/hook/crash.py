@@ -187,10 +187,13 @@ def qualified_type(exc: BaseException, names: "tuple[str, ...]" = ()) -> str:
     cls = type(exc)
     module = getattr(cls, "__module__", None) or ""
     name = getattr(cls, "__qualname__", None) or cls.__name__
-    if module in ("builtins", "__main__", ""):
+    if module == "builtins":
         return privacy.scrub(name)
-    # A class of a module imported by a typed name (``--app NAME``) names the value.
-    return privacy.code_name(module + "." + name, privacy.program_module(module), names)
+    # The typed-value belt for every other class: one of a module imported by a typed
+    # name (``--app NAME``) names the value, and so does one the program builds from
+    # what was typed (``type(name, (Exception,), {})``).
+    qualified = name if module in ("__main__", "") else module + "." + name
+    return privacy.code_name(qualified, False, names)
 
 
 def frames(

@@ -593,6 +593,31 @@ def _is_name(text: str) -> bool:
     return text.replace("-", "").replace("_", "").isalnum()
 
 
+#: Interpreter options that take the next word as their argument.
+_OPTION_ARGUMENTS = ("-X", "-W", "--check-hash-based-pycs")
+
+
+def _program_arguments() -> "list[str]":
+    """The program's arguments as the interpreter got them (``sys.orig_argv``, 3.10+):
+    after the interpreter's options and the script (``-m mod``, ``-c cmd``), which are
+    not values the user gave the program."""
+    orig = getattr(sys, "orig_argv", None) or []
+    i = 1
+    while i < len(orig):
+        word = orig[i]
+        if word in ("-c", "-m"):
+            return list(orig[i + 2 :])
+        if word in _OPTION_ARGUMENTS:
+            i += 2
+        elif word[:1] == "-" and word != "-":
+            if word[1:2] in ("c", "m"):  # -mmod, -ccmd
+                return list(orig[i + 1 :])
+            i += 1
+        else:  # the script (or "-", standard input)
+            return list(orig[i + 1 :])
+    return []
+
+
 def argv_values(argv: "list[str] | None" = None) -> "tuple[list[str], list[str]]":
     """Every value the command line may hold, as (whole values, values to split into parts).
 
@@ -603,7 +628,12 @@ def argv_values(argv: "list[str] | None" = None) -> "tuple[list[str], list[str]]
     own option names are exempt as names, :class:`Typed`). Comma lists and
     ``KEY=VALUE`` halves are parts.
     """
-    queue = list(sys.argv[1:] if argv is None else argv)
+    if argv is None:
+        # What the interpreter was given too: a runner that rewrites sys.argv for the job
+        # it runs (as runpy, pdb and coverage do) must not take the typed values away.
+        argv = list(sys.argv[1:])
+        argv += [t for t in _program_arguments() if t not in argv]
+    queue = list(argv)
     wholes: "list[str]" = []
     values: "list[str]" = []
     names_allowed = True
@@ -681,16 +711,42 @@ class Typed:
                 # "file.txt") stays where a message has it: "No such file or directory".
                 if len(part) >= TYPED_MIN_LENGTH and not _phrase(part.lower()):
                     parts.add(part.lower())
+        paths = []
         for value in _environ_values(environ):
             if len(value) >= ENV_MIN_LENGTH:
                 wholes.add(value.lower())
+                if "/" in value:
+                    paths.append(value)
         # The CLI's own command names (from the command event: canonical names it
         # registered) are names, not values: typed, they may still be shown.
         own = {n.lower() for n in names}
-        own |= {n.lstrip(n[0]) for n in own if len(n) > 1 and not n[0].isalnum()}  # --dry-run
+        flags = [n for n in own if len(n) > 1 and not n[0].isalnum()]
+        own |= {n.lstrip(n[0]) for n in flags}  # --dry-run: dry-run too
+        # argparse takes an unambiguous prefix of a long option (--dry for --dry-run)
+        for value in values:
+            low = value.lower()
+            if low[:2] == "--" and any(f.startswith(low) for f in flags):
+                own |= {low, low[2:]}
         #: Longest first, so a value containing another is replaced whole.
         self.wholes = sorted(wholes - own, key=len, reverse=True)
         self.parts = parts - own
+        self._own = own
+        self._paths = paths
+        self._name_parts: "set[str] | None" = None
+
+    def name_parts(self) -> "set[str]":
+        """The parts that a name loses (:meth:`strip_name`): the typed values' parts and,
+        for names only, the parts of environment values that are paths
+        (``APP_SETTINGS=/srv/acme_prod.py`` names a module ``acme_prod``). Built on first
+        use: most crashes have no name from outside the program."""
+        if self._name_parts is None:
+            found = set(self.parts)
+            for value in self._paths:
+                for part in tokens(value):
+                    if len(part) >= TYPED_MIN_LENGTH and not _phrase(part.lower()):
+                        found.add(part.lower())
+            self._name_parts = found - self._own
+        return self._name_parts
 
     def strip(self, text: str) -> str:
         """Every whole value (at token boundaries, any case) → ``<value>``.
@@ -740,13 +796,15 @@ class Typed:
         imported by a typed name, a plugin file named after a typed path's stem.
         """
         text = self.strip(text)
-        parts = self.parts
+        parts = self.name_parts()
         if not parts:
             return text
         out = []
         pos = 0
         for start, end in _spans(text):
-            if text[start] != "<" and text[start:end].lower() in parts:
+            token = text[start:end].lower()
+            # A name joins words with "_": a typed acme-corp names acme_corp_plugin too.
+            if token[0] != "<" and (token in parts or any(p in parts for p in token.split("_"))):
                 out.append(text[pos:start])
                 out.append(VALUE)
                 pos = end

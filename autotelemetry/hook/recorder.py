@@ -181,15 +181,37 @@ def is_uncaught(cause: object) -> bool:
     )
 
 
+#: Packages whose exception classes' names are stored as they are (their own names).
+NAMED_BY_THEIR_OWN = ("builtins", "click", "typer", "argparse")
+
+
+def error_name(exc: object, qualified: bool = True) -> str:
+    """The ``error_type`` of ``exc``: its class's name, as the crash event's type is.
+
+    A class of builtins or of the frameworks keeps its name; any other (the program's,
+    or one built at run time from what the user typed: ``type(name, (Exception,), {})``)
+    goes through the crash path's typed-value belt, loaded for it.
+    """
+    cls = type(exc)
+    name = cls.__qualname__ if qualified else cls.__name__
+    module = getattr(cls, "__module__", None)
+    if isinstance(module, str) and module.split(".")[0] in NAMED_BY_THEIR_OWN:
+        return name
+    try:
+        return handover.lazy("privacy").code_name(name, False)
+    except Exception:
+        return "<value>"
+
+
 def classify(end: "Ending", result: "Outcome") -> "tuple[str, str | None]":
     """(status, error_type) of a run: the one classification, for every framework."""
     cause = result.cause if result.cause is not None else end.cause
     if end.signal is not None and end.signal != _signal.SIGINT:
         return "terminated", None
     if is_uncaught(end.cause):
-        return "crash", result.error_type or type(end.cause).__qualname__
+        return "crash", result.error_type or error_name(end.cause)
     if result.interrupted or isinstance(cause, (KeyboardInterrupt, EOFError)):
-        return "interrupted", result.error_type or type(cause).__name__
+        return "interrupted", result.error_type or error_name(cause, qualified=False)
     if end.exit_code == 0:
         return "success", None
     if result.usage_error:

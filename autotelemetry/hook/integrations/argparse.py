@@ -447,7 +447,7 @@ def _outcome_of(module, cause: object, caller: object) -> "dict[str, object]":
         return {"usage_error": True}
     if cause is None or isinstance(cause, SystemExit):
         return {}
-    return {"error_type": type(cause).__qualname__}
+    return {"error_type": recorder.error_name(cause)}
 
 
 def describe(invocation: "recorder.Invocation", ending: "recorder.Ending") -> "recorder.Outcome":

@@ -238,14 +238,18 @@ def _outcome_of(framework: "Any", cause: "Any") -> "dict[str, object]":
     if isinstance(cause, framework.Exit) and isinstance(inner, KeyboardInterrupt):
         cause = inner  # Typer turns Ctrl-C into Exit(130)
     if isinstance(cause, (KeyboardInterrupt, EOFError, framework.Abort)):
-        return {"interrupted": True, "error_type": type(cause).__name__, "cause": cause}
+        return {
+            "interrupted": True,
+            "error_type": recorder.error_name(cause, False),
+            "cause": cause,
+        }
     if isinstance(cause, framework.UsageError):
-        return {"usage_error": True, "error_type": type(cause).__name__}
+        return {"usage_error": True, "error_type": recorder.error_name(cause, False)}
     if isinstance(cause, framework.ClickException):
-        return {"error_type": type(cause).__name__}
+        return {"error_type": recorder.error_name(cause, False)}
     if isinstance(cause, (framework.Exit, SystemExit)) or cause is None:
         return {}
-    return {"error_type": type(cause).__qualname__}
+    return {"error_type": recorder.error_name(cause)}
 
 
 def describe(invocation: "recorder.Invocation", ending: "recorder.Ending") -> "recorder.Outcome":
