@@ -121,6 +121,8 @@ def _read_bytes(path: str) -> bytes:
     fd, st = fs.open_file(path)
     if st.st_nlink != 1:
         os.close(fd)
+        if st.st_nlink == 0:  # another reader took it (and deleted it) since the open
+            raise FileNotFoundError(2, "taken by another reader", path)
         raise fs.refused(path, "has other hard links")
     try:
         data = os.read(fd, 1 << 16)
