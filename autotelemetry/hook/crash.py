@@ -127,11 +127,8 @@ def _app_paths(program: "str | None") -> "list[str]":
     """Where the application's top-level packages (or modules) are loaded from."""
     paths = []
     for name in app_packages(program):
-        try:
-            path = privacy.module_file(name) if name != "__main__" else None
-        except Exception:
-            path = None
-        if isinstance(path, str):
+        path = privacy.module_file(name) if name != "__main__" else None
+        if path is not None:
             stem = os.path.basename(path).split(".")[0]
             paths.append(os.path.dirname(path) if stem == "__init__" else path)
     return paths

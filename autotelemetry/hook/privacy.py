@@ -1418,11 +1418,12 @@ def program_file(filename: object, siblings: bool = False) -> bool:
     if known is None:
         path = os.path.abspath(filename)
         main = _cache.get("main_file")
-        known = path == main
-        for root, _ in _roots():
-            known = known or path.startswith(root + os.sep)
-        for app in _cache.get("app_paths") or ():  # type: ignore[attr-defined]
-            known = known or path == app or path.startswith(app + os.sep)
+        apps = _cache.get("app_paths") or ()
+        known = (
+            path == main
+            or any(path.startswith(root + os.sep) for root, _ in _roots())
+            or any(path == app or path.startswith(app + os.sep) for app in apps)  # type: ignore[attr-defined]
+        )
         if siblings and not known and isinstance(main, str) and main.endswith((".py", ".pyw")):
             known = path.startswith(os.path.dirname(main) + os.sep)
         _cache[key] = known

@@ -27,6 +27,8 @@ from typing import Any
 from autotelemetry.hook import fs
 
 STORE_FILE = "store.sqlite"
+#: The files SQLite keeps beside the database (WAL mode; a rollback journal, briefly).
+COMPANIONS = ("-wal", "-shm", "-journal")
 
 #: 2: ``install_id`` and ``sample_rate`` columns (and ``ts``/``sample_rate`` on flags)
 #: with the report's covering indexes; a version-1 store is migrated on open.
@@ -178,7 +180,7 @@ def check_files(path: str, write: bool, create: bool = False) -> os.stat_result:
     """
     fd, st = fs.open_file(path, os.O_RDWR if write else os.O_RDONLY, create=create)
     os.close(fd)
-    for suffix in ("-wal", "-shm", "-journal"):
+    for suffix in COMPANIONS:
         try:
             companion = os.lstat(path + suffix)
         except FileNotFoundError:
@@ -219,9 +221,7 @@ def corrupt_copies(home: str) -> list[str]:
     except OSError:
         return []
     prefix = STORE_FILE + ".corrupt-"
-    return sorted(
-        n for n in names if n.startswith(prefix) and not n.endswith(("-wal", "-shm", "-journal"))
-    )
+    return sorted(n for n in names if n.startswith(prefix) and not n.endswith(COMPANIONS))
 
 
 @dataclass(frozen=True)
@@ -379,7 +379,7 @@ class Store:
             except FileExistsError:
                 pass
         finally:
-            for suffix in ("", "-wal", "-shm", "-journal"):
+            for suffix in ("", *COMPANIONS):
                 try:
                     os.unlink(tmp + suffix)
                 except FileNotFoundError:
@@ -429,12 +429,7 @@ class Store:
     def _set_aside(self) -> str | None:
         """Rename the store (with its -wal/-shm/-journal) to ``store.sqlite.corrupt-<ns>-<pid>``."""
         aside = f"{self.path}.corrupt-{time.time_ns()}-{os.getpid()}"
-        for suffix in (
-            "-wal",
-            "-shm",
-            "-journal",
-            "",
-        ):  # the main file last: it is what readers look for
+        for suffix in (*COMPANIONS, ""):  # the main file last: it is what readers look for
             try:
                 os.replace(self.path + suffix, aside + suffix)
             except FileNotFoundError:
@@ -604,7 +599,7 @@ def read_census(home: str) -> dict[str, Any]:
 def _prune_corrupt(home: str) -> None:
     """Keep the newest :data:`KEEP_CORRUPT` corrupt copies (their loss is counted already)."""
     for name in corrupt_copies(home)[:-KEEP_CORRUPT]:
-        for suffix in ("", "-wal", "-shm", "-journal"):
+        for suffix in ("", *COMPANIONS):
             try:
                 os.unlink(os.path.join(home, name + suffix))
             except FileNotFoundError:
