@@ -7,7 +7,7 @@ DEMO := .demo
 TESTENV := .venv
 PYTEST_ARGS ?= -q
 
-.PHONY: demo test test-all test-versions lint format docs bench clean
+.PHONY: demo test test-all test-versions lint format docs bench attribute clean
 
 ## demo: fresh venv, install autotelemetry + the example CLI, run it instrumented, print the report
 demo:
@@ -63,6 +63,10 @@ format: $(TESTENV)/ready
 ## bench: the performance comparison (writes docs/performance.md)
 bench: $(TESTENV)/ready
 	$(TESTENV)/bin/python benchmarks/run.py
+
+## attribute: our share of an instrumented run, per function (callgrind, Python 3.12+)
+attribute: $(TESTENV)/ready
+	$(TESTENV)/bin/python benchmarks/attribute.py
 
 clean:
 	rm -rf $(DEMO) $(TESTENV) build dist

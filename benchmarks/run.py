@@ -85,8 +85,8 @@ class Row:
 # --- environments --------------------------------------------------------------
 
 
-def venv(name: str, packages: list[str], ours: bool) -> Path:
-    """A venv with ``packages`` installed, rebuilt when what it installs changes.
+def venv(name: str, packages: list[str], ours: bool, python: str = sys.executable) -> Path:
+    """A venv of ``python`` with ``packages`` installed, rebuilt when what it installs changes.
 
     Every venv holds the example CLIs, so every venv is rebuilt when they change: a
     bare column running an older copy of a CLI than ours measures two programs.
@@ -102,10 +102,10 @@ def venv(name: str, packages: list[str], ours: bool) -> Path:
         for p in (source.rglob("*") if source.is_dir() else [source])
         if "__pycache__" not in p.parts and ".egg-info" not in str(p)
     )
-    wanted = json.dumps([packages, stamp, sys.version])
+    wanted = json.dumps([packages, stamp, sys.version if python == sys.executable else python])
     if marker.exists() and marker.read_text() == wanted:
         return path
-    subprocess.run([sys.executable, "-m", "venv", "--clear", str(path)], check=True)
+    subprocess.run([python, "-m", "venv", "--clear", str(path)], check=True)
     python = str(path / "bin" / "python")
     env = {**os.environ, "AUTOTELEMETRY_DISABLED": "1"}
     env.pop("PYTHONDONTWRITEBYTECODE", None)
