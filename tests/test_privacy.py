@@ -301,7 +301,7 @@ def _from_env() -> None:
 
 def _message(exc: BaseException) -> str:
     return privacy.message(
-        str(exc), vocabulary=privacy.Vocabulary(exc, exc.__traceback__), typed=privacy.Typed([], {})
+        str(exc), vocabulary=privacy.vocabulary(exc, exc.__traceback__), typed=privacy.Typed([], {})
     )
 
 
@@ -371,15 +371,13 @@ TYPED_SHAPES = [
 @pytest.mark.parametrize("argv,text", TYPED_SHAPES, ids=[" ".join(a) for a, _ in TYPED_SHAPES])
 def test_typed_values_are_scrubbed_in_every_shape(argv, text):
     typed = privacy.Typed(argv, {})
-    stripped = privacy.keep_program_text(typed.strip(text), _Everything(), typed.parts)
+    stripped = privacy.keep_program_text(typed.strip(text), _everything, typed.parts)
     assert "qzvw" not in stripped.lower() and "<value>" in stripped, stripped
 
 
-class _Everything:
+def _everything(words: set[str]) -> set[str]:
     """A vocabulary that knows every word: only the typed-value belt can scrub."""
-
-    def known(self, words: set[str]) -> set[str]:
-        return set(words)
+    return set(words)
 
 
 def test_typed_argfile_and_environment(tmp_path):
@@ -388,11 +386,11 @@ def test_typed_argfile_and_environment(tmp_path):
     # --name is an option the CLI registered (a flag of the command event): a name
     typed = privacy.Typed([f"@{argfile}"], {"APP_REGION": "qzvw-region-9"}, names=["--name"])
     text = "bad name qzvwxk-from-file in qzvw-region-9"
-    out = privacy.keep_program_text(typed.strip(text), _Everything(), typed.parts)
+    out = privacy.keep_program_text(typed.strip(text), _everything, typed.parts)
     assert out == "bad name <value> in <value>"
     # not registered, a bare --long-word is a value like any other (--name --x-y)
     typed = privacy.Typed([f"@{argfile}"], {"APP_REGION": "qzvw-region-9"})
-    out = privacy.keep_program_text(typed.strip(text), _Everything(), typed.parts)
+    out = privacy.keep_program_text(typed.strip(text), _everything, typed.parts)
     assert out == "bad <value> in <value>"
     assert privacy.Typed(["--flag", "-v", "--opt=", "x"], {}).parts == set()
 

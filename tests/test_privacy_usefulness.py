@@ -160,7 +160,7 @@ def _check(items: list[int]) -> None:
 
 def _sanitised(exc: BaseException) -> str:
     # As privacy.exception_message does, without this test process's own argv.
-    vocabulary = privacy.Vocabulary(exc, exc.__traceback__)
+    vocabulary = privacy.vocabulary(exc, exc.__traceback__)
     return privacy.message(str(exc), vocabulary=vocabulary, typed=privacy.Typed([], {}))
 
 

@@ -30,6 +30,10 @@ asked first, and a module's code is walked only for tokens nothing else knew.
 import os
 import sys
 
+from autotelemetry.hook import namespace
+
+TYPE_CHECKING = False
+
 #: Largest stored exception message, in UTF-8 bytes (marker included).
 MESSAGE_LIMIT = 1024
 #: Largest stored stack (the frames' text, estimated as stored), in bytes.
@@ -56,7 +60,9 @@ _cache: "dict[str, object]" = {}
 
 #: A token is a run of letters, digits, ``_`` and any non-ASCII character; every
 #: other ASCII character (whitespace, punctuation, control) separates tokens.
-SEPARATORS = frozenset(chr(c) for c in range(128) if not (chr(c).isalnum() or chr(c) == "_"))
+SEPARATORS = frozenset(map(chr, range(128))).difference(
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_"
+)
 #: str.translate table: every separator → NUL (so one split finds every token).
 _TO_NUL = dict.fromkeys(map(ord, SEPARATORS), 0)
 #: Our own placeholders, which the positive rule keeps as they are.
@@ -831,49 +837,60 @@ def _code_type() -> type:
     return type(_code_type.__code__)
 
 
-class _Text:
-    """The program text of some code objects: their names, and their strings joined."""
+#: The program text of some code objects (:func:`program_text`): their lower-cased names,
+#: and their strings joined, lower-cased. A pair, not a class: defining a class costs
+#: every crash ~70k instructions (docs/performance.md).
+if TYPE_CHECKING:
+    ProgramText = tuple[set[str], str]
 
-    __slots__ = ("names", "strings")
 
-    def __init__(self, codes: "list[object]", trusted: "object") -> None:
-        code_type = _code_type()
-        names: "set[str]" = set()
-        strings: "list[str]" = []
-        stack = list(codes)
-        seen: "set[int]" = set()
-        while stack:
-            code = stack.pop()
-            if id(code) in seen:
-                continue
-            seen.add(id(code))
-            if not trusted(code.co_filename):  # type: ignore[attr-defined,operator]
-                continue  # compiled from data (<string>, a template): not the program's
-            names.update(code.co_names)  # type: ignore[attr-defined]
-            names.update(code.co_varnames)  # type: ignore[attr-defined]
-            names.update(code.co_freevars)  # type: ignore[attr-defined]
-            names.update(code.co_cellvars)  # type: ignore[attr-defined]
-            strings.append(getattr(code, "co_qualname", None) or code.co_name)  # type: ignore[attr-defined]
-            consts = list(code.co_consts)  # type: ignore[attr-defined]
-            while consts:
-                const = consts.pop()
-                kind = type(const)
-                if kind is str:
-                    strings.append(const)
-                elif kind is code_type:
-                    stack.append(const)
-                elif kind is int:
-                    if -(10**12) < const < 10**12:
-                        names.add(str(const))
-                elif kind is tuple or kind is frozenset:
-                    consts.extend(const)
-        self.names = {n.lower() for n in names}
-        self.strings = "\n".join(strings).lower()
+def program_text(codes: "list[object]", trusted: "object") -> "ProgramText":
+    """The names and strings of ``codes`` and the code objects they hold, where ``trusted``
+    says the code was compiled from the program's source (not from data)."""
+    code_type = _code_type()
+    names: "set[str]" = set()
+    strings: "list[str]" = []
+    stack = list(codes)
+    seen: "set[int]" = set()
+    while stack:
+        code = stack.pop()
+        if id(code) in seen:
+            continue
+        seen.add(id(code))
+        if not trusted(code.co_filename):  # type: ignore[attr-defined,operator]
+            continue  # compiled from data (<string>, a template): not the program's
+        names.update(code.co_names)  # type: ignore[attr-defined]
+        names.update(code.co_varnames)  # type: ignore[attr-defined]
+        names.update(code.co_freevars)  # type: ignore[attr-defined]
+        names.update(code.co_cellvars)  # type: ignore[attr-defined]
+        strings.append(getattr(code, "co_qualname", None) or code.co_name)  # type: ignore[attr-defined]
+        consts = list(code.co_consts)  # type: ignore[attr-defined]
+        while consts:
+            const = consts.pop()
+            kind = type(const)
+            if kind is str:
+                strings.append(const)
+            elif kind is code_type:
+                stack.append(const)
+            elif kind is int:
+                if -(10**12) < const < 10**12:
+                    names.add(str(const))
+            elif kind is tuple or kind is frozenset:
+                consts.extend(const)
+    lowered = set()
+    for name in names:
+        lowered.add(name.lower())
+    return lowered, "\n".join(strings).lower()
 
-    def find(self, pending: "set[str]") -> "set[str]":
-        names = self.names
-        strings = self.strings
-        return {t for t in pending if t in names or _occurs(t, strings)}
+
+def text_holds(text: "ProgramText", pending: "set[str]") -> "set[str]":
+    """The tokens of ``pending`` that ``text`` holds (as a name, or inside a string)."""
+    names, strings = text
+    found = set()
+    for token in pending:
+        if token in names or _occurs(token, strings):
+            found.add(token)
+    return found
 
 
 def _source_file(filename: object) -> bool:
@@ -938,7 +955,7 @@ def _class_name(cls: object) -> str:
 CONTAINER_ITEMS = 256
 
 
-def _module_text(name: str) -> "_Text | None":
+def _module_text(name: str) -> "ProgramText | None":
     """Program text of a module: its own functions and classes (also those in a
     module-level dict/list/tuple, such as a dispatch table) and, while it is still
     running at top level in some thread (a script, a module being imported), its
@@ -978,8 +995,9 @@ def _module_text(name: str) -> "_Text | None":
                         codes.append(item.__code__)
         if namespace is not None:
             codes += _running_module_code(namespace)
-        text = _Text(codes, program_source)
-        text.names.update(n.lower() for n in names)
+        text = program_text(codes, program_source)
+        for each in names:
+            text[0].add(each.lower())
     texts[name] = text  # type: ignore[index]
     return text
 
@@ -1111,8 +1129,23 @@ def _chain(exc: BaseException, limit: int = 10) -> "list[BaseException]":
     return out
 
 
-class Vocabulary:
-    """What the program itself contains, asked lazily, cheapest source first.
+#: What :func:`vocabulary` asks about: the exception, its traceback, and the module names of
+#: the traceback's frames once walked. A record and a closure, not a class: defining a class
+#: costs every crash ~70k instructions (docs/performance.md).
+if TYPE_CHECKING:
+    from typing import Callable, Protocol
+
+    Known = Callable[[set[str]], set[str]]
+
+    class Vocabulary(Protocol):
+        exc: "BaseException | None"
+        tb: object
+        module_names: "list[str] | None"
+
+
+def vocabulary(exc: "BaseException | None" = None, tb: "object | None" = None) -> "Known":
+    """What the program itself contains: a function from lower-cased tokens to those of
+    them the program holds, asking lazily, cheapest source first.
 
     1. fixed words: CPython's error texts and the names of builtins (:data:`PHRASES`),
        the exception's classes and modules (and its chain's, and the class of
@@ -1126,130 +1159,133 @@ class Vocabulary:
     Only code compiled from Python source files counts (not ``<string>``: code
     built from data at run time is data).
     """
+    vocab = namespace.Record(exc=exc, tb=tb, module_names=None)
 
-    def __init__(self, exc: "BaseException | None" = None, tb: "object | None" = None) -> None:
-        self.exc = exc
-        self.tb = tb
+    def known_here(words: "set[str]") -> "set[str]":
+        return known(vocab, words)
 
-    def known(self, words: "set[str]") -> "set[str]":
-        """The subset of ``words`` (lower-cased tokens) that the program contains."""
-        pending = set(words)
-        found: "set[str]" = set()
-        for stage in (self._fixed, self._frames, self._modules):
-            if not pending:
-                break
-            try:
-                hit = stage(pending)
-            except Exception:
-                continue  # a source that cannot be read knows nothing
-            found |= hit
-            pending -= hit
-        return found
+    return known_here
 
-    def _exceptions(self) -> "list[BaseException]":
-        return _chain(self.exc) if self.exc is not None else []
 
-    def _classes(self) -> "list[type]":
-        classes: "list[type]" = []
-        for exc in self._exceptions():
-            for cls in type(exc).__mro__:
+def known(vocab: "Vocabulary", words: "set[str]") -> "set[str]":
+    """The subset of ``words`` (lower-cased tokens) that the program contains."""
+    pending = set(words)
+    found: "set[str]" = set()
+    for stage in (_fixed_words, _frame_words, _module_words):
+        if not pending:
+            break
+        try:
+            hit = stage(vocab, pending)
+        except Exception:
+            continue  # a source that cannot be read knows nothing
+        found |= hit
+        pending -= hit
+    return found
+
+
+def _exceptions_of(vocab: "Vocabulary") -> "list[BaseException]":
+    return _chain(vocab.exc) if vocab.exc is not None else []
+
+
+def _classes_of(vocab: "Vocabulary") -> "list[type]":
+    classes: "list[type]" = []
+    for exc in _exceptions_of(vocab):
+        for cls in type(exc).__mro__:
+            if cls not in classes:
+                classes.append(cls)
+        obj = getattr(exc, "obj", None) if isinstance(exc, AttributeError) else None
+        if obj is not None:
+            for cls in type(obj).__mro__:
                 if cls not in classes:
                     classes.append(cls)
-            obj = getattr(exc, "obj", None) if isinstance(exc, AttributeError) else None
-            if obj is not None:
-                for cls in type(obj).__mro__:
-                    if cls not in classes:
-                        classes.append(cls)
-        return classes
-
-    def _fixed(self, pending: "set[str]") -> "set[str]":
-        names: "set[str]" = set()
-        for cls in self._classes():
-            names.add(_class_name(cls).lower())
-            module = _class_dict(cls).get("__module__")
-            if isinstance(module, str):
-                names.update(module.lower().split("."))
-        errors = _strerror_words(self._exceptions())
-        return {t for t in pending if t in names or t in errors or _phrase(t)}
-
-    def _tracebacks(self) -> "list[object]":
-        out = []
-        if self.tb is not None:
-            out.append(self.tb)
-        for exc in self._exceptions():
-            tb = exc.__traceback__
-            if tb is not None and all(tb is not t for t in out):
-                out.append(tb)
-        return out
-
-    def _frame_codes(self) -> "tuple[list[object], list[str]]":
-        codes: "list[object]" = []
-        modules: "list[str]" = []
-        for tb in self._tracebacks():
-            steps = 0
-            while tb is not None and steps < 4 * FRAME_LIMIT:
-                frame = tb.tb_frame  # type: ignore[attr-defined]
-                codes.append(frame.f_code)
-                name = frame.f_globals.get("__name__")
-                if isinstance(name, str) and name not in modules:
-                    modules.append(name)
-                tb = tb.tb_next  # type: ignore[attr-defined]
-                steps += 1
-        return codes, modules
-
-    def _frames(self, pending: "set[str]") -> "set[str]":
-        codes, self._module_names = self._frame_codes()
-        seen: "set[int]" = set()
-        for cls in self._classes():
-            _class_codes(cls, codes, seen)
-        return _Text(codes, program_source).find(pending)
-
-    def _modules(self, pending: "set[str]") -> "set[str]":
-        names = list(getattr(self, "_module_names", None) or self._frame_codes()[1])
-        for cls in self._classes():
-            module = _class_dict(cls).get("__module__")
-            if isinstance(module, str) and module not in names and module != "builtins":
-                names.append(module)
-        found: "set[str]" = set()
-        for name in names:
-            if not program_module(name, siblings=True):
-                continue  # a user's plugin or config: its names and constants are data
-            # Numbers count only where the failing code itself has them (stage 2).
-            wanted = {t for t in pending - found if not t.isdigit()}
-            own = _module_names(name)  # names bound in it (also classes made in C)
-            hit = {t for t in wanted if t in own}
-            found |= hit
-            wanted -= hit
-            source = _module_source(name)
-            if source is not None:  # what the file does not hold, its code cannot
-                wanted = {t for t in wanted if t.encode("utf-8", "surrogatepass") in source}
-            if not wanted:
-                continue
-            text = _module_text(name)
-            if text is not None:
-                found |= text.find(wanted)
-            if len(found) == len(pending):
-                break
-        return found
+    return classes
 
 
-class _Phrases:
-    """A vocabulary of CPython's fixed texts only (no code to read)."""
+def _fixed_words(vocab: "Vocabulary", pending: "set[str]") -> "set[str]":
+    names: "set[str]" = set()
+    for cls in _classes_of(vocab):
+        names.add(_class_name(cls).lower())
+        module = _class_dict(cls).get("__module__")
+        if isinstance(module, str):
+            names.update(module.lower().split("."))
+    errors = _strerror_words(_exceptions_of(vocab))
+    return {t for t in pending if t in names or t in errors or _phrase(t)}
 
-    def known(self, words: "set[str]") -> "set[str]":
-        return {t for t in words if _phrase(t)}
+
+def _tracebacks_of(vocab: "Vocabulary") -> "list[object]":
+    out = []
+    if vocab.tb is not None:
+        out.append(vocab.tb)
+    for exc in _exceptions_of(vocab):
+        tb = exc.__traceback__
+        if tb is not None and all(tb is not t for t in out):
+            out.append(tb)
+    return out
+
+
+def _frame_codes(vocab: "Vocabulary") -> "tuple[list[object], list[str]]":
+    codes: "list[object]" = []
+    modules: "list[str]" = []
+    for tb in _tracebacks_of(vocab):
+        steps = 0
+        while tb is not None and steps < 4 * FRAME_LIMIT:
+            frame = tb.tb_frame  # type: ignore[attr-defined]
+            codes.append(frame.f_code)
+            name = frame.f_globals.get("__name__")
+            if isinstance(name, str) and name not in modules:
+                modules.append(name)
+            tb = tb.tb_next  # type: ignore[attr-defined]
+            steps += 1
+    return codes, modules
+
+
+def _frame_words(vocab: "Vocabulary", pending: "set[str]") -> "set[str]":
+    codes, vocab.module_names = _frame_codes(vocab)
+    seen: "set[int]" = set()
+    for cls in _classes_of(vocab):
+        _class_codes(cls, codes, seen)
+    return text_holds(program_text(codes, program_source), pending)
+
+
+def _module_words(vocab: "Vocabulary", pending: "set[str]") -> "set[str]":
+    names = list(vocab.module_names or _frame_codes(vocab)[1])
+    for cls in _classes_of(vocab):
+        module = _class_dict(cls).get("__module__")
+        if isinstance(module, str) and module not in names and module != "builtins":
+            names.append(module)
+    found: "set[str]" = set()
+    for name in names:
+        if not program_module(name, siblings=True):
+            continue  # a user's plugin or config: its names and constants are data
+        # Numbers count only where the failing code itself has them (stage 2).
+        wanted = {t for t in pending - found if not t.isdigit()}
+        own = _module_names(name)  # names bound in it (also classes made in C)
+        hit = {t for t in wanted if t in own}
+        found |= hit
+        wanted -= hit
+        source = _module_source(name)
+        if source is not None:  # what the file does not hold, its code cannot
+            wanted = {t for t in wanted if t.encode("utf-8", "surrogatepass") in source}
+        if not wanted:
+            continue
+        text = _module_text(name)
+        if text is not None:
+            found |= text_holds(text, wanted)
+        if len(found) == len(pending):
+            break
+    return found
 
 
 def keep_program_text(
-    text: str, vocabulary: "object | None" = None, typed: "set[str] | None" = None
+    text: str, vocabulary: "Known | None" = None, typed: "set[str] | None" = None
 ) -> str:
     """Every token the program did not write → ``<value>`` (consecutive ones merge).
 
-    ``vocabulary.known(words)`` says which lower-cased tokens the program contains;
+    ``vocabulary(words)`` (:func:`vocabulary`) says which lower-cased tokens the program
+    contains (none given: only CPython's fixed texts, :func:`_phrase`);
     ``typed`` are tokens the user typed, replaced even when the program has them.
     Our placeholders stay; separators stay, except between two replaced tokens.
     """
-    vocabulary = vocabulary if vocabulary is not None else _Phrases()
     typed = typed or set()
     spans = _spans(text)
     words = set()
@@ -1257,7 +1293,15 @@ def keep_program_text(
         if text[start] != "<":
             words.add(text[start:end].lower())
     words -= typed
-    found = vocabulary.known(words) if words else set()  # type: ignore[attr-defined]
+    if not words:
+        found: "set[str]" = set()
+    elif vocabulary is None:  # CPython's fixed texts only (no code to read)
+        found = set()
+        for word in words:
+            if _phrase(word):
+                found.add(word)
+    else:
+        found = vocabulary(words)
     out: "list[str]" = []
     pos = 0
     last_value = False
@@ -1328,7 +1372,7 @@ def message(
     text: str,
     limit: int = MESSAGE_LIMIT,
     scan_limit: int = SCAN_LIMIT,
-    vocabulary: "object | None" = None,
+    vocabulary: "Known | None" = None,
     typed: "Typed | None" = None,
 ) -> str:
     """A stored exception message: secrets, paths, typed values, the positive rule, truncated.
@@ -1367,8 +1411,8 @@ def exception_message(
         return "<exception str() failed>"
     if text == "<exception str() failed>":
         return text
-    vocabulary = Vocabulary(exc, tb if tb is not None else exc.__traceback__)
-    return message(text, vocabulary=vocabulary, typed=typed_here(names))
+    program = vocabulary(exc, tb if tb is not None else exc.__traceback__)
+    return message(text, vocabulary=program, typed=typed_here(names))
 
 
 def note_main_file(path: "str | None") -> None:
@@ -2017,7 +2061,6 @@ __all__ = [
     "STACK_LIMIT",
     "VALUE",
     "Typed",
-    "Vocabulary",
     "exception_message",
     "keep_program_text",
     "limit_frames",
@@ -2029,4 +2072,5 @@ __all__ = [
     "tokens",
     "truncate",
     "usernames",
+    "vocabulary",
 ]
