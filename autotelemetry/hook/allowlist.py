@@ -110,7 +110,10 @@ def matches(pattern: str, name: str) -> bool:
         return pattern in candidates
     from fnmatch import fnmatchcase
 
-    return any(fnmatchcase(candidate, pattern) for candidate in candidates)
+    for candidate in candidates:
+        if fnmatchcase(candidate, pattern):
+            return True
+    return False
 
 
 def is_allowlisted(name: "str | None", allowlist: "Allowlist") -> "AllowEntry | None":
@@ -133,12 +136,10 @@ def excluded(command: str, program: str, allowlist: "Allowlist | None" = None) -
     """
     if allowlist is None:
         allowlist = current_allowlist()
-    excludes = [
-        x
-        for e in allowlist.entries
-        if e.excludes and matches(e.pattern, program)
-        for x in e.excludes
-    ]
+    excludes: "list[str]" = []
+    for e in allowlist.entries:
+        if e.excludes and matches(e.pattern, program):
+            excludes.extend(e.excludes)
     if not excludes:
         return None
     words = command.split(" ")[1:]

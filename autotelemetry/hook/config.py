@@ -23,9 +23,17 @@ from autotelemetry.hook import allowlist, env, event, identity, namespace, optio
 CONFIG_FILE = "config.toml"
 
 #: Every setting a config file may hold, and its default.
-DEFAULTS = {o[options.NAME]: o[options.DEFAULT] for o in options.OPTIONS if o[options.FILE]}
+DEFAULTS: "dict[str, object]" = {}
 #: Settings a ``[cli.NAME]`` table may hold.
-PER_CLI_KEYS = tuple(o[options.NAME] for o in options.OPTIONS if o[options.PER_CLI])
+PER_CLI_KEYS: "tuple[str, ...]" = ()
+# Loops, not comprehensions: each comprehension is a code object more for every
+# instrumented run to unmarshal (docs/performance.md).
+for _option in options.OPTIONS:
+    if _option[options.FILE]:
+        DEFAULTS[_option[options.NAME]] = _option[options.DEFAULT]
+    if _option[options.PER_CLI]:
+        PER_CLI_KEYS += (_option[options.NAME],)
+del _option
 #: OpenTelemetry's endpoint variables: consent to send like AUTOTELEMETRY_ENDPOINT, but
 #: below every source of ours (docs/delivery.md). The sender resolves the rest of OTEL_*.
 OTEL_ENDPOINTS = (
@@ -122,7 +130,7 @@ def new_settings(files: "list[str] | tuple[str, ...]" = ()) -> "Settings":
     files = list(files)
     return namespace.Record(
         values=dict(DEFAULTS),
-        sources={key: "default" for key in DEFAULTS},
+        sources=dict.fromkeys(DEFAULTS, "default"),
         clis=[],
         problems=[],
         files=files,
@@ -254,9 +262,13 @@ def opt_out_variable(name: str) -> str:
     → ``TOOL_NO_TELEMETRY``)."""
     if name.endswith(".py"):
         name = name[:-3]
-    return "".join(ch if ch.isalnum() and ch.isascii() else "_" for ch in name.upper()) + (
-        "_NO_TELEMETRY"
-    )
+    upper = name.upper()
+    if not (upper.isascii() and upper.replace("_", "").isalnum()):  # most names are
+        chars = []
+        for ch in upper:
+            chars.append(ch if ch.isalnum() and ch.isascii() else "_")
+        upper = "".join(chars)
+    return upper + "_NO_TELEMETRY"
 
 
 def skip_reason(

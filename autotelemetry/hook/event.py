@@ -107,10 +107,11 @@ def environment() -> "dict[str, object]":
 
 
 def _escape_table() -> "dict[int, str]":
-    table = {i: "\\u%04x" % i for i in range(0x20)}
+    table = dict(zip(range(0x20), map("\\u%04x".__mod__, range(0x20))))
     table.update({0x22: '\\"', 0x5C: "\\\\", 0x0A: "\\n", 0x0D: "\\r", 0x09: "\\t"})
     # Lone surrogates (surrogate-escaped argv bytes) cannot be UTF-8 encoded.
-    table.update({i: "\\u%04x" % i for i in range(0xD800, 0xE000)})
+    surrogates = range(0xD800, 0xE000)
+    table.update(zip(surrogates, map("\\u%04x".__mod__, surrogates)))
     return table
 
 

@@ -97,4 +97,8 @@ def retire() -> None:
     bystander's imports after the decision (docs/performance.md).
     """
     boot.find_spec = Exception().__init__  # type: ignore[misc]
-    sys.meta_path = [finder for finder in sys.meta_path if finder is not boot]
+    finders = []
+    for finder in sys.meta_path:
+        if finder is not boot:
+            finders.append(finder)
+    sys.meta_path = finders

@@ -170,7 +170,9 @@ def unlisted() -> bool:
         return True
     if boot.state["forced"]:
         return False
-    names = [each.encode("utf-8", "surrogateescape") for each in candidates(name)]
+    names = []
+    for each in candidates(name):
+        names.append(each.encode("utf-8", "surrogateescape"))
     if _mentions((env.get("AUTOTELEMETRY_ALLOW") or "").encode("utf-8", "surrogateescape"), names):
         return False
     for path in allowlist_files():

@@ -396,8 +396,9 @@ OPTIONS: "tuple[Option, ...]" = (
     ),
 )
 
-#: The same options by name.
-BY_NAME: "dict[str, Option]" = {option[0]: option for option in OPTIONS}
+#: The same options by name (``zip(*OPTIONS)``: the columns; a comprehension would be one
+#: more code object for every instrumented run to unmarshal).
+BY_NAME: "dict[str, Option]" = dict(zip(list(zip(*OPTIONS))[NAME], OPTIONS))
 
 #: Variables outside our prefix that mean "off", whatever else says on.
 KILL_SWITCHES = ("AUTOTELEMETRY_DISABLED", "DO_NOT_TRACK")
@@ -435,7 +436,7 @@ def coerce(option: "Option", value: object) -> "tuple[object, str | None]":
         choices = option[CHOICES]
         if isinstance(value, str) and value.strip().lower() in choices:
             return value.strip().lower(), None
-        return None, "must be " + " or ".join(repr(c) for c in choices)
+        return None, "must be " + " or ".join(map(repr, choices))
     if kind == "url":
         if isinstance(value, str):
             text = value.strip()
@@ -446,9 +447,9 @@ def coerce(option: "Option", value: object) -> "tuple[object, str | None]":
         return None, "must be an http:// or https:// URL"
     if kind == "signals":
         if isinstance(value, str):
-            words = {w.strip().lower() for w in value.split(",")} - {""}
+            words = set(map(str.strip, value.lower().split(","))) - {""}
             if words and words <= {"logs", "traces"}:
-                return ",".join(w for w in ("logs", "traces") if w in words), None
+                return ",".join(sorted(words)), None  # "logs" before "traces"
         return None, "must be " + KINDS[kind]
     if kind in ("path", "text"):
         if isinstance(value, str):

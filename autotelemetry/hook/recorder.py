@@ -461,8 +461,11 @@ def flush() -> None:
             lines.append(event.dumps(record))
         path = spool.write(home, lines)
         invocation = RECORDER.invocation
-        if invocation is not None and any(r is invocation.command_event for r in mine):
-            invocation.spooled = (path, mine)  # hook/exits.py may rewrite it
+        if invocation is not None:
+            for record in mine:
+                if record is invocation.command_event:
+                    invocation.spooled = (path, mine)  # hook/exits.py may rewrite it
+                    break
         if debug:
             for line in lines:
                 sys.stderr.write("autotelemetry: recorded " + line + "\n")
@@ -598,7 +601,7 @@ def _watch_exit(invocation: "Invocation") -> object:
     Nothing touches the exception object.
     """
     invocation.exit_fate = None
-    marker = lambda: None  # noqa: E731 (any fresh object that takes a weak reference)
+    marker: "set[object]" = set()  # any fresh object a weak reference can watch (no code)
     invocation.exit_ref = _weakref.ref(marker, _exit_freed)
     frame = sys._getframe(1)
     while frame.f_back is not None:
@@ -688,7 +691,7 @@ def release() -> None:
 
 #: Signals whose default action ends the process, recorded as ``terminated``.
 TERMINATING_SIGNALS = tuple(
-    getattr(_signal, name) for name in ("SIGTERM", "SIGHUP") if hasattr(_signal, name)
+    filter(None, (getattr(_signal, "SIGTERM", None), getattr(_signal, "SIGHUP", None)))
 )
 
 

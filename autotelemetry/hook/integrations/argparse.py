@@ -179,7 +179,10 @@ def _from_command_line(frame, outer) -> "bool | None":
     if not tokens:
         return None if argv else True
     known = set(argv)
-    return all(isinstance(t, str) and t in known for t in tokens)
+    for t in tokens:
+        if not (isinstance(t, str) and t in known):
+            return False
+    return True
 
 
 def _invocation(frame, state):
@@ -215,7 +218,9 @@ def _note(parser, frame, state, nested_in=None, invocation=None):
             return known
     outer = frame.f_back
     parent = nested_in
-    mine = {id(p.frame): p for p in parses}
+    mine = {}
+    for p in parses:
+        mine[id(p.frame)] = p
     up = outer if parent is None else None
     for _ in range(_MAX_DEPTH):
         if up is None:
@@ -332,12 +337,18 @@ def _flags(parse: "_Parse") -> "list[str]":
     out = []
     for action in list(parse.seen):
         options = getattr(action, "option_strings", None)
-        taken = [option for switch, option in parse.sides if switch is action]
+        taken = []
+        for switch, option in parse.sides:
+            if switch is action:
+                taken.append(option)
         if taken and isinstance(options, (list, tuple)):
             # An on/off switch: each side taken is its own flag (--color, --no-color).
             for option in taken:
                 off = option.startswith("--no-")
-                side = [o for o in options if isinstance(o, str) and o.startswith("--no-") == off]
+                side = []
+                for o in options:
+                    if isinstance(o, str) and o.startswith("--no-") == off:
+                        side.append(o)
                 name = _option_name(side, prefix)
                 if name is not None:
                     out.append(name)
@@ -352,9 +363,13 @@ def _option_name(options: object, prefix: str) -> "str | None":
     """The canonical option string: the first long one (``--x``, ``++x``), else the longest."""
     if not isinstance(options, (list, tuple)):
         return None
-    options = [o for o in options if isinstance(o, str) and o]
-    if not options:
+    strings = []
+    for o in options:
+        if isinstance(o, str) and o:
+            strings.append(o)
+    if not strings:
         return None
+    options = strings
     for option in options:
         if len(option) > 2 and option[0] in prefix and option[1] in prefix:
             return option
@@ -377,9 +392,16 @@ def _active_frames(caller, cause) -> "set[int]":
 
 def _select(parses: "list[_Parse]", active: "set[int]") -> "tuple[list[str], list[str]]":
     """The command path of the parse that counts, and the flags of every parse that counts."""
-    tops = [p for p in parses if p.parent is None]
-    running = [p for p in tops if p.cmdline is not False and id(p.frame) in active]
-    done = [p for p in tops if p.cmdline and id(p.frame) not in active and _returned(p)]
+    running = []
+    done = []
+    for p in parses:
+        if p.parent is not None:
+            continue
+        if id(p.frame) in active:
+            if p.cmdline is not False:
+                running.append(p)
+        elif p.cmdline and _returned(p):
+            done.append(p)
     flags: list[str] = []
     chains = {}
     for p in done:
@@ -390,8 +412,10 @@ def _select(parses: "list[_Parse]", active: "set[int]") -> "tuple[list[str], lis
         return names or _dispatched(running[-1], done), flags + more
     if not done:
         return [], []
-    with_sub = [p for p in done if chains[id(p)][0]]
-    main = (with_sub or done)[-1]
+    main = done[-1]
+    for p in done:
+        if chains[id(p)][0]:
+            main = p  # the last parse that named a subcommand, if any did
     return chains[id(main)][0] or _dispatched(main, done), flags
 
 
@@ -416,10 +440,15 @@ def _dispatched(parse: "_Parse", counted: "list[_Parse]") -> "list[str]":
             choices = getattr(action, "choices", None)
             if not getattr(action, "option_strings", True) and choices is not None:
                 try:
-                    registered.update(c for c in choices if isinstance(c, str))
+                    for c in choices:
+                        if isinstance(c, str):
+                            registered.add(c)
                 except TypeError:
                     continue
-    return words if all(w in registered for w in words) else []
+    for w in words:
+        if w not in registered:
+            return []
+    return words
 
 
 def _from_error(caller, parser_class) -> bool:

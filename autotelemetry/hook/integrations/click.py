@@ -106,7 +106,10 @@ def _invocation_of(ctx: "Any", framework: "Any") -> "recorder.Invocation | None"
     if invocation.state["framework"] is not framework or ctx is None:
         return None
     contexts: "list[Any]" = invocation.state["contexts"]  # type: ignore[assignment]
-    return invocation if any(c is ctx for c in contexts) else None
+    for c in contexts:
+        if c is ctx:
+            return invocation
+    return None
 
 
 def _side_name(option: "Any") -> "str | None":
@@ -120,8 +123,12 @@ def _side_name(option: "Any") -> "str | None":
         return None
     strings = [*getattr(option, "_long_opts", ()), *getattr(option, "_short_opts", ())]
     secondary = list(getattr(obj, "secondary_opts", None) or ())
-    if secondary and strings and all(s in secondary for s in strings):
-        return _canonical_option(secondary)
+    if secondary and strings:
+        for s in strings:
+            if s not in secondary:
+                break
+        else:
+            return _canonical_option(secondary)
     return _canonical_option(list(getattr(obj, "opts", None) or ())) or _canonical_option(strings)
 
 
@@ -211,8 +218,11 @@ def _note(ctx, framework: "Any") -> None:
         return
     if invocation is not None and invocation.integration is sys.modules[__name__]:
         contexts = invocation.state["contexts"]
-        if any(c is ctx.parent for c in contexts):  # type: ignore[attr-defined]
-            contexts.append(ctx)  # type: ignore[attr-defined]
+        parent = ctx.parent
+        for c in contexts:  # type: ignore[attr-defined]
+            if c is parent:
+                contexts.append(ctx)  # type: ignore[attr-defined]
+                break
 
 
 def _click_cause(frame: "FrameType | None") -> "BaseException | None":
@@ -271,7 +281,10 @@ def describe(invocation: "recorder.Invocation", ending: "recorder.Ending") -> "r
 
 def _is_typer(ctx: object) -> bool:
     command = getattr(ctx, "command", None)
-    return any(c.__module__.startswith("typer") for c in type(command).__mro__)
+    for c in type(command).__mro__:
+        if c.__module__.startswith("typer"):
+            return True
+    return False
 
 
 def _callback_module(ctx: object) -> "str | None":
@@ -301,7 +314,7 @@ def _walk(state: "dict[str, object]", framework: "Any"):
             flags.extend(_flags(ctx, framework))
         kids = children.get(id(ctx), [])
         if kids:
-            names.extend(_canonical_name(kid) for kid in kids)
+            names.extend(map(_canonical_name, kids))
         elif id(ctx) in chosen:
             # The group callback ended the run before the subcommand's context was made.
             name = _registered_name(ctx, chosen[id(ctx)])
@@ -362,11 +375,13 @@ def _flags(ctx, framework) -> "list[str]":
 
 def _canonical_option(opts: "list[str]") -> "str | None":
     """The first long option string (``--x``), else the longest; ``None`` for none."""
-    opts = [o for o in opts if isinstance(o, str) and o]
-    if not opts:
-        return None
-    longs = [o for o in opts if o.startswith("--")]
-    return longs[0] if longs else max(opts, key=len)
+    strings = []
+    for o in opts:
+        if isinstance(o, str) and o:
+            if o.startswith("--"):
+                return o  # the first long one
+            strings.append(o)
+    return max(strings, key=len) if strings else None
 
 
 __all__ = ["WATCHES", "describe", "patch"]
