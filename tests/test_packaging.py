@@ -466,6 +466,9 @@ def test_built_modules_heal_missing_or_stale_byte_code(venv_root: Path, tmp_path
     # No byte-code: recorded, and the built modules' byte-code written for the next run.
     assert recorded({}) == [("exampleclick db migrate", "success")]
     written = {p.name.split(".")[0] for p in cache.glob("*.pyc")}
+    # A writer's turn at the spool caps (one run in 64, at random) loads the eviction module
+    # too: the run loaded it, so its byte-code is written as well (seen once in CI).
+    written.discard("_autotelemetry_eviction")
     assert written == {f"_autotelemetry_{m}" for m in ("handover", "allowlist", "click")}
     # A built module newer than its byte-code: compiled again, the new byte-code kept.
     click = built / "_autotelemetry_click.py"
