@@ -15,7 +15,7 @@ SPEC law 3). :func:`message` does, in this order:
    (cased, URL-encoded, base64, ``repr()``-quoted, a path's directory ...), and
    the environment's values → ``<value>``;
 4. **the positive rule** (:func:`keep_program_text`): the text is split into
-   tokens; a token survives only if the program contains it (:class:`Vocabulary`:
+   tokens; a token survives only if the program contains it (:func:`vocabulary`:
    the string constants and names of the code on the traceback and of the modules
    it belongs to, CPython's fixed error texts, ``os.strerror`` texts, exception
    and class names). Every other token becomes ``<value>``; consecutive ones merge;
