@@ -53,8 +53,9 @@ OURS = re.compile(r"[/\\](autotelemetry[/\\]|_autotelemetry_)")
 FRAMEWORK = re.compile(r"[/\\](argparse\.py|click[/\\]|typer[/\\])")
 
 
-def find_python(wanted: str | None) -> str:
-    """A Python 3.12+ (perf trampolines): ``--python``, else pyenv's newest, else PATH."""
+def find_python(wanted: str | None) -> tuple[str, str]:
+    """A Python 3.12+ (perf trampolines) and its ``X.Y``: ``--python``, else pyenv's newest,
+    else PATH."""
     candidates = [wanted] if wanted else []
     if not wanted:
         root = os.environ.get("PYENV_ROOT", os.path.expanduser("~/.pyenv"))
@@ -65,13 +66,13 @@ def find_python(wanted: str | None) -> str:
         if not python:
             continue
         out = subprocess.run(
-            [python, "-c", "import sys; print(sys.version_info >= (3, 12))"],
+            [python, "-c", "import sys; print(sys.version_info >= (3, 12), *sys.version_info[:2])"],
             capture_output=True,
             text=True,
             check=False,
-        )
-        if out.stdout.strip() == "True":
-            return python
+        ).stdout.split()
+        if out[:1] == ["True"]:
+            return python, "%s.%s" % (out[1], out[2])
     raise SystemExit("attribute.py: needs a Python 3.12 or newer (--python PATH)")
 
 
@@ -138,21 +139,21 @@ def ours_only(costs: dict[str, int]) -> dict[str, int]:
     return out
 
 
-def count(env_dir: Path, program: str, argv: list[str], home: str, perf: bool) -> str:
-    """Run once to warm the home, then under callgrind; the callgrind file's path."""
+def count(env_dir: Path, program: str, argv: list[str], home: str) -> tuple[str, str]:
+    """Run once to warm the home, then under callgrind with trampolines: the paths of the
+    callgrind file and of the run's perf map (valgrind runs the program in its own pid)."""
     env = run.clean_env(AUTOTELEMETRY_HOME=home, AUTOTELEMETRY_ALLOW=ALLOW, PYTHONHASHSEED="0")
-    if perf:
-        env["PYTHONPERFSUPPORT"] = "1"
     cmd = [str(env_dir / "bin" / program), *argv]
     subprocess.run(cmd, env=env, capture_output=True, check=False)
     out = tempfile.mktemp(prefix="attribute-", suffix=".callgrind")
-    subprocess.run(
+    valgrind = subprocess.Popen(
         ["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}", *cmd],
-        env=env,
-        capture_output=True,
-        check=False,
+        env={**env, "PYTHONPERFSUPPORT": "1"},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
-    return out
+    valgrind.wait()
+    return out, f"/tmp/perf-{valgrind.pid}.map"
 
 
 def short(name: str) -> str:
@@ -172,13 +173,7 @@ def main() -> None:
     )
     parser.add_argument("--top", type=int, default=25, help="functions listed per row")
     args = parser.parse_args()
-    python = find_python(args.python)
-    version = subprocess.run(
-        [python, "-c", "import sys; print('%d.%d' % sys.version_info[:2])"],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout.strip()
+    python, version = find_python(args.python)
     examples = [str(run.ROOT / "examples" / n) for n in ("exampleclick", "exampletyper")]
     examples.append(str(run.ROOT / "examples" / "exampleargparse"))
     ours = run.venv(f"attribute-hooked-{version}", [str(run.ROOT), *examples], True, python)
@@ -186,20 +181,17 @@ def main() -> None:
     for row in args.rows.split(","):
         program, argv = ROWS[row]
         home = tempfile.mkdtemp(prefix="attribute-home-")
+        files: list[str] = []
         try:
-            bare_file = count(bare, program, argv, home, perf=True)
-            perf_before = set(glob.glob("/tmp/perf-*.map"))
-            ours_file = count(ours, program, argv, home, perf=True)
-            maps = sorted(set(glob.glob("/tmp/perf-*.map")) - perf_before, key=os.path.getmtime)
-            names: dict[str, str] = {}
-            for map_file in maps:
-                names.update(perf_names(map_file))
-            total, costs = inclusive(ours_file, names)
+            bare_file, bare_map = count(bare, program, argv, home)
+            ours_file, ours_map = count(ours, program, argv, home)
+            files += [bare_file, bare_map, ours_file, ours_map]
+            total, costs = inclusive(ours_file, perf_names(ours_map))
             bare_total, _ = inclusive(bare_file, {})
             listed = sorted(ours_only(costs).items(), key=lambda item: -item[1])
         finally:
             shutil.rmtree(home, ignore_errors=True)
-            for leftover in [bare_file, ours_file, *maps]:
+            for leftover in files:
                 if os.path.exists(leftover):
                     os.unlink(leftover)
         print(f"\n{row} on Python {version}: {' '.join([program, *argv])}")

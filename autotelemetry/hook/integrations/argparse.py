@@ -369,11 +369,10 @@ def _option_name(options: object, prefix: str) -> "str | None":
             strings.append(o)
     if not strings:
         return None
-    options = strings
-    for option in options:
+    for option in strings:
         if len(option) > 2 and option[0] in prefix and option[1] in prefix:
             return option
-    return max(options, key=len)
+    return max(strings, key=len)
 
 
 def _active_frames(caller, cause) -> "set[int]":
