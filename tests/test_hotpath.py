@@ -9,6 +9,7 @@ interpreter shutdown (structural guards: never timing assertions).
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -218,6 +219,74 @@ def test_built_module_binds_siblings_to_itself(tmp_path: Path):
     finally:
         for name in ("_x_built", "autotelemetry.hook.a", "autotelemetry.hook.b"):
             sys.modules.pop(name, None)
+
+
+def _package(root: Path, config: str) -> None:
+    """A package ``autotelemetry.hook`` under ``root`` whose ``config`` module is ``config``."""
+    hook = root / "autotelemetry" / "hook"
+    hook.mkdir(parents=True, exist_ok=True)
+    (root / "autotelemetry" / "__init__.py").write_text("")
+    (hook / "__init__.py").write_text("")
+    (hook / "config.py").write_text(config)
+
+
+def test_build_folds_derived_names_into_literals(tmp_path: Path):
+    """The built module holds what the source computes (``FOLDED``), not the computation,
+    and the build leaves the process's own copy of the package untouched."""
+    _package(
+        tmp_path,
+        "import os\n\n"
+        "DEFAULTS, SETTING_VARIABLES, PER_CLI_KEYS = (\n"
+        "    {'a': os.sep == '/'}, (('a', 'X_A'),), tuple(['a'])\n)\n\n\n"
+        "def get():\n    return DEFAULTS['a']\n",
+    )
+    before = sys.modules.get("autotelemetry.hook.config")
+    text = amalgamate.build(tmp_path, amalgamate.Target("_x_folded", ("config",)), {})
+    assert sys.modules.get("autotelemetry.hook.config") is before
+    assert "os.sep ==" not in text and "tuple([" not in text
+    assert f"DEFAULTS = {{'a': {os.sep == '/'}}}\n" in text
+    assert "PER_CLI_KEYS = ('a',)\n" in text
+    assert "SETTING_VARIABLES = (('a', 'X_A'),)\n" in text
+    namespace: dict[str, object] = {"__name__": "_x_folded"}
+    sys.modules["_x_folded"] = type(sys)("_x_folded")
+    try:
+        exec(compile(text, "_x_folded", "exec"), namespace)
+    finally:  # the built module registers itself under its source's name where free
+        del sys.modules["_x_folded"]
+        if before is None:
+            sys.modules.pop("autotelemetry.hook.config", None)
+    assert namespace["get"]() is (os.sep == "/")  # type: ignore[operator]
+
+
+@pytest.mark.parametrize(
+    "config, why",
+    [
+        ("DEFAULTS = {'a': object()}\nSETTING_VARIABLES = PER_CLI_KEYS = ()\n", "not a literal"),
+        ("DEFAULTS, OTHER = {}, 1\nSETTING_VARIABLES = PER_CLI_KEYS = ()\n", "other names"),
+        ("DEFAULTS = {}\nSETTING_VARIABLES = ()\n", "bound by no top-level"),
+    ],
+)
+def test_build_refuses_what_it_cannot_fold(tmp_path: Path, config: str, why: str):
+    _package(tmp_path, config)
+    with pytest.raises(amalgamate.BuildError, match=why):
+        amalgamate.build(tmp_path, amalgamate.Target("_x_folded", ("config",)), {})
+
+
+def test_hot_modules_hold_the_option_tables_columns_not_the_table():
+    """What the wheel's framework modules fold is what the table says (the build reads
+    the sources), and none of them holds the table itself."""
+    sys.path.insert(0, str(ROOT))
+    from autotelemetry.hook import config, options
+
+    built = amalgamate.build_all(ROOT)
+    for name in ("_autotelemetry_click", "_autotelemetry_argparse"):
+        text = built[name]
+        assert "OPTIONS = (" not in text and "setting_columns()" not in text
+        assert f"DEFAULTS = {config.DEFAULTS!r}\n" in text
+        assert f"SETTING_VARIABLES = {config.SETTING_VARIABLES!r}\n" in text
+    columns = (config.DEFAULTS, config.SETTING_VARIABLES, config.PER_CLI_KEYS)
+    assert options.setting_columns() == columns
+    assert "OPTIONS = (" in built["_autotelemetry_options"]
 
 
 # --- the event's JSON writer ------------------------------------------------------------

@@ -198,10 +198,13 @@ RECORDING = {
     "autotelemetry.hook.config",
     "autotelemetry.hook.event",
     "autotelemetry.hook.instrument",
-    "autotelemetry.hook.options",
     "autotelemetry.hook.recorder",
     "autotelemetry.hook.spool",
 }
+#: The option table: only when a setting's variable is set, a config file exists or an
+#: environment-only option is read (the endpoint path's intervals); the hot modules hold
+#: the columns the settings need (tools/amalgamate.py, FOLDED).
+OPTION_TABLE = {"_autotelemetry_options", "autotelemetry.hook.options"}
 #: What an instrumented run may add to the host's modules, beyond what it loads itself.
 ALLOWED_IN_HOST = {
     *BOOT_MODULES,
@@ -310,7 +313,7 @@ def test_host_process_imports_only_the_allowed_modules(
     bare = _guard_run(bare_venv, home, framework, "", tmp_path)
     added = hooked - bare
     sending = endpoint != "local"
-    allowed = ALLOWED_IN_HOST | (ALLOWED_WITH_ENDPOINT if sending else set())
+    allowed = ALLOWED_IN_HOST | (ALLOWED_WITH_ENDPOINT | OPTION_TABLE if sending else set())
     if endpoint == "otel" and allow:
         allowed |= ALLOWED_WITH_TRACE_CONTEXT
     assert added <= allowed, added - allowed
@@ -342,6 +345,8 @@ def test_host_process_imports_only_the_allowed_modules(
     else:
         built = "_autotelemetry_argparse" if framework == "argparse" else "_autotelemetry_click"
         assert {*BOOT_MODULES, *DECISION, *READER, *RECORDING, built} <= added
+        if not sending:  # no variable sets anything: the defaults, without the table
+            assert not added & OPTION_TABLE
     # Never the package: the built modules are all a host loads (importing the
     # autotelemetry package would cost every run two more imports).
     assert not {"autotelemetry", "autotelemetry.hook"} & added

@@ -16,6 +16,8 @@ times. Each built module:
 * registers itself in ``sys.modules`` under every source module's name, so the
   package modules imported only on rare paths (crash capture, the endpoint
   notice) and the tool side find ONE copy of each module and its state;
+* replaces the statements of :data:`FOLDED` by the literals they compute (a hot
+  module holds the option table's columns it needs, not the table);
 * refuses to build when two source modules define the same top-level name
   (the namespace is shared), or a module defines a sibling's name.
 
@@ -26,6 +28,8 @@ modules and the sources record (tests/test_packaging.py).
 from __future__ import annotations
 
 import ast
+import importlib
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -53,15 +57,17 @@ TARGETS = (
     Target("_autotelemetry_allowlist", ("namespace", "fs", "allowlist")),
     Target(
         "_autotelemetry_click",
-        ("options", "config", "event", "spool", "recorder", "instrument", "integrations.click"),
+        ("config", "event", "spool", "recorder", "instrument", "integrations.click"),
     ),
     Target(
         "_autotelemetry_argparse",
-        ("options", "config", "event", "spool", "recorder", "instrument", "integrations.argparse"),
+        ("config", "event", "spool", "recorder", "instrument", "integrations.argparse"),
     ),
-    # Rare paths, each loaded only when needed (handover.lazy): a config file exists,
-    # a crash happened, an endpoint is configured, the process exits otherwise than the
-    # framework first did or by a terminating signal.
+    # Rare paths, each loaded only when needed (handover.lazy): a setting's variable is
+    # set (the option table), a config file exists, a crash happened, an endpoint is
+    # configured, the process exits otherwise than the framework first did or by a
+    # terminating signal.
+    Target("_autotelemetry_options", ("options",)),
     Target("_autotelemetry_configfile", ("configfile",)),
     Target("_autotelemetry_crash", ("privacy", "crash")),
     Target("_autotelemetry_endpoint", ("notice", "spawn")),
@@ -71,6 +77,12 @@ TARGETS = (
     # ... and a writer's turn (one run in 64) to enforce the spool's caps.
     Target("_autotelemetry_eviction", ("eviction",)),
 )
+
+
+#: Top-level names a source module computes at import that its built module holds as
+#: literals instead: the statement binding them is replaced by their values, taken from
+#: the source module imported at build time. Each must be a literal (``repr`` reads back).
+FOLDED = {"config": ("DEFAULTS", "SETTING_VARIABLES", "PER_CLI_KEYS")}
 
 
 #: Where the wheel puts every built module but the boot: a directory of the package that
@@ -170,10 +182,48 @@ def _annotation_cuts(tree: ast.Module, lines: list[bytes]) -> dict[int, list[tup
     return cuts
 
 
-def _strip(text: str, tree: ast.Module) -> str:
+def _folded(root: Path, module: str) -> dict[str, object]:
+    """The values of ``module``'s :data:`FOLDED` names, from the sources under ``root``.
+
+    The package is imported afresh from ``root`` and the process's modules are put back
+    as they were after, whatever copy of the package it had loaded.
+    """
+    names = FOLDED.get(module, ())
+    if not names:
+        return {}
+    ours = ("autotelemetry", "_autotelemetry_boot")
+    saved = {k: v for k, v in sys.modules.items() if k.partition(".")[0] in ours}
+    for name in saved:
+        del sys.modules[name]
+    sys.path.insert(0, str(root))
+    try:
+        loaded = importlib.import_module(f"{PACKAGE}.{module}")
+        if Path(loaded.__file__ or "") != root / "autotelemetry" / "hook" / f"{module}.py":
+            raise BuildError(f"{module} was imported from {loaded.__file__}, not from {root}")
+        missing = [name for name in names if name not in loaded.__dict__]
+        if missing:
+            raise BuildError(f"folded names bound by no top-level assignment: {missing}")
+        values = {name: loaded.__dict__[name] for name in names}
+    finally:
+        sys.path.remove(str(root))
+        for name in [k for k in sys.modules if k.partition(".")[0] in ours]:
+            del sys.modules[name]
+        sys.modules.update(saved)
+    for name, value in values.items():
+        try:
+            same = ast.literal_eval(repr(value)) == value
+        except (SyntaxError, ValueError):
+            same = False
+        if not same:
+            raise BuildError(f"{module}.{name} is not a literal: it cannot be folded")
+    return values
+
+
+def _strip(text: str, tree: ast.Module, folded: dict[str, object] | None = None) -> str:
     """``text`` without what no host needs at run time, exactly (positions from the AST):
     docstrings, ``__all__``, sibling imports, ``if TYPE_CHECKING:`` blocks (their ``else:``
-    is kept) and annotations (each costs bytes of byte-code that every host unmarshals)."""
+    is kept) and annotations (each costs bytes of byte-code that every host unmarshals);
+    the statements binding ``folded`` names become their literal values."""
     lines = text.encode("utf-8").splitlines(keepends=True)
     drop: set[int] = set()  # 0-based line numbers
     replace: dict[int, bytes] = {}
@@ -190,6 +240,19 @@ def _strip(text: str, tree: ast.Module) -> str:
     doc = _docstring(tree.body)
     if doc is not None:
         remove(doc, tree.body)
+    folded = folded or {}
+    unbound = set(folded)
+    for node in tree.body:
+        bound = set(_top_level_names(ast.Module(body=[node], type_ignores=[])))
+        if bound & set(folded):
+            if not isinstance(node, ast.Assign) or not bound <= set(folded):
+                raise BuildError(f"a folded name is bound by a statement of other names: {bound}")
+            remove(node, tree.body)
+            literal = "".join(f"{name} = {folded[name]!r}\n" for name in sorted(bound))
+            replace[node.lineno - 1] = literal.encode("utf-8")
+            unbound -= bound
+    if unbound:
+        raise BuildError(f"folded names bound by no top-level assignment: {sorted(unbound)}")
     for node in tree.body:
         if _sibling_import(node) or (
             isinstance(node, ast.Assign)
@@ -272,7 +335,7 @@ def build(root: Path, target: Target, loaded_first: dict[str, str]) -> str:
                 )
             defined[name] = module
         parts.append(f"# --- autotelemetry/hook/{module.replace('.', '/')}.py ---\n")
-        parts.append(_strip(text, tree).strip("\n") + "\n\n")
+        parts.append(_strip(text, tree, _folded(root, module)).strip("\n") + "\n\n")
     head = [
         f'"""Built from autotelemetry/hook/ ({", ".join(target.modules)}); do not edit."""\n',
         "import sys\n",

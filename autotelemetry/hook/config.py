@@ -12,28 +12,35 @@ docs/configuration.md.
 
 Hot path (an allowlisted CLI): when no config file exists (the common case, one
 ``stat`` per missing file) the defaults and the environment apply here and
-:mod:`autotelemetry.hook.configfile` (the TOML reader) is never imported.
+:mod:`autotelemetry.hook.configfile` (the TOML reader) is never imported; when no
+setting's variable is set either, neither is the option table.
 """
 
 import os
 import sys
 
-from autotelemetry.hook import allowlist, env, event, identity, namespace, options
+from autotelemetry.hook import allowlist, env, event, handover, identity, namespace
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from types import ModuleType
 
 CONFIG_FILE = "config.toml"
 
-#: Every setting a config file may hold, and its default.
-DEFAULTS: "dict[str, object]" = {}
-#: Settings a ``[cli.NAME]`` table may hold.
-PER_CLI_KEYS: "tuple[str, ...]" = ()
-# Loops, not comprehensions: each comprehension is a code object more for every
-# instrumented run to unmarshal (docs/performance.md).
-for _option in options.OPTIONS:
-    if _option[options.FILE]:
-        DEFAULTS[_option[options.NAME]] = _option[options.DEFAULT]
-    if _option[options.PER_CLI]:
-        PER_CLI_KEYS += (_option[options.NAME],)
-del _option
+#: The option table's columns the settings need (``options.setting_columns``): every
+#: setting a config file may hold and its default; each setting's ``(name, variable)``;
+#: the settings a ``[cli.NAME]`` table may hold. The wheel's built modules hold them as
+#: literals (tools/amalgamate.py folds this line), so an instrumented run loads the table
+#: only when a variable or a config file sets something: unmarshalling and building it
+#: cost every run ~0.5M instructions (docs/performance.md).
+DEFAULTS, SETTING_VARIABLES, PER_CLI_KEYS = handover.lazy("options").setting_columns()
+
+
+def _options() -> "ModuleType":
+    """The option table (:mod:`autotelemetry.hook.options`), loaded when first needed."""
+    return handover.lazy("options")
+
+
 #: OpenTelemetry's endpoint variables: consent to send like AUTOTELEMETRY_ENDPOINT, but
 #: below every source of ours (docs/delivery.md). The sender resolves the rest of OTEL_*.
 OTEL_ENDPOINTS = (
@@ -50,8 +57,8 @@ def disabled_reason(environ: "dict[str, str] | os._Environ[str]" = os.environ) -
     raw bytes; ``status``, ``doctor`` and the sender ask here (a test checks
     that both agree).
     """
-    for name in options.KILL_SWITCHES:
-        if options.flag(environ.get(name)):
+    for name in _options().KILL_SWITCHES:
+        if env.flag(environ.get(name)):
             return name + " is set"
     if "_ARGCOMPLETE" in environ or ("COMP_LINE" in environ and "COMP_POINT" in environ):
         return "shell completion run (argcomplete)"
@@ -63,7 +70,7 @@ def disabled_reason(environ: "dict[str, str] | os._Environ[str]" = os.environ) -
 
 
 def debug_enabled() -> bool:
-    return options.flag(env.get("AUTOTELEMETRY_DEBUG"))
+    return env.flag(env.get("AUTOTELEMETRY_DEBUG"))
 
 
 def debug(message: str) -> None:
@@ -74,6 +81,7 @@ def debug(message: str) -> None:
 
 def value(name: str, environ: "dict[str, str] | os._Environ[str]" = os.environ) -> object:
     """An environment-only option: its variable's value when set and valid, else its default."""
+    options = _options()
     option = options.BY_NAME[name]
     variable = option[options.VARIABLE]
     raw = env.get(variable, environ) if variable else None
@@ -86,6 +94,7 @@ def value(name: str, environ: "dict[str, str] | os._Environ[str]" = os.environ) 
 def variable_problems(environ: "dict[str, str] | os._Environ[str]" = os.environ) -> "list[str]":
     """Environment-only options whose variable is set to something invalid (then ignored)."""
     problems = []
+    options = _options()
     for option in options.OPTIONS:
         variable = option[options.VARIABLE]
         if option[options.FILE] or variable is None:
@@ -168,19 +177,17 @@ def apply_environment(
     settings: "Settings", environ: "dict[str, str] | os._Environ[str]" = os.environ
 ) -> None:
     """The top of the precedence: setting variables, then the kill switches."""
-    for option in options.OPTIONS:
-        variable = option[options.VARIABLE]
-        if not option[options.FILE] or variable is None:
-            continue
+    for name, variable in SETTING_VARIABLES:
         raw = env.get(variable, environ)
         if raw is None:
             continue
-        parsed, why = options.coerce(option, raw)
+        options = _options()
+        parsed, why = options.coerce(options.BY_NAME[name], raw)
         if why:
             settings.problems.append(f"{variable}: {why}, ignored")
             continue
-        settings.values[option[options.NAME]] = parsed
-        settings.sources[option[options.NAME]] = variable
+        settings.values[name] = parsed
+        settings.sources[name] = variable
     if settings.sources["endpoint"] == "default":
         _otel_endpoint(settings, environ)
     # Only the kill switches count here (a completion run is not "disabled"), and
@@ -204,6 +211,7 @@ def _otel_endpoint(settings: "Settings", environ: "dict[str, str] | os._Environ[
             continue
         if (env.get("OTEL_SDK_DISABLED", environ) or "").strip().lower() == "true":
             return
+        options = _options()
         value, why = options.coerce(options.BY_NAME["endpoint"], raw_value)
         if why:
             settings.problems.append(f"{variable}: {why}, ignored")
@@ -286,7 +294,7 @@ def skip_reason(
     if enabled is False:
         return f"disabled by {source}"
     variable = opt_out_variable(name)
-    if options.flag(env.get(variable, environ)):
+    if env.flag(env.get(variable, environ)):
         return f"{variable} is set"
     if forced:
         return None

@@ -50,6 +50,7 @@ def _instrument(name: str) -> "ModuleType | None":
 #: The built module that holds each host-side module loaded only on a rare path
 #: (tools/amalgamate.py builds them; a test keeps this table and the build in step).
 RARE = {
+    "options": "_autotelemetry_options",
     "configfile": "_autotelemetry_configfile",
     "crash": "_autotelemetry_crash",
     "privacy": "_autotelemetry_crash",
@@ -62,9 +63,9 @@ RARE = {
 
 
 def lazy(name: str) -> "ModuleType":
-    """Host-side module ``name`` of a rare path: crash capture, the endpoint, config files,
-    an exit status that differs from the first one seen, a terminating signal, a writer's
-    turn to enforce the spool's caps.
+    """Host-side module ``name`` of a rare path: crash capture, the endpoint, the option
+    table (a setting's variable is set), config files, an exit status that differs from
+    the first one seen, a terminating signal, a writer's turn to enforce the spool's caps.
 
     From the wheel's built module when there is one (no package import), else
     from the sources. Raises ``ImportError`` when neither loads.

@@ -7,8 +7,13 @@ value through this table (:func:`coerce` is the one parser of every kind),
 ``autotelemetry status`` and ``doctor`` show it, and the tables in
 docs/configuration.md are generated from it (a test keeps them in step).
 
-Host side: runs inside users' CLIs, so it imports nothing.
+Host side: runs inside users' CLIs, but not on an instrumented run's usual path: the
+settings read only the columns :func:`setting_columns` derives, which the wheel's built
+modules hold as literals (tools/amalgamate.py), and the table itself loads only when a
+variable or a config file sets something (``handover.lazy("options")``).
 """
+
+from autotelemetry.hook import env
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -403,14 +408,24 @@ BY_NAME: "dict[str, Option]" = dict(zip(list(zip(*OPTIONS))[NAME], OPTIONS))
 #: Variables outside our prefix that mean "off", whatever else says on.
 KILL_SWITCHES = ("AUTOTELEMETRY_DISABLED", "DO_NOT_TRACK")
 
-#: Words a "bool" accepts, and what they mean.
+#: Words a "bool" accepts as true (false: ``env.FALSE_WORDS``, as a "flag").
 _TRUE = ("1", "true", "yes", "on")
-_FALSE = ("0", "false", "no", "off")
 
 
-def flag(value: "str | None") -> bool:
-    """A "flag" kind: on unless unset, empty or one of 0/false/no/off (any case)."""
-    return value is not None and value.strip().lower() not in ("", *_FALSE)
+def setting_columns() -> "tuple[dict[str, object], tuple[tuple[str, str], ...], tuple[str, ...]]":
+    """What the settings need of the table: each file setting's default, each setting's
+    ``(name, variable)``, the settings a ``[cli.NAME]`` table may hold (config.py)."""
+    defaults: "dict[str, object]" = {}
+    variables: "list[tuple[str, str]]" = []
+    per_cli: "list[str]" = []
+    for option in OPTIONS:
+        if option[FILE]:
+            defaults[option[NAME]] = option[DEFAULT]
+            if option[VARIABLE]:
+                variables.append((option[NAME], option[VARIABLE]))
+        if option[PER_CLI]:
+            per_cli.append(option[NAME])
+    return defaults, tuple(variables), tuple(per_cli)
 
 
 def coerce(option: "Option", value: object) -> "tuple[object, str | None]":
@@ -421,7 +436,7 @@ def coerce(option: "Option", value: object) -> "tuple[object, str | None]":
     """
     kind = option[KIND]
     if kind == "flag":
-        return flag(value if isinstance(value, str) else str(value)), None
+        return env.flag(value if isinstance(value, str) else str(value)), None
     if kind == "bool":
         if isinstance(value, bool):
             return value, None
@@ -429,7 +444,7 @@ def coerce(option: "Option", value: object) -> "tuple[object, str | None]":
             text = value.strip().lower()
             if text in _TRUE:
                 return True, None
-            if text in _FALSE:
+            if text in env.FALSE_WORDS:
                 return False, None
         return None, "must be true or false"
     if kind == "choice":
