@@ -174,6 +174,18 @@ def test_every_variable_we_read_is_in_the_option_table():
     assert unused == []
 
 
+def test_each_option_has_its_own_name_and_variable():
+    """One name, one variable, one meaning: two rows once shared ``signals`` and
+    ``AUTOTELEMETRY_SIGNALS`` (the OTLP signals sent; recording SIGTERM-ended runs), so
+    ``signals = false`` in a config file was checked against the other row and refused."""
+    from autotelemetry.reference import ROWS
+
+    names = [o.name for o in ROWS]
+    variables = [o.variable for o in ROWS if o.variable]
+    assert sorted({n for n in names if names.count(n) > 1}) == []
+    assert sorted({v for v in variables if variables.count(v) > 1}) == []
+
+
 def test_kill_switches_of_the_boot_match_the_table():
     from autotelemetry.hook import boot, options
 

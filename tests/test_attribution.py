@@ -461,7 +461,7 @@ def test_signals_setting_off_leaves_them_alone(run, run_bare):
         run,
         [run.venv.script("exampleclick"), "wait"],
         signal.SIGTERM,
-        {"AUTOTELEMETRY_SIGNALS": "0"},
+        {"AUTOTELEMETRY_RECORD_SIGNALS": "0"},
     )
     assert hooked.result.returncode == -signal.SIGTERM
     assert [e for e in run.events() if e["type"] == "command"] == []

@@ -87,6 +87,27 @@ def test_disabled_anywhere_wins(tmp_path):
     assert config.for_cli(s, "other", "sample_rate")[0] == 0.1
 
 
+def test_every_setting_is_read_from_its_variable_and_its_file(tmp_path):
+    """Each file setting's variable and config-file key reach its own row of the table
+    (the variable through the columns config holds, the file through the table)."""
+    from autotelemetry.hook import options
+
+    for name, variable in config.SETTING_VARIABLES:
+        row = options.BY_NAME[name]
+        kind = row[options.KIND]
+        samples = {"bool": "false", "rate": "0.5", "url": "https://x.example"}
+        value = row[options.CHOICES][-1] if kind == "choice" else samples[kind]
+        s = config.load_settings({variable: value}, [])
+        assert s.sources[name] == variable and s.problems == [], (name, s.problems)
+        user = tmp_path / f"{name}.toml"
+        text = value if row[options.KIND] in ("bool", "rate") else f'"{value}"'
+        user.write_text(f"{name} = {text}\n")
+        s = config.load_settings({}, [str(user)])
+        assert s.sources[name] == str(user) and s.problems == [], (name, s.problems)
+        assert s.values[name] == options.coerce(row, value)[0]
+    assert {n for n, _ in config.SETTING_VARIABLES} >= {"record_signals", "sample_rate"}
+
+
 def test_bad_values_are_reported_not_fatal(tmp_path):
     user = tmp_path / "user.toml"
     user.write_text(

@@ -113,8 +113,8 @@ OPTIONS: "tuple[Option, ...]" = (
         "`record` (events carry `env.ci`/`env.ci_provider`) or `skip` (record nothing in CI)",
     ),
     (
-        "signals",
-        "AUTOTELEMETRY_SIGNALS",
+        "record_signals",
+        "AUTOTELEMETRY_RECORD_SIGNALS",
         "bool",
         True,
         True,

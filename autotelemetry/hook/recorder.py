@@ -736,7 +736,7 @@ def watch_signals() -> None:
     if os.name != "posix" or not TERMINATING_SIGNALS:
         return
     try:
-        if not config.for_cli(config.current_settings(), identity.program(), "signals")[0]:
+        if not config.for_cli(config.current_settings(), identity.program(), "record_signals")[0]:
             return
         kernel: "tuple[int, int] | None" = None
         for signum in TERMINATING_SIGNALS:
