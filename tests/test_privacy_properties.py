@@ -305,3 +305,31 @@ def test_leaky_cli_output_is_unchanged(venv, bare_venv, tmp_path):
             )
         assert_same_output(outs[0], outs[1], (venv, bare_venv))
         assert outs[0].returncode == 1 and b"Exception in thread" in outs[0].stderr
+
+
+# --- the owner distribution's lookup ----------------------------------------------------
+
+_NAME_PART = st.text(st.sampled_from("aAbB.-_1é"), min_size=1, max_size=6)
+_LISTED = st.lists(
+    st.one_of(
+        st.builds(lambda n, v: f"{n}-{v}.dist-info", _NAME_PART, _NAME_PART),
+        st.builds(lambda n: n + ".py", _NAME_PART),
+        _NAME_PART,
+    ),
+    max_size=12,
+)
+
+
+@given(listed=_LISTED, program=_NAME_PART)
+def test_named_dist_infos_are_those_named_like_the_program(listed: list[str], program: str):
+    """The joined-listing search finds exactly the entries the per-entry rule would, in
+    listing order: ASCII listings (the search) and others (the loop) alike."""
+    from autotelemetry.hook import event
+
+    normal = program.lower().replace("-", "_").replace(".", "_") + "-"
+    expected = [
+        e
+        for e in listed
+        if e.endswith(".dist-info") and e.lower().replace(".", "_").startswith(normal)
+    ]
+    assert event.dist_infos_named(listed, normal) == expected

@@ -82,29 +82,43 @@ def _entry_point_owner(program: str) -> "set[str]":
     normal = program.lower().replace("-", "_").replace(".", "_") + "-"
     for directory in _sites_on_path():
         try:
-            entries = [e for e in os.listdir(directory) if e.endswith(".dist-info")]
+            listed = os.listdir(directory)
         except OSError:
             continue
         # The distribution named like the program first: usually the owner, found
         # after one file read instead of one per installed distribution.
-        entries.sort(key=lambda e: not e.lower().replace(".", "_").startswith(normal))
-        for entry in entries:
-            dist_info = os.path.join(directory, entry)
-            data = privacy.read_regular(os.path.join(dist_info, "entry_points.txt"), 1 << 16)
-            if data is None:
-                continue
-            section = ""
-            for raw in data.decode("utf-8", "replace").splitlines():
-                line = raw.strip()
-                if line.startswith("["):
-                    section = line
-                elif section in ("[console_scripts]", "[gui_scripts]") and "=" in line:
-                    name, _, target = line.partition("=")
-                    if name.strip() == program:
-                        names = _dist_top_levels(dist_info)
-                        names.add(target.strip().split(":")[0].split(".")[0])
-                        return names
+        named = event.dist_infos_named(listed, normal)
+        owner = _owner_among(directory, named, program)
+        if owner is None:
+            others = []
+            for entry in listed:
+                if entry[-10:] == ".dist-info" and entry not in named:
+                    others.append(entry)
+            owner = _owner_among(directory, others, program)
+        if owner is not None:
+            return owner
     return set()
+
+
+def _owner_among(directory: str, entries: "list[str]", program: str) -> "set[str] | None":
+    """Top-level packages of the first of ``entries`` whose console script is ``program``."""
+    for entry in entries:
+        dist_info = os.path.join(directory, entry)
+        data = privacy.read_regular(os.path.join(dist_info, "entry_points.txt"), 1 << 16)
+        if data is None:
+            continue
+        section = ""
+        for raw in data.decode("utf-8", "replace").splitlines():
+            line = raw.strip()
+            if line.startswith("["):
+                section = line
+            elif section in ("[console_scripts]", "[gui_scripts]") and "=" in line:
+                name, _, target = line.partition("=")
+                if name.strip() == program:
+                    names = _dist_top_levels(dist_info)
+                    names.add(target.strip().split(":")[0].split(".")[0])
+                    return names
+    return None
 
 
 def app_packages(program: "str | None") -> "set[str]":
