@@ -186,6 +186,17 @@ def test_each_option_has_its_own_name_and_variable():
     assert sorted({v for v in variables if variables.count(v) > 1}) == []
 
 
+@pytest.mark.parametrize(
+    "value", [None, "", " ", "0", "1", "false", "FALSE", " off ", "No", "yes", "on", "x", "00"]
+)
+def test_the_hot_paths_flag_reads_as_the_table_does(value: "str | None"):
+    from autotelemetry.hook import config, options
+
+    assert config.flag(value) is options.flag(value)
+    if value is not None:
+        assert options.coerce(options.BY_NAME["debug"], value) == (config.flag(value), None)
+
+
 def test_kill_switches_of_the_boot_match_the_table():
     from autotelemetry.hook import boot, options
 

@@ -36,6 +36,13 @@ CONFIG_FILE = "config.toml"
 DEFAULTS, SETTING_VARIABLES, PER_CLI_KEYS = handover.lazy("options").setting_columns()
 
 
+def flag(value: "str | None") -> bool:
+    """``options.flag``, without loading the table: how the hot path reads the debug switch,
+    the kill switches and the per-CLI opt-outs (a test holds the two to one answer). Not in
+    ``env``: the hand-over module, which every process that imports a framework loads."""
+    return value is not None and value.strip().lower() not in ("", "0", "false", "no", "off")
+
+
 def _options() -> "ModuleType":
     """The option table (:mod:`autotelemetry.hook.options`), loaded when first needed."""
     return handover.lazy("options")
@@ -58,7 +65,7 @@ def disabled_reason(environ: "dict[str, str] | os._Environ[str]" = os.environ) -
     that both agree).
     """
     for name in _options().KILL_SWITCHES:
-        if env.flag(environ.get(name)):
+        if flag(environ.get(name)):
             return name + " is set"
     if "_ARGCOMPLETE" in environ or ("COMP_LINE" in environ and "COMP_POINT" in environ):
         return "shell completion run (argcomplete)"
@@ -70,7 +77,7 @@ def disabled_reason(environ: "dict[str, str] | os._Environ[str]" = os.environ) -
 
 
 def debug_enabled() -> bool:
-    return env.flag(env.get("AUTOTELEMETRY_DEBUG"))
+    return flag(env.get("AUTOTELEMETRY_DEBUG"))
 
 
 def debug(message: str) -> None:
@@ -294,7 +301,7 @@ def skip_reason(
     if enabled is False:
         return f"disabled by {source}"
     variable = opt_out_variable(name)
-    if env.flag(env.get(variable, environ)):
+    if flag(env.get(variable, environ)):
         return f"{variable} is set"
     if forced:
         return None

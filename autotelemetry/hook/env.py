@@ -31,16 +31,3 @@ def has(name: str, environ: "object" = os.environ) -> bool:
     if environ is os.environ and _RAW is not None:
         return name.encode(_CODEC, "surrogateescape") in _RAW
     return name in environ  # type: ignore[operator]
-
-
-#: Words that turn a "flag" off (as a value of a "bool" option too).
-FALSE_WORDS = ("0", "false", "no", "off")
-
-
-def flag(value: "str | None") -> bool:
-    """A "flag" kind: on unless unset, empty or one of 0/false/no/off (any case).
-
-    Here rather than with the option table: the hot path reads the debug switch and
-    the per-CLI opt-out this way without loading the table.
-    """
-    return value is not None and value.strip().lower() not in ("", *FALSE_WORDS)

@@ -10,10 +10,8 @@ docs/configuration.md are generated from it (a test keeps them in step).
 Host side: runs inside users' CLIs, but not on an instrumented run's usual path: the
 settings read only the columns :func:`setting_columns` derives, which the wheel's built
 modules hold as literals (tools/amalgamate.py), and the table itself loads only when a
-variable or a config file sets something (``handover.lazy("options")``).
+variable or a config file sets something (``handover.lazy("options")``). It imports nothing.
 """
-
-from autotelemetry.hook import env
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -408,8 +406,14 @@ BY_NAME: "dict[str, Option]" = dict(zip(list(zip(*OPTIONS))[NAME], OPTIONS))
 #: Variables outside our prefix that mean "off", whatever else says on.
 KILL_SWITCHES = ("AUTOTELEMETRY_DISABLED", "DO_NOT_TRACK")
 
-#: Words a "bool" accepts as true (false: ``env.FALSE_WORDS``, as a "flag").
+#: Words a "bool" accepts, and what they mean.
 _TRUE = ("1", "true", "yes", "on")
+_FALSE = ("0", "false", "no", "off")
+
+
+def flag(value: "str | None") -> bool:
+    """A "flag" kind: on unless unset, empty or one of 0/false/no/off (any case)."""
+    return value is not None and value.strip().lower() not in ("", *_FALSE)
 
 
 def setting_columns() -> "tuple[dict[str, object], tuple[tuple[str, str], ...], tuple[str, ...]]":
@@ -436,7 +440,7 @@ def coerce(option: "Option", value: object) -> "tuple[object, str | None]":
     """
     kind = option[KIND]
     if kind == "flag":
-        return env.flag(value if isinstance(value, str) else str(value)), None
+        return flag(value if isinstance(value, str) else str(value)), None
     if kind == "bool":
         if isinstance(value, bool):
             return value, None
@@ -444,7 +448,7 @@ def coerce(option: "Option", value: object) -> "tuple[object, str | None]":
             text = value.strip().lower()
             if text in _TRUE:
                 return True, None
-            if text in env.FALSE_WORDS:
+            if text in _FALSE:
                 return False, None
         return None, "must be true or false"
     if kind == "choice":
