@@ -236,6 +236,50 @@ def instructions(cmd: list[str], env: dict[str, str]) -> int:
     raise RuntimeError(f"callgrind gave no count for {cmd}: {out.stderr[-500:]}")
 
 
+#: Distributions planted in both venvs for the "big environment" rows (empty ``.dist-info``
+#: directories: what the hot path's site-packages listings see of a real environment's).
+BIG_ENVIRONMENT = 300
+
+
+def big_environment(envs: dict[str, Path], home: str) -> list[Row]:
+    """The instrumented argparse rows again in venvs with :data:`BIG_ENVIRONMENT` more
+    distributions (its success and its crash look the CLI's distribution up in the
+    site-packages listing): the cost must not grow with the environment. Counted
+    between :func:`plant` and :func:`unplant`."""
+    allowed = clean_env(AUTOTELEMETRY_HOME=home, AUTOTELEMETRY_ALLOW="exampleargparse")
+    prog, cases = CLIS["argparse"]
+    out = []
+    for case in ("success", "crash"):
+        commands = {
+            key: ([str(envs[key] / "bin" / prog), *cases[case]], allowed)
+            for key in ("bare", "ours")
+        }
+        out.append(
+            Row(
+                f"argparse CLI, instrumented ({case}), {BIG_ENVIRONMENT} more distributions",
+                commands,
+                None,
+            )
+        )
+    return out
+
+
+def plant(envs: dict[str, Path]) -> None:
+    """:data:`BIG_ENVIRONMENT` empty ``.dist-info`` directories in the bare and our venv."""
+    for key in ("bare", "ours"):
+        site = next((envs[key] / "lib").glob("python3*/site-packages"))
+        for i in range(BIG_ENVIRONMENT):
+            (site / f"zzfiller{i:03d}-1.0.dist-info").mkdir(exist_ok=True)
+
+
+def unplant(envs: dict[str, Path]) -> None:
+    """The venvs as they were (the other rows run without the planted directories)."""
+    for key in ("bare", "ours"):
+        site = next((envs[key] / "lib").glob("python3*/site-packages"))
+        for path in site.glob("zzfiller*-1.0.dist-info"):
+            path.rmdir()
+
+
 def count(row: Row) -> dict[str, object]:
     """Instruction counts of the row's bare/ours/endpoint columns, ratios against bare."""
     counts = {
@@ -980,8 +1024,14 @@ def main() -> None:
         if "instructions" in groups:
             counted = []
             for row in rows(envs, home, blackhole.url, {"start", "cli"}):
-                c = count(row)
-                counted.append(c)
+                counted.append(count(row))
+            plant(envs)
+            try:
+                for row in big_environment(envs, home):
+                    counted.append(count(row))
+            finally:
+                unplant(envs)
+            for c in counted:
                 print(c["case"], c["instructions"], c["ratio"], flush=True)
             data["instructions"] = counted
     if "loop" in groups:
