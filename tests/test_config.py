@@ -108,6 +108,56 @@ def test_every_setting_is_read_from_its_variable_and_its_file(tmp_path):
     assert {n for n, _ in config.SETTING_VARIABLES} >= {"record_signals", "sample_rate"}
 
 
+def test_the_settings_one_test_names_every_variable_they_read(monkeypatch):
+    """When none of ``SETTING_KEYS`` is set in the real environment, the settings stop after
+    one C-level test: each variable they read must be one of them, and each, set in the
+    real environment (the fast test's), still reaches its setting."""
+    from autotelemetry.hook import options
+
+    variables = [v for _, v in config.SETTING_VARIABLES]
+    variables += [*config.OTEL_ENDPOINTS, *options.KILL_SWITCHES]
+    assert sorted(config.SETTING_KEYS) == sorted(v.encode() for v in variables)
+    for key in config.SETTING_KEYS:
+        monkeypatch.delenv(key.decode(), raising=False)
+    assert config.load_settings(files=[]).sources == dict.fromkeys(config.DEFAULTS, "default")
+    samples = {"bool": "false", "rate": "0.5", "url": "https://x.example"}
+    for name, variable in config.SETTING_VARIABLES:
+        row = options.BY_NAME[name]
+        kind = row[options.KIND]
+        value = row[options.CHOICES][-1] if kind == "choice" else samples[kind]
+        monkeypatch.setenv(variable, value)
+        assert config.load_settings(files=[]).sources[name] == variable, name
+        monkeypatch.delenv(variable)
+    for variable in config.OTEL_ENDPOINTS:
+        monkeypatch.setenv(variable, "https://otel.example")
+        assert config.load_settings(files=[]).sources["endpoint"] == variable
+        monkeypatch.delenv(variable)
+    for variable in options.KILL_SWITCHES:
+        monkeypatch.setenv(variable, "1")
+        settings = config.load_settings(files=[])
+        assert (settings.values["enabled"], settings.sources["enabled"]) == (False, variable)
+        monkeypatch.delenv(variable)
+
+
+def test_the_ci_one_test_names_every_variable_ci_provider_reads(monkeypatch):
+    """Outside CI one C-level test answers ``None``; in CI each variable still names its
+    provider (set in the real environment, where the test applies)."""
+    from autotelemetry.hook import event
+
+    assert sorted(event.CI_KEYS) == sorted([v.encode() for v, _ in event.CI_PROVIDERS] + [b"CI"])
+    for key in event.CI_KEYS:
+        monkeypatch.delenv(key.decode(), raising=False)
+    assert event.ci_provider() is None
+    for variable, provider in event.CI_PROVIDERS:
+        monkeypatch.setenv(variable, "1")
+        assert event.ci_provider() == provider
+        monkeypatch.delenv(variable)
+    monkeypatch.setenv("CI", "true")
+    assert event.ci_provider() == "generic"
+    monkeypatch.setenv("CI", "false")
+    assert event.ci_provider() is None
+
+
 def test_bad_values_are_reported_not_fatal(tmp_path):
     user = tmp_path / "user.toml"
     user.write_text(

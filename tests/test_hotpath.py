@@ -237,7 +237,8 @@ def test_build_folds_derived_names_into_literals(tmp_path: Path):
         tmp_path,
         "import os\n\n"
         "DEFAULTS, SETTING_VARIABLES, PER_CLI_KEYS = (\n"
-        "    {'a': os.sep == '/'}, (('a', 'X_A'),), tuple(['a'])\n)\n\n\n"
+        "    {'a': os.sep == '/'}, (('a', 'X_A'),), tuple(['a'])\n)\n"
+        "SETTING_KEYS = tuple(v.encode() for _, v in SETTING_VARIABLES)\n\n\n"
         "def get():\n    return DEFAULTS['a']\n",
     )
     before = sys.modules.get("autotelemetry.hook.config")
@@ -247,6 +248,7 @@ def test_build_folds_derived_names_into_literals(tmp_path: Path):
     assert f"DEFAULTS = {{'a': {os.sep == '/'}}}\n" in text
     assert "PER_CLI_KEYS = ('a',)\n" in text
     assert "SETTING_VARIABLES = (('a', 'X_A'),)\n" in text
+    assert "SETTING_KEYS = (b'X_A',)\n" in text and ".encode()" not in text
     namespace: dict[str, object] = {"__name__": "_x_folded"}
     sys.modules["_x_folded"] = type(sys)("_x_folded")
     try:
@@ -261,9 +263,15 @@ def test_build_folds_derived_names_into_literals(tmp_path: Path):
 @pytest.mark.parametrize(
     "config, why",
     [
-        ("DEFAULTS = {'a': object()}\nSETTING_VARIABLES = PER_CLI_KEYS = ()\n", "not a literal"),
-        ("DEFAULTS, OTHER = {}, 1\nSETTING_VARIABLES = PER_CLI_KEYS = ()\n", "other names"),
-        ("DEFAULTS = {}\nSETTING_VARIABLES = ()\n", "bound by no top-level"),
+        (
+            "DEFAULTS = {'a': object()}\nSETTING_VARIABLES = PER_CLI_KEYS = SETTING_KEYS = ()\n",
+            "not a literal",
+        ),
+        (
+            "DEFAULTS, OTHER = {}, 1\nSETTING_VARIABLES = PER_CLI_KEYS = SETTING_KEYS = ()\n",
+            "other names",
+        ),
+        ("DEFAULTS = {}\nSETTING_VARIABLES = SETTING_KEYS = ()\n", "bound by no top-level"),
     ],
 )
 def test_build_refuses_what_it_cannot_fold(tmp_path: Path, config: str, why: str):
@@ -276,7 +284,7 @@ def test_hot_modules_hold_the_option_tables_columns_not_the_table():
     """What the wheel's framework modules fold is what the table says (the build reads
     the sources), and none of them holds the table itself."""
     sys.path.insert(0, str(ROOT))
-    from autotelemetry.hook import config, options
+    from autotelemetry.hook import config, event, options
 
     built = amalgamate.build_all(ROOT)
     for name in ("_autotelemetry_click", "_autotelemetry_argparse"):
@@ -284,6 +292,8 @@ def test_hot_modules_hold_the_option_tables_columns_not_the_table():
         assert "OPTIONS = (" not in text and "setting_columns()" not in text
         assert f"DEFAULTS = {config.DEFAULTS!r}\n" in text
         assert f"SETTING_VARIABLES = {config.SETTING_VARIABLES!r}\n" in text
+        assert f"SETTING_KEYS = {config.SETTING_KEYS!r}\n" in text
+        assert f"CI_KEYS = {event.CI_KEYS!r}\n" in text
     columns = (config.DEFAULTS, config.SETTING_VARIABLES, config.PER_CLI_KEYS)
     assert options.setting_columns() == columns
     assert "OPTIONS = (" in built["_autotelemetry_options"]

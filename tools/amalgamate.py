@@ -82,7 +82,10 @@ TARGETS = (
 #: Top-level names a source module computes at import that its built module holds as
 #: literals instead: the statement binding them is replaced by their values, taken from
 #: the source module imported at build time. Each must be a literal (``repr`` reads back).
-FOLDED = {"config": ("DEFAULTS", "SETTING_VARIABLES", "PER_CLI_KEYS")}
+FOLDED = {
+    "config": ("DEFAULTS", "SETTING_VARIABLES", "PER_CLI_KEYS", "SETTING_KEYS"),
+    "event": ("CI_KEYS",),
+}
 
 
 #: Where the wheel puts every built module but the boot: a directory of the package that

@@ -55,8 +55,15 @@ def rfc3339(epoch: float) -> str:
     return strftime("%Y-%m-%dT%H:%M:%S", gmtime(epoch)) + ".%03dZ" % millis
 
 
+#: The raw names (``env.RAW``) of every variable :func:`ci_provider` reads. Outside CI none
+#: is set, and one C-level test says so (the built modules hold this tuple as a literal).
+CI_KEYS = (*(variable.encode() for variable, _ in CI_PROVIDERS), b"CI")
+
+
 def ci_provider(environ: "dict[str, str] | os._Environ[str]" = os.environ) -> "str | None":
     """The CI system this runs under, or ``None`` outside CI."""
+    if environ is os.environ and env.RAW is not None and env.RAW.keys().isdisjoint(CI_KEYS):
+        return None  # fifteen look-ups fewer (~35k instructions on Python 3.11)
     for variable, provider in CI_PROVIDERS:
         if env.get(variable, environ):
             return provider
