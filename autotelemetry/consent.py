@@ -139,7 +139,7 @@ def reset_install_id() -> str:
     from autotelemetry.hook import recorder
 
     home = fs.private_dir(identity.home_dir())
-    return recorder.reset_install_id(home)
+    return recorder.write_install_id(home)
 
 
 __all__ = [

@@ -90,7 +90,7 @@ def status_data() -> dict[str, Any]:
         )
     settings = configfile.load_settings()
     problems.extend(settings.problems)
-    problems.extend(config.variable_problems())
+    problems.extend(options.variable_problems(os.environ))
     sending = otel.resolve(settings)
     problems.extend(p for p in sending.problems if p not in problems)
     problems.extend(health(home))

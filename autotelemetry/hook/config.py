@@ -107,22 +107,6 @@ def value(name: str, environ: "dict[str, str] | os._Environ[str]" = os.environ) 
     return option[options.DEFAULT] if why is not None or parsed is None else parsed
 
 
-def variable_problems(environ: "dict[str, str] | os._Environ[str]" = os.environ) -> "list[str]":
-    """Environment-only options whose variable is set to something invalid (then ignored)."""
-    problems = []
-    options = _options()
-    for option in options.OPTIONS:
-        variable = option[options.VARIABLE]
-        if option[options.FILE] or variable is None:
-            continue  # settings report their own problems (Settings.problems)
-        raw = environ.get(variable)
-        if raw is not None:
-            why = options.coerce(option, raw)[1]
-            if why is not None:
-                problems.append(f"{variable}: {why}, ignored")
-    return problems
-
-
 def config_files(environ: "dict[str, str] | os._Environ[str]" = os.environ) -> "list[str]":
     """The per-environment and per-user config files, highest precedence first."""
     return [
@@ -250,10 +234,13 @@ def load_settings(
     """
     if files is None:
         files = config_files(environ)
-    if _any_exists(files):
-        from autotelemetry.hook import handover
-
-        return handover.lazy("configfile").load_settings(environ, files)
+    for path in files:
+        # os.access: no exception raised for a missing file (a symlink to a file counts:
+        # the reader refuses it). A file this process cannot even see (a parent it may
+        # not search) counts as missing here; ``status`` and ``doctor`` read every file
+        # through :mod:`autotelemetry.hook.configfile`, which reports it.
+        if os.access(path, os.F_OK):
+            return handover.lazy("configfile").load_settings(environ, files)
     settings = new_settings(files)
     apply_environment(settings, environ)
     return settings
@@ -267,19 +254,6 @@ def current_settings() -> "Settings":
     if not _cached:
         _cached.append(load_settings())
     return _cached[0]
-
-
-def _any_exists(paths: "list[str]") -> bool:
-    """Whether any of ``paths`` exists (``os.access``: no exception raised for a missing file).
-
-    A file this process cannot even see (a parent directory it may not search)
-    counts as missing here; ``status`` and ``doctor`` read every file through
-    :mod:`autotelemetry.hook.configfile`, which reports it.
-    """
-    for path in paths:
-        if os.access(path, os.F_OK):  # a symlink to a file too: the reader refuses it
-            return True
-    return False
 
 
 def opt_out_variable(name: str) -> str:

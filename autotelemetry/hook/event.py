@@ -114,15 +114,6 @@ def environment() -> "dict[str, object]":
     }
 
 
-def _escape_table() -> "dict[int, str]":
-    table = dict(zip(range(0x20), map("\\u%04x".__mod__, range(0x20))))
-    table.update({0x22: '\\"', 0x5C: "\\\\", 0x0A: "\\n", 0x0D: "\\r", 0x09: "\\t"})
-    # Lone surrogates (surrogate-escaped argv bytes) cannot be UTF-8 encoded.
-    surrogates = range(0xD800, 0xE000)
-    table.update(zip(surrogates, map("\\u%04x".__mod__, surrogates)))
-    return table
-
-
 _ESCAPES: "dict[int, str]" = {}
 
 
@@ -198,7 +189,12 @@ def dumps(value: "Any") -> str:
 def _escaped(value: str) -> str:
     """``value``'s JSON escapes (the text between the quotes), for what the plain test refused."""
     if not _ESCAPES:
-        _ESCAPES.update(_escape_table())
+        table = dict(zip(range(0x20), map("\\u%04x".__mod__, range(0x20))))
+        table.update({0x22: '\\"', 0x5C: "\\\\", 0x0A: "\\n", 0x0D: "\\r", 0x09: "\\t"})
+        # Lone surrogates (surrogate-escaped argv bytes) cannot be UTF-8 encoded.
+        surrogates = range(0xD800, 0xE000)
+        table.update(zip(surrogates, map("\\u%04x".__mod__, surrogates)))
+        _ESCAPES.update(table)  # whole, at once: a thread never sees half the table
     return value.translate(_ESCAPES)
 
 

@@ -15,6 +15,7 @@ variable or a config file sets something (``handover.lazy("options")``). It impo
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from collections.abc import Mapping
     from typing import Final
 
     Option = tuple[str, "str | None", str, object, bool, bool, tuple[str, ...], str]
@@ -414,6 +415,24 @@ _FALSE = ("0", "false", "no", "off")
 def flag(value: "str | None") -> bool:
     """A "flag" kind: on unless unset, empty or one of 0/false/no/off (any case)."""
     return value is not None and value.strip().lower() not in ("", *_FALSE)
+
+
+def variable_problems(environ: "Mapping[str, str]") -> "list[str]":
+    """Environment-only options whose variable is set to something invalid (then ignored).
+
+    Asked by ``status`` and ``doctor`` only: here, not in config, so that no host
+    unmarshals it."""
+    problems = []
+    for option in OPTIONS:
+        variable = option[VARIABLE]
+        if option[FILE] or variable is None:
+            continue  # settings report their own problems (Settings.problems)
+        raw = environ.get(variable)
+        if raw is not None:
+            why = coerce(option, raw)[1]
+            if why is not None:
+                problems.append(f"{variable}: {why}, ignored")
+    return problems
 
 
 def setting_columns() -> "tuple[dict[str, object], tuple[tuple[str, str], ...], tuple[str, ...]]":

@@ -424,9 +424,17 @@ def parent_session_id() -> "str | None":
 
 
 def user_install_id(home: str) -> str:
-    """The random per-user id, created on first use (never derived from the machine)."""
+    """The random per-user id, created on first use (never derived from the machine);
+    a stored one that is missing, malformed or not ours is replaced."""
     if RECORDER.install_id is None:
-        RECORDER.install_id = read_install_id(home) or write_install_id(home)
+        try:
+            data = fs.read_file(os.path.join(home, INSTALL_ID_FILE), 64)
+        except OSError as exc:
+            if exc.errno != fs.REFUSED:
+                raise
+            data = None
+        value = data.decode("ascii", "replace").strip() if data else ""
+        RECORDER.install_id = value if len(value) == 36 else write_install_id(home)
     return RECORDER.install_id
 
 
@@ -529,32 +537,15 @@ def _trace_context(environ: "dict[str, str] | os._Environ[str]") -> "list[object
     return [{"trace_id": os.urandom(16).hex(), "span_id": os.urandom(8).hex(), "flags": 1}, ""]
 
 
-_INSTALL_ID = "install_id"
-
-
-def read_install_id(home: str) -> "str | None":
-    """The stored id; ``None`` when missing, malformed or not ours (then replaced)."""
-    try:
-        data = fs.read_file(os.path.join(home, _INSTALL_ID), 64)
-    except OSError as exc:
-        if exc.errno != fs.REFUSED:
-            raise
-        return None
-    value = data.decode("ascii", "replace").strip() if data else ""
-    return value if len(value) == 36 else None
+#: The per-user id's file under the home.
+INSTALL_ID_FILE = "install_id"
 
 
 def write_install_id(home: str) -> str:
     """A new random install id, written atomically under ``home``."""
     value = event.new_id()
-    fs.write_file(os.path.join(home, _INSTALL_ID), value.encode("ascii") + b"\n")
+    fs.write_file(os.path.join(home, INSTALL_ID_FILE), value.encode("ascii") + b"\n")
     return value
-
-
-def reset_install_id(home: str) -> str:
-    """Forget this user's install id and create a new one (`autotelemetry reset-id`)."""
-    RECORDER.install_id = write_install_id(home)
-    return RECORDER.install_id
 
 
 # --- observing the end of the run ---------------------------------------------------
