@@ -164,6 +164,14 @@ def test_disabled_boot_installs_nothing(venv: Venv, var: str):
     assert out.stdout.strip() == "0"
 
 
+def _no_writers_turn(home: Path) -> None:
+    """Defer the spool caps' check for this home: a writer's turn (one run in 64, at random,
+    ``spool.AMORTISE_EVERY``) loads the eviction module and, when the check is due, the option
+    table for the caps; a fresh stamp (``eviction.LIMITS_EVERY``) makes the guard see one set."""
+    home.mkdir(mode=0o700, parents=True, exist_ok=True)
+    (home / "spool.limits").touch()
+
+
 def _guard_run(
     venv: Venv, home: Path, framework: str, allow: str, tmp_path: Path, **extra: str
 ) -> set[str]:
@@ -309,6 +317,7 @@ def test_host_process_imports_only_the_allowed_modules(
             "AUTOTELEMETRY_EXPORT_TRACEPARENT": "1",
             **TRACE_CONTEXT,
         }
+    _no_writers_turn(home)
     hooked = _guard_run(venv, home, framework, allow, tmp_path, **extra)
     bare = _guard_run(bare_venv, home, framework, "", tmp_path)
     added = hooked - bare
@@ -456,6 +465,7 @@ def test_built_modules_heal_missing_or_stale_byte_code(venv_root: Path, tmp_path
     for pyc in [*cache.glob("*.pyc"), *sources_cache.glob("*.pyc")]:
         pyc.unlink()  # the session's venv may have run before
     home = tmp_path / "home"
+    _no_writers_turn(home)
     env = clean_env(AUTOTELEMETRY_HOME=str(home), AUTOTELEMETRY_ALLOW="exampleclick")
     env.pop("PYTHONDONTWRITEBYTECODE", None)
     run = [plain.script("exampleclick"), "db", "migrate", "--dry-run", "prod"]
