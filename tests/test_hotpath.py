@@ -297,6 +297,10 @@ def test_hot_modules_hold_the_option_tables_columns_not_the_table():
     columns = (config.DEFAULTS, config.SETTING_VARIABLES, config.PER_CLI_KEYS)
     assert options.setting_columns() == columns
     assert "OPTIONS = (" in built["_autotelemetry_options"]
+    # The spool caps' module (a writer's turn) holds its three rows, not the table's call.
+    caps = options.env_columns("spool_max_bytes", "spool_max_files", "spool_max_age")
+    assert f"CAPS = {caps!r}\n" in built["_autotelemetry_eviction"]
+    assert "env_columns(" not in built["_autotelemetry_eviction"]
 
 
 # --- the event's JSON writer ------------------------------------------------------------

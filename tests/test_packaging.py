@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from time import time_ns
 
 import pytest
 from conftest import EXAMPLES, ROOT, SCRIPTS, Venv, build_wheel, clean_env, make_venv
@@ -164,14 +165,6 @@ def test_disabled_boot_installs_nothing(venv: Venv, var: str):
     assert out.stdout.strip() == "0"
 
 
-def _no_writers_turn(home: Path) -> None:
-    """Defer the spool caps' check for this home: a writer's turn (one run in 64, at random,
-    ``spool.AMORTISE_EVERY``) loads the eviction module and, when the check is due, the option
-    table for the caps; a fresh stamp (``eviction.LIMITS_EVERY``) makes the guard see one set."""
-    home.mkdir(mode=0o700, parents=True, exist_ok=True)
-    (home / "spool.limits").touch()
-
-
 def _guard_run(
     venv: Venv, home: Path, framework: str, allow: str, tmp_path: Path, **extra: str
 ) -> set[str]:
@@ -317,7 +310,6 @@ def test_host_process_imports_only_the_allowed_modules(
             "AUTOTELEMETRY_EXPORT_TRACEPARENT": "1",
             **TRACE_CONTEXT,
         }
-    _no_writers_turn(home)
     hooked = _guard_run(venv, home, framework, allow, tmp_path, **extra)
     bare = _guard_run(bare_venv, home, framework, "", tmp_path)
     added = hooked - bare
@@ -368,6 +360,62 @@ import argparse, sys
 argparse.ArgumentParser().parse_args()
 print("atexit" in sys.modules)
 """
+
+
+WRITERS_TURN = """
+import json, os, sys
+boot = sys.modules["_autotelemetry_boot"]
+for name in ("_autotelemetry_handover", "_autotelemetry_allowlist", "_autotelemetry_click",
+             "_autotelemetry_eviction"):
+    boot.load(name)
+eviction = sys.modules["autotelemetry.hook.eviction"]
+home = sys.argv[1]
+eviction.check(home)  # what a writer does on its turn; no stamp yet, so the check is due
+print(json.dumps({
+    "limits": eviction.limits(),
+    "left": sorted(os.listdir(os.path.join(home, "spool"))),
+    "table": "_autotelemetry_options" in sys.modules,
+    "built": eviction.__file__.endswith("_autotelemetry_eviction.py"),
+}))
+"""
+
+
+@pytest.mark.parametrize("max_files", [None, "2"])
+def test_a_writers_turn_reads_the_spool_caps_without_the_option_table(
+    venv: Venv, tmp_path: Path, max_files: str | None
+):
+    """A writer whose turn it is to enforce the spool's caps takes the caps' defaults from
+    the built eviction module (folded from the option table at build time) and loads the
+    table only when a cap's variable is set; either way the caps are the table's."""
+    from autotelemetry.hook import options
+
+    home = tmp_path / "home"
+    spool = home / "spool"
+    spool.mkdir(mode=0o700, parents=True)
+    names = [f"{n:020d}-1-0000000{n}.jsonl" for n in (time_ns() - 3, time_ns() - 2, time_ns() - 1)]
+    for name in names:
+        (spool / name).write_text('{"type": "command"}\n')
+    extra = {} if max_files is None else {"AUTOTELEMETRY_SPOOL_MAX_FILES": max_files}
+    out = subprocess.run(
+        [venv.python, "-c", WRITERS_TURN, str(home)],
+        capture_output=True,
+        text=True,
+        env=clean_env(AUTOTELEMETRY_HOME=str(home), **extra),
+    )
+    assert out.returncode == 0, out.stderr
+    seen = json.loads(out.stdout)
+    default = options.BY_NAME
+    expected = [
+        default["spool_max_bytes"][options.DEFAULT],
+        int(max_files) if max_files else default["spool_max_files"][options.DEFAULT],
+        default["spool_max_age"][options.DEFAULT],
+    ]
+    assert seen["built"] is True
+    assert seen["limits"] == expected
+    assert seen["table"] is (max_files is not None)
+    # The check ran: with a cap of two files the oldest one went (and the stamp is set).
+    assert seen["left"] == (names[1:] if max_files else names)
+    assert (home / "spool.limits").is_file()
 
 
 def test_exit_hook_leaves_atexit_out_of_the_host_modules(
@@ -465,7 +513,6 @@ def test_built_modules_heal_missing_or_stale_byte_code(venv_root: Path, tmp_path
     for pyc in [*cache.glob("*.pyc"), *sources_cache.glob("*.pyc")]:
         pyc.unlink()  # the session's venv may have run before
     home = tmp_path / "home"
-    _no_writers_turn(home)
     env = clean_env(AUTOTELEMETRY_HOME=str(home), AUTOTELEMETRY_ALLOW="exampleclick")
     env.pop("PYTHONDONTWRITEBYTECODE", None)
     run = [plain.script("exampleclick"), "db", "migrate", "--dry-run", "prod"]

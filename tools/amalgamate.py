@@ -85,6 +85,7 @@ TARGETS = (
 FOLDED = {
     "config": ("DEFAULTS", "SETTING_VARIABLES", "PER_CLI_KEYS", "SETTING_KEYS"),
     "event": ("CI_KEYS",),
+    "eviction": ("CAPS",),
 }
 
 

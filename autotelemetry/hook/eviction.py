@@ -9,7 +9,7 @@ code is never run by the other runs, which would pay for its bytes all the same
 
 import os
 
-from autotelemetry.hook import config, fs, spool
+from autotelemetry.hook import config, env, fs, handover, spool
 
 #: Stamp whose mtime is the last limit check by a writer.
 LIMITS_STAMP = "spool.limits"
@@ -43,13 +43,20 @@ def due(home: str, now_ns: int) -> bool:
     return True
 
 
+#: The caps' options as ``(name, raw variable, default)``. The built module holds them as
+#: a literal (tools/amalgamate.py, FOLDED): a writer's turn loads the option table (12 KB
+#: of byte-code, ~0.5M instructions) only when one of the three variables is set.
+CAPS = handover.lazy("options").env_columns("spool_max_bytes", "spool_max_files", "spool_max_age")
+
+
 def limits() -> "tuple[int, int, int]":
-    """(max bytes, max files, max age in seconds), from the option table."""
-    return (
-        int(config.value("spool_max_bytes")),  # type: ignore[call-overload]
-        int(config.value("spool_max_files")),  # type: ignore[call-overload]
-        int(config.value("spool_max_age")),  # type: ignore[call-overload]
-    )
+    """(max bytes, max files, max age in seconds): the variables' values, else the defaults."""
+    caps = []
+    for name, variable, default in CAPS:
+        if env.RAW is None or variable in env.RAW:
+            default = config.value(name)  # set (or no raw environment): the table decides
+        caps.append(int(default))
+    return caps[0], caps[1], caps[2]
 
 
 def enforce_limits(home: str) -> int:

@@ -451,6 +451,19 @@ def setting_columns() -> "tuple[dict[str, object], tuple[tuple[str, str], ...], 
     return defaults, tuple(variables), tuple(per_cli)
 
 
+def env_columns(*names: str) -> "tuple[tuple[str, bytes, object], ...]":
+    """``(name, variable as raw bytes, default)`` of environment-only options: what a rare
+    host module needs to read them (``config.preset``) without loading this table. The
+    built modules hold the result as a literal (tools/amalgamate.py, FOLDED)."""
+    columns = []
+    for name in names:
+        option = BY_NAME[name]
+        variable = option[VARIABLE]
+        assert variable is not None and not option[FILE], name  # environment-only
+        columns.append((name, variable.encode(), option[DEFAULT]))
+    return tuple(columns)
+
+
 def coerce(option: "Option", value: object) -> "tuple[object, str | None]":
     """``(value, None)`` when ``value`` is valid for ``option``, else ``(None, why)``.
 
