@@ -18,7 +18,7 @@ from dataclasses import asdict, dataclass
 
 from autotelemetry import endpoint, trust
 from autotelemetry.hook import allowlist, config, configfile, fs, identity, options
-from autotelemetry.hook.config import disabled_reason
+from autotelemetry.hook.options import disabled_reason
 from autotelemetry.status import hook_files
 from autotelemetry.store import corrupt_copies, health
 from autotelemetry.store.ingest import UNTRUSTED, pending, quarantined

@@ -392,7 +392,7 @@ def resolve(settings: config.Settings | None = None, environ: Environ = os.envir
     r = _Resolver(environ, d)
     r.resource()
     disabled = str(environ.get("OTEL_SDK_DISABLED", "")).strip().lower() == "true"
-    if disabled and any(r.get(name) for name in config.OTEL_ENDPOINTS):
+    if disabled and any(r.get(name) for name in options.OTEL_ENDPOINTS):
         d.notes.append(
             "OTEL_SDK_DISABLED=true: the OTEL_EXPORTER_OTLP_* endpoints are ignored "
             "(recording stays on; AUTOTELEMETRY_ENDPOINT still sends)"
@@ -400,7 +400,7 @@ def resolve(settings: config.Settings | None = None, environ: Environ = os.envir
     elif (
         source not in ("default",)
         and not source.startswith("OTEL_")
-        and any(r.get(name) for name in config.OTEL_ENDPOINTS)
+        and any(r.get(name) for name in options.OTEL_ENDPOINTS)
     ):
         d.notes.append(f"the OTEL_EXPORTER_OTLP_* endpoints are ignored: {source} wins")
     if not d.endpoint:

@@ -14,7 +14,7 @@ from typing import Any
 from autotelemetry import __version__, endpoint, otel, trust
 from autotelemetry.hook import allowlist, config, configfile, identity, options
 from autotelemetry.hook.boot import state as boot_state
-from autotelemetry.hook.config import disabled_reason
+from autotelemetry.hook.options import disabled_reason
 from autotelemetry.store import health, ledger, store_path
 from autotelemetry.store import ingest as spool_reader
 
@@ -61,7 +61,7 @@ def variables() -> dict[str, dict[str, Any]]:
     for name, variable, _kind, _default, file, *_ in options.OPTIONS:
         if file or variable is None or variable not in os.environ:
             continue
-        value = config.value(name)
+        value = options.value(name)
         if name == "headers" and isinstance(value, str):
             value = ",".join(item.partition("=")[0].strip() for item in value.split(","))
         out[name] = {"value": shown(name, value), "source": variable}

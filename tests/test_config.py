@@ -115,7 +115,7 @@ def test_the_settings_one_test_names_every_variable_they_read(monkeypatch):
     from autotelemetry.hook import options
 
     variables = [v for _, v in config.SETTING_VARIABLES]
-    variables += [*config.OTEL_ENDPOINTS, *options.KILL_SWITCHES]
+    variables += [*options.OTEL_ENDPOINTS, *options.KILL_SWITCHES]
     assert sorted(config.SETTING_KEYS) == sorted(v.encode() for v in variables)
     for key in config.SETTING_KEYS:
         monkeypatch.delenv(key.decode(), raising=False)
@@ -128,7 +128,7 @@ def test_the_settings_one_test_names_every_variable_they_read(monkeypatch):
         monkeypatch.setenv(variable, value)
         assert config.load_settings(files=[]).sources[name] == variable, name
         monkeypatch.delenv(variable)
-    for variable in config.OTEL_ENDPOINTS:
+    for variable in options.OTEL_ENDPOINTS:
         monkeypatch.setenv(variable, "https://otel.example")
         assert config.load_settings(files=[]).sources["endpoint"] == variable
         monkeypatch.delenv(variable)

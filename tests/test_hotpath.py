@@ -174,11 +174,11 @@ def test_nothing_of_ours_holds_the_host_at_shutdown(venv: Venv, tmp_path: Path, 
     ids=lambda e: ",".join(f"{k}={v}" for k, v in e.items()) or "none",
 )
 def test_boot_fast_check_agrees_with_disabled_reason(venv: Venv, environ: dict[str, str]):
-    """The boot decides on the raw bytes at start; config.disabled_reason says why later."""
+    """The boot decides on the raw bytes at start; options.disabled_reason says why later."""
     sys.path.insert(0, str(ROOT))
-    from autotelemetry.hook import config
+    from autotelemetry.hook import options
 
-    expected_active = config.disabled_reason(environ) is None
+    expected_active = options.disabled_reason(environ) is None
     code = "import sys; print(sys.modules['autotelemetry.hook.boot'].state['active'])"
     out = subprocess.run(
         [venv.python, "-c", code], env=clean_env(**environ), capture_output=True, text=True

@@ -48,41 +48,17 @@ def _options() -> "ModuleType":
     return handover.lazy("options")
 
 
-#: OpenTelemetry's endpoint variables: consent to send like AUTOTELEMETRY_ENDPOINT, but
-#: below every source of ours (docs/delivery.md). The sender resolves the rest of OTEL_*.
-OTEL_ENDPOINTS = (
-    "OTEL_EXPORTER_OTLP_ENDPOINT",
-    "OTEL_EXPORTER_OTLP_LOGS_ENDPOINT",
-    "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
-)
-
-
 #: The raw names (``env.RAW``) of every variable :func:`apply_environment` reads: when none
 #: is set (the common case) the defaults stand after one C-level test instead of a look-up
 #: per variable (~60k instructions on Python 3.11). Folded at build time, as the columns.
 SETTING_KEYS = tuple(
     variable.encode()
-    for variable in (*(v for _, v in SETTING_VARIABLES), *OTEL_ENDPOINTS, *_options().KILL_SWITCHES)
+    for variable in (
+        *(v for _, v in SETTING_VARIABLES),
+        *_options().OTEL_ENDPOINTS,
+        *_options().KILL_SWITCHES,
+    )
 )
-
-
-def disabled_reason(environ: "dict[str, str] | os._Environ[str]" = os.environ) -> "str | None":
-    """Why telemetry is off for this process, or ``None`` when it is not.
-
-    The boot checks the same at interpreter start, faster, on the environment's
-    raw bytes; ``status``, ``doctor`` and the sender ask here (a test checks
-    that both agree).
-    """
-    for name in _options().KILL_SWITCHES:
-        if flag(environ.get(name)):
-            return name + " is set"
-    if "_ARGCOMPLETE" in environ or ("COMP_LINE" in environ and "COMP_POINT" in environ):
-        return "shell completion run (argcomplete)"
-    for key in environ:
-        # Click and Typer completion: _<PROG>_COMPLETE=bash_complete etc.
-        if key[:1] == "_" and key.endswith("_COMPLETE"):
-            return "shell completion run (" + key + ")"
-    return None
 
 
 def debug_enabled() -> bool:
@@ -93,18 +69,6 @@ def debug(message: str) -> None:
     """One line on stderr, in debug mode only (AUTOTELEMETRY_DEBUG)."""
     if debug_enabled():
         sys.stderr.write("autotelemetry: " + message + "\n")
-
-
-def value(name: str, environ: "dict[str, str] | os._Environ[str]" = os.environ) -> object:
-    """An environment-only option: its variable's value when set and valid, else its default."""
-    options = _options()
-    option = options.BY_NAME[name]
-    variable = option[options.VARIABLE]
-    raw = env.get(variable, environ) if variable else None
-    if raw is None:
-        return option[options.DEFAULT]
-    parsed, why = options.coerce(option, raw)
-    return option[options.DEFAULT] if why is not None or parsed is None else parsed
 
 
 def config_files(environ: "dict[str, str] | os._Environ[str]" = os.environ) -> "list[str]":
@@ -176,51 +140,15 @@ def for_cli(settings: "Settings", name: "str | None", key: str) -> "tuple[object
 def apply_environment(
     settings: "Settings", environ: "dict[str, str] | os._Environ[str]" = os.environ
 ) -> None:
-    """The top of the precedence: setting variables, then the kill switches."""
+    """The top of the precedence: setting variables, then the kill switches.
+
+    When none of their variables is set (the common case) one C-level test decides and
+    nothing else runs; otherwise the option table, which parses them, applies them
+    (``options.apply_variables``).
+    """
     if environ is os.environ and env.RAW is not None and env.RAW.keys().isdisjoint(SETTING_KEYS):
         return
-    for name, variable in SETTING_VARIABLES:
-        raw = env.get(variable, environ)
-        if raw is None:
-            continue
-        options = _options()
-        parsed, why = options.coerce(options.BY_NAME[name], raw)
-        if why:
-            settings.problems.append(f"{variable}: {why}, ignored")
-            continue
-        settings.values[name] = parsed
-        settings.sources[name] = variable
-    if settings.sources["endpoint"] == "default":
-        _otel_endpoint(settings, environ)
-    # Only the kill switches count here (a completion run is not "disabled"), and
-    # disabled_reason() scans every variable name: ask it only when one is set.
-    if env.has("AUTOTELEMETRY_DISABLED", environ) or env.has("DO_NOT_TRACK", environ):
-        reason = disabled_reason(environ)
-        if reason is not None and not reason.startswith("shell"):
-            settings.values["enabled"] = False
-            settings.sources["enabled"] = reason.split()[0]
-
-
-# The fallback endpoint from OpenTelemetry's variables, when none of ours set one. When
-# none is set: three look-ups in the environment's bytes dictionary (hook/env.py).
-# OTEL_SDK_DISABLED=true turns the fallback off (as it turns off an OpenTelemetry SDK);
-# recording stays on. (Comments, not docstrings: a hot module's docstrings are
-# unmarshalled at every import.)
-def _otel_endpoint(settings: "Settings", environ: "dict[str, str] | os._Environ[str]") -> None:
-    for variable in OTEL_ENDPOINTS:
-        raw_value = env.get(variable, environ)
-        if not raw_value:
-            continue
-        if (env.get("OTEL_SDK_DISABLED", environ) or "").strip().lower() == "true":
-            return
-        options = _options()
-        value, why = options.coerce(options.BY_NAME["endpoint"], raw_value)
-        if why:
-            settings.problems.append(f"{variable}: {why}, ignored")
-            continue
-        settings.values["endpoint"] = value
-        settings.sources["endpoint"] = variable
-        return
+    _options().apply_variables(settings, environ)
 
 
 def load_settings(

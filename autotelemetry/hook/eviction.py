@@ -9,7 +9,7 @@ code is never run by the other runs, which would pay for its bytes all the same
 
 import os
 
-from autotelemetry.hook import config, env, fs, handover, spool
+from autotelemetry.hook import env, fs, handover, spool
 
 #: Stamp whose mtime is the last limit check by a writer.
 LIMITS_STAMP = "spool.limits"
@@ -54,7 +54,7 @@ def limits() -> "tuple[int, int, int]":
     caps = []
     for name, variable, default in CAPS:
         if env.RAW is None or variable in env.RAW:
-            default = config.value(name)  # set (or no raw environment): the table decides
+            default = handover.lazy("options").value(name)  # set: the table decides
         caps.append(int(default))
     return caps[0], caps[1], caps[2]
 

@@ -10,13 +10,20 @@ docs/configuration.md are generated from it (a test keeps them in step).
 Host side: runs inside users' CLIs, but not on an instrumented run's usual path: the
 settings read only the columns :func:`setting_columns` derives, which the wheel's built
 modules hold as literals (tools/amalgamate.py), and the table itself loads only when a
-variable or a config file sets something (``handover.lazy("options")``). It imports nothing.
+variable or a config file sets something (``handover.lazy("options")``). So the code that
+needs the table lives here too: reading an environment-only option (:func:`value`), the
+settings' variables once one is set (:func:`apply_variables`), why telemetry is off
+(:func:`disabled_reason`). It imports only ``os``.
 """
+
+import os
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Mapping
     from typing import Final
+
+    from autotelemetry.hook.config import Settings
 
     Option = tuple[str, "str | None", str, object, bool, bool, tuple[str, ...], str]
 
@@ -407,6 +414,14 @@ BY_NAME: "dict[str, Option]" = dict(zip(list(zip(*OPTIONS))[NAME], OPTIONS))
 #: Variables outside our prefix that mean "off", whatever else says on.
 KILL_SWITCHES = ("AUTOTELEMETRY_DISABLED", "DO_NOT_TRACK")
 
+#: OpenTelemetry's endpoint variables: consent to send like AUTOTELEMETRY_ENDPOINT, but
+#: below every source of ours (docs/delivery.md). The sender resolves the rest of OTEL_*.
+OTEL_ENDPOINTS = (
+    "OTEL_EXPORTER_OTLP_ENDPOINT",
+    "OTEL_EXPORTER_OTLP_LOGS_ENDPOINT",
+    "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
+)
+
 #: Words a "bool" accepts, and what they mean.
 _TRUE = ("1", "true", "yes", "on")
 _FALSE = ("0", "false", "no", "off")
@@ -415,6 +430,81 @@ _FALSE = ("0", "false", "no", "off")
 def flag(value: "str | None") -> bool:
     """A "flag" kind: on unless unset, empty or one of 0/false/no/off (any case)."""
     return value is not None and value.strip().lower() not in ("", *_FALSE)
+
+
+def value(name: str, environ: "Mapping[str, str]" = os.environ) -> object:
+    """An environment-only option: its variable's value when set and valid, else its default."""
+    option = BY_NAME[name]
+    variable = option[VARIABLE]
+    raw = environ.get(variable) if variable else None
+    if raw is None:
+        return option[DEFAULT]
+    parsed, why = coerce(option, raw)
+    return option[DEFAULT] if why is not None or parsed is None else parsed
+
+
+def disabled_reason(environ: "Mapping[str, str]" = os.environ) -> "str | None":
+    """Why telemetry is off for this process, or ``None`` when it is not.
+
+    The boot checks the same at interpreter start, faster, on the environment's
+    raw bytes; ``status``, ``doctor`` and the sender ask here (a test checks
+    that both agree).
+    """
+    for name in KILL_SWITCHES:
+        if flag(environ.get(name)):
+            return name + " is set"
+    if "_ARGCOMPLETE" in environ or ("COMP_LINE" in environ and "COMP_POINT" in environ):
+        return "shell completion run (argcomplete)"
+    for key in environ:
+        # Click and Typer completion: _<PROG>_COMPLETE=bash_complete etc.
+        if key[:1] == "_" and key.endswith("_COMPLETE"):
+            return "shell completion run (" + key + ")"
+    return None
+
+
+def apply_variables(settings: "Settings", environ: "Mapping[str, str]" = os.environ) -> None:
+    """The settings' variables over the other sources, then the kill switches (config.py
+    calls this only when one of their variables is set, or for an environment of its own)."""
+    for name, variable in setting_columns()[1]:
+        raw = environ.get(variable)
+        if raw is None:
+            continue
+        parsed, why = coerce(BY_NAME[name], raw)
+        if why:
+            settings.problems.append(f"{variable}: {why}, ignored")
+            continue
+        settings.values[name] = parsed
+        settings.sources[name] = variable
+    if settings.sources["endpoint"] == "default":
+        _otel_endpoint(settings, environ)
+    # Only the kill switches count here (a completion run is not "disabled"), and
+    # disabled_reason() scans every variable name: ask it only when one is set.
+    if any(name in environ for name in KILL_SWITCHES):
+        reason = disabled_reason(environ)
+        if reason is not None and not reason.startswith("shell"):
+            settings.values["enabled"] = False
+            settings.sources["enabled"] = reason.split()[0]
+
+
+def _otel_endpoint(settings: "Settings", environ: "Mapping[str, str]") -> None:
+    """The fallback endpoint from OpenTelemetry's variables, when none of ours set one.
+
+    OTEL_SDK_DISABLED=true turns the fallback off (as it turns off an OpenTelemetry SDK);
+    recording stays on.
+    """
+    for variable in OTEL_ENDPOINTS:
+        raw = environ.get(variable)
+        if not raw:
+            continue
+        if (environ.get("OTEL_SDK_DISABLED") or "").strip().lower() == "true":
+            return
+        endpoint, why = coerce(BY_NAME["endpoint"], raw)
+        if why:
+            settings.problems.append(f"{variable}: {why}, ignored")
+            continue
+        settings.values["endpoint"] = endpoint
+        settings.sources["endpoint"] = variable
+        return
 
 
 def variable_problems(environ: "Mapping[str, str]") -> "list[str]":

@@ -14,7 +14,7 @@ the host's inheritable descriptors (argcomplete's fd 8/9 included).
 import os
 import sys
 
-from autotelemetry.hook import config, fs
+from autotelemetry.hook import fs, handover
 
 STAMP = "sender.stamp"
 #: The sender's claim: an exclusive ``flock`` on this file, held for its whole life.
@@ -23,7 +23,7 @@ LOCK = "sender.lock"
 
 def interval(environ: "os._Environ[str] | dict[str, str]" = os.environ) -> float:
     """Seconds between spawns (``send_interval``); the sender lingers that long."""
-    return float(config.value("send_interval", environ))  # type: ignore[arg-type]
+    return float(handover.lazy("options").value("send_interval", environ))
 
 
 def max_ahead(environ: "os._Environ[str] | dict[str, str]" = os.environ) -> float:
@@ -32,7 +32,7 @@ def max_ahead(environ: "os._Environ[str] | dict[str, str]" = os.environ) -> floa
     A stamp further ahead was written before the clock jumped back; honouring it
     would stop every spawn until the clock caught up (hours, days).
     """
-    return interval(environ) + float(config.value("retry_max", environ)) + 60.0  # type: ignore[arg-type]
+    return interval(environ) + float(handover.lazy("options").value("retry_max", environ)) + 60.0
 
 
 def _window_open(mtime: float, now: float) -> bool:
