@@ -563,3 +563,65 @@ def test_a_watched_name_that_raises_on_every_attribute_never_breaks_the_import(
     )
     out = _run_with_fake_click(venv, tmp_path, "", "proxy_probe.py", body)
     assert out == "imported\n"
+
+
+_PATH_PART = st.text(alphabet="ab./-_~ é", max_size=8)
+
+
+@given(
+    directory=st.lists(_PATH_PART, max_size=4).map("/".join)
+    | st.sampled_from(["", "/", "//", "a/"]),
+    name=_PATH_PART.filter(lambda n: not n.startswith("/")),
+)
+@settings(max_examples=500, deadline=None)
+def test_under_is_os_path_join_for_a_relative_name(directory: str, name: str):
+    """The hot path's ``identity.under`` builds the same path as ``os.path.join``."""
+    sys.path.insert(0, str(ROOT))
+    from autotelemetry.hook import identity
+
+    assert identity.under(directory, name) == os.path.join(directory, name)
+
+
+@pytest.mark.parametrize("path", ["/a/b", "/b", "b", "/a/b/c.jsonl", "rel/x"])
+def test_write_file_puts_its_temporary_file_beside_the_target(tmp_path: Path, path: str):
+    """``fs.write_file`` names its temporary file with ``rpartition``, as ``os.path.split``
+    would place it: in the target's directory (checked on a real write)."""
+    sys.path.insert(0, str(ROOT))
+    from autotelemetry.hook import fs
+
+    target = tmp_path / path.lstrip("/")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    seen: list[str] = []
+    real_open = os.open
+
+    def spy(file: str, flags: int, mode: int = 0o777) -> int:
+        seen.append(file)
+        return real_open(file, flags, mode)
+
+    os.open = spy  # type: ignore[assignment]
+    try:
+        fs.write_file(str(target), b"x")
+    finally:
+        os.open = real_open  # type: ignore[assignment]
+    (tmp,) = seen
+    directory, name = os.path.split(str(target))
+    assert os.path.dirname(tmp) == directory
+    assert os.path.basename(tmp).startswith("." + name + ".") and tmp.endswith(".tmp")
+    assert target.read_bytes() == b"x" and sorted(p.name for p in target.parent.iterdir()) == [
+        target.name
+    ]
+
+
+@pytest.mark.parametrize("home", ["/home/u", "/home/u/", "/", "", "//x//", None])
+def test_default_home_is_the_expanduser_one(monkeypatch: pytest.MonkeyPatch, home: str | None):
+    """Without AUTOTELEMETRY_HOME or XDG_STATE_HOME, ``identity.home_dir`` builds the state
+    directory from HOME as ``os.path.expanduser`` does (and asks it when HOME is unset)."""
+    sys.path.insert(0, str(ROOT))
+    from autotelemetry.hook import identity
+
+    for name in ("AUTOTELEMETRY_HOME", "XDG_STATE_HOME", "HOME"):
+        monkeypatch.delenv(name, raising=False)
+    if home is not None:
+        monkeypatch.setenv("HOME", home)
+    expected = os.path.join(os.path.expanduser("~/.local/state"), "autotelemetry")
+    assert identity.home_dir() == expected
