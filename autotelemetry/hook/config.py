@@ -74,8 +74,8 @@ def debug(message: str) -> None:
 def config_files(environ: "dict[str, str] | os._Environ[str]" = os.environ) -> "list[str]":
     """The per-environment and per-user config files, highest precedence first."""
     return [
-        identity.under(identity.env_config_dir(), CONFIG_FILE),
-        identity.under(identity.home_dir(environ), CONFIG_FILE),
+        os.path.join(identity.env_config_dir(), CONFIG_FILE),
+        os.path.join(identity.home_dir(environ), CONFIG_FILE),
     ]
 
 

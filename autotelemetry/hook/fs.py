@@ -185,8 +185,8 @@ def write_file(path: str, data: bytes, mode: int = 0o600) -> None:
     # (a planted file or symlink is never written through), then renamed over ``path``
     # (a rename replaces what is there, never follows it). Readers skip and eventually
     # delete ".*.tmp" names. Raises OSError; never leaves a partial file under ``path``.
-    directory, sep, name = path.rpartition(os.sep)  # os.path.split's, at a tenth of its cost
-    tmp = directory + sep + "." + name + "." + os.urandom(8).hex() + ".tmp"
+    directory, name = os.path.split(path)
+    tmp = os.path.join(directory, "." + name + "." + os.urandom(8).hex() + ".tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _FS_FLAGS, 0o600)
     try:
         try:

@@ -428,7 +428,7 @@ def user_install_id(home: str) -> str:
     a stored one that is missing, malformed or not ours is replaced."""
     if RECORDER.install_id is None:
         try:
-            data = fs.read_file(identity.under(home, INSTALL_ID_FILE), 64)
+            data = fs.read_file(os.path.join(home, INSTALL_ID_FILE), 64)
         except OSError as exc:
             if exc.errno != fs.REFUSED:
                 raise
@@ -544,7 +544,7 @@ INSTALL_ID_FILE = "install_id"
 def write_install_id(home: str) -> str:
     """A new random install id, written atomically under ``home``."""
     value = event.new_id()
-    fs.write_file(identity.under(home, INSTALL_ID_FILE), value.encode("ascii") + b"\n")
+    fs.write_file(os.path.join(home, INSTALL_ID_FILE), value.encode("ascii") + b"\n")
     return value
 
 

@@ -9,7 +9,7 @@ killed mid-write leaves only a ``.tmp`` file, which readers delete once stale.
 
 import os
 
-from autotelemetry.hook import fs, handover, identity
+from autotelemetry.hook import fs, handover
 
 SPOOL_DIR = "spool"
 QUARANTINE_DIR = "quarantine"
@@ -17,7 +17,7 @@ SUFFIX = ".jsonl"
 
 
 def spool_dir(home: str) -> str:
-    return identity.under(home, SPOOL_DIR)
+    return os.path.join(home, SPOOL_DIR)
 
 
 def write(home: str, lines: "list[str]") -> str:
@@ -32,7 +32,7 @@ def write(home: str, lines: "list[str]") -> str:
 
     rand = os.urandom(4)
     name = "%020d-%d-%s%s" % (time_ns(), os.getpid(), rand.hex(), SUFFIX)
-    final = identity.under(directory, name)
+    final = os.path.join(directory, name)
     fs.write_file(final, _spool_bytes(lines))
     if rand[0] < 256 // AMORTISE_EVERY:
         # Amortised cap: about one writer in AMORTISE_EVERY checks the limits, and at
