@@ -404,11 +404,11 @@ def test_a_writers_turn_reads_the_spool_caps_without_the_option_table(
     )
     assert out.returncode == 0, out.stderr
     seen = json.loads(out.stdout)
-    default = options.BY_NAME
+    rows = options.BY_NAME
     expected = [
-        default["spool_max_bytes"][options.DEFAULT],
-        int(max_files) if max_files else default["spool_max_files"][options.DEFAULT],
-        default["spool_max_age"][options.DEFAULT],
+        rows["spool_max_bytes"][options.DEFAULT],
+        int(max_files) if max_files else rows["spool_max_files"][options.DEFAULT],
+        rows["spool_max_age"][options.DEFAULT],
     ]
     assert seen["built"] is True
     assert seen["limits"] == expected

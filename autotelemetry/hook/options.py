@@ -543,7 +543,7 @@ def setting_columns() -> "tuple[dict[str, object], tuple[tuple[str, str], ...], 
 
 def env_columns(*names: str) -> "tuple[tuple[str, bytes, object], ...]":
     """``(name, variable as raw bytes, default)`` of environment-only options: what a rare
-    host module needs to read them (``config.preset``) without loading this table. The
+    host module needs to read them (``eviction.limits``) without loading this table. The
     built modules hold the result as a literal (tools/amalgamate.py, FOLDED)."""
     columns = []
     for name in names:
