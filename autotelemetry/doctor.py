@@ -17,9 +17,9 @@ import time
 from dataclasses import asdict, dataclass
 
 from autotelemetry import endpoint, trust
-from autotelemetry.hook import allowlist, config, configfile, fs, identity, options
-from autotelemetry.hook.options import disabled_reason
-from autotelemetry.status import hook_files
+from autotelemetry.hook import allowlist, config, configfile, fs, identity
+from autotelemetry.hook.values import disabled_reason
+from autotelemetry.status import hook_files, variable_problems
 from autotelemetry.store import corrupt_copies, health
 from autotelemetry.store.ingest import UNTRUSTED, pending, quarantined
 
@@ -520,7 +520,7 @@ def check_delivery(settings: config.Settings) -> list[Check]:
                 "point the endpoint at the collector's OTLP/HTTP port (usually 4318)",
             )
         )
-    for problem in [*options.variable_problems(os.environ), *sending.problems]:
+    for problem in [*variable_problems(os.environ), *sending.problems]:
         if problem not in sending.blocked.values():
             checks.append(Check("sending", "warn", problem, "fix or unset the variable"))
     for ch in sending.channels:

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import unquote
 
-from autotelemetry.hook import config, options
+from autotelemetry.hook import config, options, values
 
 #: OTLP signals we send: a log record per event, a span per run.
 SIGNALS = ("logs", "traces")
@@ -214,7 +214,7 @@ class _Resolver:
         raw = self.environ.get(variable)
         if raw is None:
             return None
-        parsed, why = options.coerce(option, raw)
+        parsed, why = values.coerce(name, raw)
         if why is not None or parsed is None:
             return None
         return parsed, variable

@@ -39,7 +39,7 @@ from typing import Any, Callable
 
 from autotelemetry import endpoint, otel
 from autotelemetry.exporters import Payload, payload
-from autotelemetry.hook import config, fs, identity, options, spawn
+from autotelemetry.hook import config, fs, identity, spawn, values
 from autotelemetry.store import Store, is_corrupt
 from autotelemetry.store.ingest import ingest, pending, read_lines
 from autotelemetry.store.ledger import PRIMARY, Ledger, Row
@@ -94,7 +94,7 @@ class Settings:
         delivery = otel.resolve(config.load_settings(environ), environ)
 
         def value(name: str) -> Any:
-            return options.value(name, environ)
+            return values.value(name, environ)
 
         return cls(
             endpoint=delivery.endpoint,
@@ -906,7 +906,7 @@ def main(argv: list[str] | None = None) -> int:
         os.chdir("/")
     except OSError:
         pass
-    if options.disabled_reason() is not None:
+    if values.disabled_reason() is not None:
         return 0
     settings = Settings.from_env()
     if not settings.endpoint:

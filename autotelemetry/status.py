@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Mapping
 from typing import Any
 
 from autotelemetry import __version__, endpoint, otel, trust
-from autotelemetry.hook import allowlist, config, configfile, identity, options
+from autotelemetry.hook import allowlist, config, configfile, identity, options, values
 from autotelemetry.hook.boot import state as boot_state
-from autotelemetry.hook.options import disabled_reason
+from autotelemetry.hook.values import disabled_reason
 from autotelemetry.store import health, ledger, store_path
 from autotelemetry.store import ingest as spool_reader
 
@@ -61,11 +62,26 @@ def variables() -> dict[str, dict[str, Any]]:
     for name, variable, _kind, _default, file, *_ in options.OPTIONS:
         if file or variable is None or variable not in os.environ:
             continue
-        value = options.value(name)
+        value = values.value(name)
         if name == "headers" and isinstance(value, str):
             value = ",".join(item.partition("=")[0].strip() for item in value.split(","))
         out[name] = {"value": shown(name, value), "source": variable}
     return out
+
+
+def variable_problems(environ: Mapping[str, str]) -> list[str]:
+    """Environment-only options whose variable is set to something invalid (then ignored);
+    the settings report their own problems (``Settings.problems``)."""
+    problems = []
+    for name, variable, _kind, _default, file, *_ in options.OPTIONS:
+        if file or variable is None:
+            continue
+        raw = environ.get(variable)
+        if raw is not None:
+            why = values.coerce(name, raw)[1]
+            if why is not None:
+                problems.append(f"{variable}: {why}, ignored")
+    return problems
 
 
 def shown(key: str, value: Any) -> Any:
@@ -90,7 +106,7 @@ def status_data() -> dict[str, Any]:
         )
     settings = configfile.load_settings()
     problems.extend(settings.problems)
-    problems.extend(options.variable_problems(os.environ))
+    problems.extend(variable_problems(os.environ))
     sending = otel.resolve(settings)
     problems.extend(p for p in sending.problems if p not in problems)
     problems.extend(health(home))

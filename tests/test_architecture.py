@@ -190,11 +190,11 @@ def test_each_option_has_its_own_name_and_variable():
     "value", [None, "", " ", "0", "1", "false", "FALSE", " off ", "No", "yes", "on", "x", "00"]
 )
 def test_the_hot_paths_flag_reads_as_the_table_does(value: "str | None"):
-    from autotelemetry.hook import config, options
+    from autotelemetry.hook import config, values
 
-    assert config.flag(value) is options.flag(value)
+    assert config.flag(value) is values.flag(value)
     if value is not None:
-        assert options.coerce(options.BY_NAME["debug"], value) == (config.flag(value), None)
+        assert values.coerce("debug", value) == (config.flag(value), None)
 
 
 def test_kill_switches_of_the_boot_match_the_table():
@@ -208,11 +208,11 @@ def test_kill_switches_of_the_boot_match_the_table():
 
 @pytest.mark.parametrize("kind", ["bool", "rate", "seconds", "seconds0", "count", "url"])
 def test_one_parser_per_kind_rejects_garbage(kind: str):
-    from autotelemetry.hook import options
+    from autotelemetry.hook import options, values
 
-    option = next(o for o in options.OPTIONS if o[options.KIND] == kind)
-    assert options.coerce(option, "garbage")[1] is not None
-    assert options.coerce(option, "-1")[1] is not None
+    name = next(o[options.NAME] for o in options.OPTIONS if o[options.KIND] == kind)
+    assert values.coerce(name, "garbage")[1] is not None
+    assert values.coerce(name, "-1")[1] is not None
 
 
 def test_configuration_docs_are_generated_from_the_table():

@@ -90,7 +90,7 @@ def test_disabled_anywhere_wins(tmp_path):
 def test_every_setting_is_read_from_its_variable_and_its_file(tmp_path):
     """Each file setting's variable and config-file key reach its own row of the table
     (the variable through the columns config holds, the file through the table)."""
-    from autotelemetry.hook import options
+    from autotelemetry.hook import options, values
 
     for name, variable in config.SETTING_VARIABLES:
         row = options.BY_NAME[name]
@@ -104,7 +104,7 @@ def test_every_setting_is_read_from_its_variable_and_its_file(tmp_path):
         user.write_text(f"{name} = {text}\n")
         s = config.load_settings({}, [str(user)])
         assert s.sources[name] == str(user) and s.problems == [], (name, s.problems)
-        assert s.values[name] == options.coerce(row, value)[0]
+        assert s.values[name] == values.coerce(name, value)[0]
     assert {n for n, _ in config.SETTING_VARIABLES} >= {"record_signals", "sample_rate"}
 
 

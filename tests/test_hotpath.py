@@ -174,11 +174,11 @@ def test_nothing_of_ours_holds_the_host_at_shutdown(venv: Venv, tmp_path: Path, 
     ids=lambda e: ",".join(f"{k}={v}" for k, v in e.items()) or "none",
 )
 def test_boot_fast_check_agrees_with_disabled_reason(venv: Venv, environ: dict[str, str]):
-    """The boot decides on the raw bytes at start; options.disabled_reason says why later."""
+    """The boot decides on the raw bytes at start; values.disabled_reason says why later."""
     sys.path.insert(0, str(ROOT))
-    from autotelemetry.hook import options
+    from autotelemetry.hook import values
 
-    expected_active = options.disabled_reason(environ) is None
+    expected_active = values.disabled_reason(environ) is None
     code = "import sys; print(sys.modules['autotelemetry.hook.boot'].state['active'])"
     out = subprocess.run(
         [venv.python, "-c", code], env=clean_env(**environ), capture_output=True, text=True
@@ -301,6 +301,16 @@ def test_hot_modules_hold_the_option_tables_columns_not_the_table():
     caps = options.env_columns("spool_max_bytes", "spool_max_files", "spool_max_age")
     assert f"CAPS = {caps!r}\n" in built["_autotelemetry_eviction"]
     assert "env_columns(" not in built["_autotelemetry_eviction"]
+    # The parser of option values holds the table's rows without their documentation.
+    rows, kinds, switches, otel = options.parsing_columns()
+    text = built["_autotelemetry_values"]
+    assert f"ROWS = {rows!r}\n" in text and f"KINDS = {kinds!r}\n" in text
+    assert f"KILL_SWITCHES = {switches!r}\n" in text and f"OTEL_ENDPOINTS = {otel!r}\n" in text
+    assert "parsing_columns(" not in text and "OPTIONS = (" not in text
+    for name, row in options.BY_NAME.items():
+        fields = (options.VARIABLE, options.KIND, options.DEFAULT, options.FILE, options.CHOICES)
+        assert rows[name] == tuple(row[i] for i in fields)
+        assert row[options.DOC] not in text
 
 
 # --- the event's JSON writer ------------------------------------------------------------

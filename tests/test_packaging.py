@@ -202,10 +202,12 @@ RECORDING = {
     "autotelemetry.hook.recorder",
     "autotelemetry.hook.spool",
 }
-#: The option table: only when a setting's variable is set, a config file exists or an
-#: environment-only option is read (the endpoint path's intervals); the hot modules hold
-#: the columns the settings need (tools/amalgamate.py, FOLDED).
+#: The option table: never in a host process (the built modules hold the columns they
+#: need of it: tools/amalgamate.py, FOLDED).
 OPTION_TABLE = {"_autotelemetry_options", "autotelemetry.hook.options"}
+#: The parser of option values: only when a setting's variable is set, a config file
+#: exists or an environment-only option is read (the endpoint path's intervals).
+VALUES = {"_autotelemetry_values", "autotelemetry.hook.values"}
 #: What an instrumented run may add to the host's modules, beyond what it loads itself.
 ALLOWED_IN_HOST = {
     *BOOT_MODULES,
@@ -265,6 +267,9 @@ ALLOWED_WITH_ENDPOINT = {
     "autotelemetry.hook.spawn",
     "fcntl",
 }
+#: Only in the run whose exit claims a sender's start (the first one in a fresh home):
+#: the launch (the sender's command line, environment and descriptors).
+ALLOWED_WITH_LAUNCH = {"_autotelemetry_launch", "autotelemetry.hook.launch"}
 
 
 #: Only with an inherited trace context (TRACEPARENT, or an instrumented parent CLI).
@@ -314,11 +319,14 @@ def test_host_process_imports_only_the_allowed_modules(
     bare = _guard_run(bare_venv, home, framework, "", tmp_path)
     added = hooked - bare
     sending = endpoint != "local"
-    allowed = ALLOWED_IN_HOST | (ALLOWED_WITH_ENDPOINT | OPTION_TABLE if sending else set())
+    allowed = ALLOWED_IN_HOST
+    if sending:
+        allowed = allowed | ALLOWED_WITH_ENDPOINT | ALLOWED_WITH_LAUNCH | VALUES
     if endpoint == "otel" and allow:
         allowed |= ALLOWED_WITH_TRACE_CONTEXT
     assert added <= allowed, added - allowed
     assert not (added & FORBIDDEN)
+    assert not (added & OPTION_TABLE)
     if framework == "argparse":
         assert "click" not in hooked
     if allow:
@@ -335,7 +343,12 @@ def test_host_process_imports_only_the_allowed_modules(
         assert [e["cli"]["name"] for e in recorded] == ["modules_at_exit.py"], listed.stderr
         if sending:
             # (hooked, not added: Typer's own imports already bring fcntl to a bare run)
-            assert hooked >= ALLOWED_WITH_ENDPOINT
+            assert hooked >= ALLOWED_WITH_ENDPOINT | ALLOWED_WITH_LAUNCH  # it started one
+            # The next run, inside the sender's spawn window, decides on the stamp alone:
+            # no claim (no fcntl of ours), no launch.
+            again = _guard_run(venv, home, framework, allow, tmp_path, **extra)
+            assert again >= ALLOWED_WITH_ENDPOINT - {"fcntl"}
+            assert not again & ALLOWED_WITH_LAUNCH
         if endpoint == "otel":  # and the trace context it inherited was recorded
             assert added >= ALLOWED_WITH_TRACE_CONTEXT
             (event,) = recorded
@@ -346,8 +359,10 @@ def test_host_process_imports_only_the_allowed_modules(
     else:
         built = "_autotelemetry_argparse" if framework == "argparse" else "_autotelemetry_click"
         assert {*BOOT_MODULES, *DECISION, *READER, *RECORDING, built} <= added
-        if not sending:  # no variable sets anything: the defaults, without the table
-            assert not added & OPTION_TABLE
+        if not sending:  # no variable sets anything: the defaults, without the parser
+            assert not added & VALUES
+        else:  # the endpoint's variable, parsed without the table
+            assert added >= VALUES
     # Never the package: the built modules are all a host loads (importing the
     # autotelemetry package would cost every run two more imports).
     assert not {"autotelemetry", "autotelemetry.hook"} & added
@@ -374,6 +389,7 @@ eviction.check(home)  # what a writer does on its turn; no stamp yet, so the che
 print(json.dumps({
     "limits": eviction.limits(),
     "left": sorted(os.listdir(os.path.join(home, "spool"))),
+    "parser": "_autotelemetry_values" in sys.modules,
     "table": "_autotelemetry_options" in sys.modules,
     "built": eviction.__file__.endswith("_autotelemetry_eviction.py"),
 }))
@@ -386,7 +402,8 @@ def test_a_writers_turn_reads_the_spool_caps_without_the_option_table(
 ):
     """A writer whose turn it is to enforce the spool's caps takes the caps' defaults from
     the built eviction module (folded from the option table at build time) and loads the
-    table only when a cap's variable is set; either way the caps are the table's."""
+    parser of option values only when a cap's variable is set, the table never; either way
+    the caps are the table's."""
     from autotelemetry.hook import options
 
     home = tmp_path / "home"
@@ -412,7 +429,8 @@ def test_a_writers_turn_reads_the_spool_caps_without_the_option_table(
     ]
     assert seen["built"] is True
     assert seen["limits"] == expected
-    assert seen["table"] is (max_files is not None)
+    assert seen["parser"] is (max_files is not None)
+    assert seen["table"] is False
     # The check ran: with a cap of two files the oldest one went (and the stamp is set).
     assert seen["left"] == (names[1:] if max_files else names)
     assert (home / "spool.limits").is_file()

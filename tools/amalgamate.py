@@ -64,13 +64,17 @@ TARGETS = (
         ("config", "event", "spool", "recorder", "instrument", "integrations.argparse"),
     ),
     # Rare paths, each loaded only when needed (handover.lazy): a setting's variable is
-    # set (the option table), a config file exists, a crash happened, an endpoint is
-    # configured, the process exits otherwise than the framework first did or by a
-    # terminating signal.
+    # set (its parser, which holds the table's rows without their documentation; the
+    # table itself only where no built module holds its columns, e.g. the tool side), a
+    # config file exists, a crash happened, an endpoint is configured, the process exits
+    # otherwise than the framework first did or by a terminating signal.
     Target("_autotelemetry_options", ("options",)),
+    Target("_autotelemetry_values", ("values",)),
     Target("_autotelemetry_configfile", ("configfile",)),
     Target("_autotelemetry_crash", ("privacy", "crash")),
     Target("_autotelemetry_endpoint", ("notice", "spawn")),
+    # ... and the exit that claims a sender's start (a few runs in a thousand).
+    Target("_autotelemetry_launch", ("launch",)),
     # ... and a trace context to inherit (TRACEPARENT, a parent CLI's span).
     Target("_autotelemetry_tracecontext", ("tracecontext",)),
     Target("_autotelemetry_exits", ("exits",)),
@@ -86,6 +90,7 @@ FOLDED = {
     "config": ("DEFAULTS", "SETTING_VARIABLES", "PER_CLI_KEYS", "SETTING_KEYS"),
     "event": ("CI_KEYS",),
     "eviction": ("CAPS",),
+    "values": ("ROWS", "KINDS", "KILL_SWITCHES", "OTEL_ENDPOINTS"),
 }
 
 

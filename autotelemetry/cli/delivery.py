@@ -12,7 +12,7 @@ import click
 from autotelemetry.cli.common import Progress, interactive, open_store, wait, when
 from autotelemetry.endpoint import header_problem
 from autotelemetry.hook import identity
-from autotelemetry.hook.options import disabled_reason
+from autotelemetry.hook.values import disabled_reason
 
 
 @click.command()

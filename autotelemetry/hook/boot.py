@@ -6,7 +6,7 @@ interpreter start, so this module imports nothing (``os`` and ``sys`` are
 loaded already), reads no file and decides nothing about the allowlist. It:
 
 1. returns at once when telemetry is switched off or the process is a
-   shell-completion run (the fast form of :func:`options.disabled_reason`,
+   shell-completion run (the fast form of :func:`values.disabled_reason`,
    on the environment's raw bytes; a test checks they agree);
 2. notes the start time (the start of every event's ``duration_ms``);
 3. puts itself on ``sys.meta_path`` as a finder that hands the framework
@@ -126,10 +126,10 @@ def activate():
         return
     try:
         if os.name != "posix":
-            from autotelemetry.hook import options
+            from autotelemetry.hook import values
 
             forced = os.environ.pop(RUN_VARIABLE, None) is not None
-            if options.disabled_reason() is not None:
+            if values.disabled_reason() is not None:
                 return
         else:
             # POSIX keeps the environment as a dict of bytes: looking names up there

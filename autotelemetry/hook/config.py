@@ -37,7 +37,7 @@ DEFAULTS, SETTING_VARIABLES, PER_CLI_KEYS = handover.lazy("options").setting_col
 
 
 def flag(value: "str | None") -> bool:
-    """``options.flag``, without loading the table: how the hot path reads the debug switch,
+    """``values.flag``, without loading the parser: how the hot path reads the debug switch,
     the kill switches and the per-CLI opt-outs (a test holds the two to one answer). Not in
     ``env``: the hand-over module, which every process that imports a framework loads."""
     return value is not None and value.strip().lower() not in ("", "0", "false", "no", "off")
@@ -143,12 +143,12 @@ def apply_environment(
     """The top of the precedence: setting variables, then the kill switches.
 
     When none of their variables is set (the common case) one C-level test decides and
-    nothing else runs; otherwise the option table, which parses them, applies them
-    (``options.apply_variables``).
+    nothing else runs; otherwise the parser of option values applies them
+    (``values.apply_variables``).
     """
     if environ is os.environ and env.RAW is not None and env.RAW.keys().isdisjoint(SETTING_KEYS):
         return
-    _options().apply_variables(settings, environ)
+    handover.lazy("values").apply_variables(settings, environ)
 
 
 def load_settings(

@@ -15,7 +15,7 @@ from any source wins over ``true`` from any other. See docs/configuration.md.
 import os
 import sys
 
-from autotelemetry.hook import config, fs, options
+from autotelemetry.hook import config, fs, values
 
 _MAX_CONFIG_BYTES = 1 << 20
 
@@ -184,7 +184,7 @@ def read_config_file(
 
 
 def _coerce(key: str, value: object) -> "tuple[object, str | None]":
-    return options.coerce(options.BY_NAME[key], value)
+    return values.coerce(key, value)
 
 
 def load_settings(

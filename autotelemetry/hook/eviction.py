@@ -54,7 +54,7 @@ def limits() -> "tuple[int, int, int]":
     caps = []
     for name, variable, default in CAPS:
         if env.RAW is None or variable in env.RAW:
-            default = handover.lazy("options").value(name)  # set: the table decides
+            default = handover.lazy("values").value(name)  # set: the parser decides
         caps.append(int(default))
     return caps[0], caps[1], caps[2]
 

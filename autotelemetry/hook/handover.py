@@ -51,11 +51,13 @@ def _instrument(name: str) -> "ModuleType | None":
 #: (tools/amalgamate.py builds them; a test keeps this table and the build in step).
 RARE = {
     "options": "_autotelemetry_options",
+    "values": "_autotelemetry_values",
     "configfile": "_autotelemetry_configfile",
     "crash": "_autotelemetry_crash",
     "privacy": "_autotelemetry_crash",
     "notice": "_autotelemetry_endpoint",
     "spawn": "_autotelemetry_endpoint",
+    "launch": "_autotelemetry_launch",
     "tracecontext": "_autotelemetry_tracecontext",
     "exits": "_autotelemetry_exits",
     "eviction": "_autotelemetry_eviction",
@@ -63,9 +65,10 @@ RARE = {
 
 
 def lazy(name: str) -> "ModuleType":
-    """Host-side module ``name`` of a rare path: crash capture, the endpoint, the option
-    table (a setting's variable is set), config files, an exit status that differs from
-    the first one seen, a terminating signal, a writer's turn to enforce the spool's caps.
+    """Host-side module ``name`` of a rare path: crash capture, the endpoint (and the
+    sender's start), option values (a setting's variable is set), config files, an exit
+    status that differs from the first one seen, a terminating signal, a writer's turn to
+    enforce the spool's caps.
 
     From the wheel's built module when there is one (no package import), else
     from the sources. Raises ``ImportError`` when neither loads.

@@ -2,28 +2,21 @@
 
 Each option (a row of :data:`OPTIONS`) says what a setting is called, which environment variable
 sets it, whether a ``config.toml`` may set it (and per CLI), its kind, default
-and one line of documentation. :mod:`autotelemetry.hook.config` reads every
-value through this table (:func:`coerce` is the one parser of every kind),
+and one line of documentation. Every value is read against this table
+(:mod:`autotelemetry.hook.values` holds the one parser of every kind),
 ``autotelemetry status`` and ``doctor`` show it, and the tables in
 docs/configuration.md are generated from it (a test keeps them in step).
 
-Host side: runs inside users' CLIs, but not on an instrumented run's usual path: the
-settings read only the columns :func:`setting_columns` derives, which the wheel's built
-modules hold as literals (tools/amalgamate.py), and the table itself loads only when a
-variable or a config file sets something (``handover.lazy("options")``). So the code that
-needs the table lives here too: reading an environment-only option (:func:`value`), the
-settings' variables once one is set (:func:`apply_variables`), why telemetry is off
-(:func:`disabled_reason`). It imports only ``os``.
+Host side by its place, but no instrumented run of the wheel loads it: what the host
+side needs of it are the columns :func:`setting_columns`, :func:`env_columns` and
+:func:`parsing_columns` derive, which the wheel's built modules hold as literals
+(tools/amalgamate.py, FOLDED). Only the tool side imports the table itself. It imports
+nothing.
 """
-
-import os
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from collections.abc import Mapping
     from typing import Final
-
-    from autotelemetry.hook.config import Settings
 
     Option = tuple[str, "str | None", str, object, bool, bool, tuple[str, ...], str]
 
@@ -422,108 +415,6 @@ OTEL_ENDPOINTS = (
     "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
 )
 
-#: Words a "bool" accepts, and what they mean.
-_TRUE = ("1", "true", "yes", "on")
-_FALSE = ("0", "false", "no", "off")
-
-
-def flag(value: "str | None") -> bool:
-    """A "flag" kind: on unless unset, empty or one of 0/false/no/off (any case)."""
-    return value is not None and value.strip().lower() not in ("", *_FALSE)
-
-
-def value(name: str, environ: "Mapping[str, str]" = os.environ) -> object:
-    """An environment-only option: its variable's value when set and valid, else its default."""
-    option = BY_NAME[name]
-    variable = option[VARIABLE]
-    raw = environ.get(variable) if variable else None
-    if raw is None:
-        return option[DEFAULT]
-    parsed, why = coerce(option, raw)
-    return option[DEFAULT] if why is not None or parsed is None else parsed
-
-
-def disabled_reason(environ: "Mapping[str, str]" = os.environ) -> "str | None":
-    """Why telemetry is off for this process, or ``None`` when it is not.
-
-    The boot checks the same at interpreter start, faster, on the environment's
-    raw bytes; ``status``, ``doctor`` and the sender ask here (a test checks
-    that both agree).
-    """
-    for name in KILL_SWITCHES:
-        if flag(environ.get(name)):
-            return name + " is set"
-    if "_ARGCOMPLETE" in environ or ("COMP_LINE" in environ and "COMP_POINT" in environ):
-        return "shell completion run (argcomplete)"
-    for key in environ:
-        # Click and Typer completion: _<PROG>_COMPLETE=bash_complete etc.
-        if key[:1] == "_" and key.endswith("_COMPLETE"):
-            return "shell completion run (" + key + ")"
-    return None
-
-
-def apply_variables(settings: "Settings", environ: "Mapping[str, str]" = os.environ) -> None:
-    """The settings' variables over the other sources, then the kill switches (config.py
-    calls this only when one of their variables is set, or for an environment of its own)."""
-    for name, variable in setting_columns()[1]:
-        raw = environ.get(variable)
-        if raw is None:
-            continue
-        parsed, why = coerce(BY_NAME[name], raw)
-        if why:
-            settings.problems.append(f"{variable}: {why}, ignored")
-            continue
-        settings.values[name] = parsed
-        settings.sources[name] = variable
-    if settings.sources["endpoint"] == "default":
-        _otel_endpoint(settings, environ)
-    # Only the kill switches count here (a completion run is not "disabled"), and
-    # disabled_reason() scans every variable name: ask it only when one is set.
-    if any(name in environ for name in KILL_SWITCHES):
-        reason = disabled_reason(environ)
-        if reason is not None and not reason.startswith("shell"):
-            settings.values["enabled"] = False
-            settings.sources["enabled"] = reason.split()[0]
-
-
-def _otel_endpoint(settings: "Settings", environ: "Mapping[str, str]") -> None:
-    """The fallback endpoint from OpenTelemetry's variables, when none of ours set one.
-
-    OTEL_SDK_DISABLED=true turns the fallback off (as it turns off an OpenTelemetry SDK);
-    recording stays on.
-    """
-    for variable in OTEL_ENDPOINTS:
-        raw = environ.get(variable)
-        if not raw:
-            continue
-        if (environ.get("OTEL_SDK_DISABLED") or "").strip().lower() == "true":
-            return
-        endpoint, why = coerce(BY_NAME["endpoint"], raw)
-        if why:
-            settings.problems.append(f"{variable}: {why}, ignored")
-            continue
-        settings.values["endpoint"] = endpoint
-        settings.sources["endpoint"] = variable
-        return
-
-
-def variable_problems(environ: "Mapping[str, str]") -> "list[str]":
-    """Environment-only options whose variable is set to something invalid (then ignored).
-
-    Asked by ``status`` and ``doctor`` only: here, not in config, so that no host
-    unmarshals it."""
-    problems = []
-    for option in OPTIONS:
-        variable = option[VARIABLE]
-        if option[FILE] or variable is None:
-            continue  # settings report their own problems (Settings.problems)
-        raw = environ.get(variable)
-        if raw is not None:
-            why = coerce(option, raw)[1]
-            if why is not None:
-                problems.append(f"{variable}: {why}, ignored")
-    return problems
-
 
 def setting_columns() -> "tuple[dict[str, object], tuple[tuple[str, str], ...], tuple[str, ...]]":
     """What the settings need of the table: each file setting's default, each setting's
@@ -554,70 +445,26 @@ def env_columns(*names: str) -> "tuple[tuple[str, bytes, object], ...]":
     return tuple(columns)
 
 
-def coerce(option: "Option", value: object) -> "tuple[object, str | None]":
-    """``(value, None)`` when ``value`` is valid for ``option``, else ``(None, why)``.
+#: One option's row as :mod:`autotelemetry.hook.values` reads it: variable, kind, default,
+#: settable in a file, choices (the documentation and per-CLI columns left out).
+if TYPE_CHECKING:
+    ParsingRow = tuple["str | None", str, object, bool, tuple[str, ...]]
 
-    ``value`` is the text of a variable or what a config file holds (already
-    typed by TOML). An empty variable means "unset" for paths, text and URLs.
-    """
-    kind = option[KIND]
-    if kind == "flag":
-        return flag(value if isinstance(value, str) else str(value)), None
-    if kind == "bool":
-        if isinstance(value, bool):
-            return value, None
-        if isinstance(value, str):
-            text = value.strip().lower()
-            if text in _TRUE:
-                return True, None
-            if text in _FALSE:
-                return False, None
-        return None, "must be true or false"
-    if kind == "choice":
-        choices = option[CHOICES]
-        if isinstance(value, str) and value.strip().lower() in choices:
-            return value.strip().lower(), None
-        return None, "must be " + " or ".join(map(repr, choices))
-    if kind == "url":
-        if isinstance(value, str):
-            text = value.strip()
-            if not text:
-                return None, None  # empty: unset
-            if text.lower().startswith(("http://", "https://")):
-                return text, None
-        return None, "must be an http:// or https:// URL"
-    if kind == "signals":
-        if isinstance(value, str):
-            words = set(map(str.strip, value.lower().split(","))) - {""}
-            if words and words <= {"logs", "traces"}:
-                return ",".join(sorted(words)), None  # "logs" before "traces"
-        return None, "must be " + KINDS[kind]
-    if kind in ("path", "text"):
-        if isinstance(value, str):
-            return (value if value.strip() else None), None
-        return None, "must be text"
-    # numbers
-    if isinstance(value, str):
-        try:
-            number = float(value.strip()) if kind != "count" else int(value.strip())
-        except ValueError:
-            return None, "must be " + KINDS[kind]
-    elif isinstance(value, (int, float)) and not isinstance(value, bool):
-        number = value
-    else:
-        return None, "must be " + KINDS[kind]
-    if kind == "rate":
-        if 0 <= number <= 1:
-            return float(number), None
-        return None, "must be a number from 0 to 1"
-    if kind == "count":
-        if isinstance(number, int) and number > 0:
-            return number, None
-        return None, "must be a whole number greater than 0"
-    if number != number or number in (float("inf"), float("-inf")):
-        return None, "must be " + KINDS[kind]
-    if kind == "seconds" and number > 0:
-        return float(number), None
-    if kind == "seconds0" and number >= 0:
-        return float(number), None
-    return None, "must be " + KINDS[kind]
+
+def parsing_columns() -> (
+    "tuple[dict[str, ParsingRow], dict[str, str], tuple[str, ...], tuple[str, ...]]"
+):
+    """What reading values needs of the table (:mod:`autotelemetry.hook.values`): every
+    option's :data:`ParsingRow` by name, what each kind accepts, the kill switches and
+    OpenTelemetry's endpoint variables. The built modules hold the result as a literal
+    (tools/amalgamate.py, FOLDED), so no host CLI loads this table."""
+    rows: "dict[str, ParsingRow]" = {}
+    for option in OPTIONS:
+        rows[option[NAME]] = (
+            option[VARIABLE],
+            option[KIND],
+            option[DEFAULT],
+            option[FILE],
+            option[CHOICES],
+        )
+    return rows, dict(KINDS), KILL_SWITCHES, OTEL_ENDPOINTS

@@ -1,18 +1,16 @@
-"""Start the detached sender from a host CLI's exit, cheaply and rarely.
+"""Deciding, at a host CLI's exit, whether to start the detached sender: cheaply and rarely.
 
 Hot path: imported by :func:`autotelemetry.hook.recorder.flush` only when an
 endpoint is configured (``AUTOTELEMETRY_ENDPOINT``, a config file, or an
-``OTEL_EXPORTER_OTLP_*ENDPOINT`` fallback), and it imports nothing but ``os`` and
-``sys`` (no ``subprocess``: importing it costs more than everything else we do
-at exit). One ``os.stat`` of the stamp file decides; a spawn happens at most
-once per interval (and not before the next retry time, which the sender
-encodes in the stamp's mtime), so a thousand CLI runs start a handful of
-senders. The child gets a new session, ``/dev/null`` for stdio and none of
-the host's inheritable descriptors (argcomplete's fd 8/9 included).
+``OTEL_EXPORTER_OTLP_*ENDPOINT`` fallback), and it imports nothing but ``os``
+(``fcntl`` when a spawn is due). One ``os.lstat`` of the stamp file decides; a
+spawn happens at most once per interval (and not before the next retry time,
+which the sender encodes in the stamp's mtime), so a thousand CLI runs start a
+handful of senders. The exit that claims one hands the claim to
+:mod:`autotelemetry.hook.launch`, which starts the sender.
 """
 
 import os
-import sys
 
 from autotelemetry.hook import fs, handover
 
@@ -23,7 +21,7 @@ LOCK = "sender.lock"
 
 def interval(environ: "os._Environ[str] | dict[str, str]" = os.environ) -> float:
     """Seconds between spawns (``send_interval``); the sender lingers that long."""
-    return float(handover.lazy("options").value("send_interval", environ))
+    return float(handover.lazy("values").value("send_interval", environ))
 
 
 def max_ahead(environ: "os._Environ[str] | dict[str, str]" = os.environ) -> float:
@@ -32,7 +30,7 @@ def max_ahead(environ: "os._Environ[str] | dict[str, str]" = os.environ) -> floa
     A stamp further ahead was written before the clock jumped back; honouring it
     would stop every spawn until the clock caught up (hours, days).
     """
-    return interval(environ) + float(handover.lazy("options").value("retry_max", environ)) + 60.0
+    return interval(environ) + float(handover.lazy("values").value("retry_max", environ)) + 60.0
 
 
 def _window_open(mtime: float, now: float) -> bool:
@@ -93,94 +91,6 @@ def _claim(home: str, now: float) -> "int | None":
     return fd
 
 
-def _inherited_fds() -> "list[int]":
-    """Inheritable descriptors above stderr (non-inheritable ones close at exec anyway)."""
-    found = []
-    for directory in ("/proc/self/fd", "/dev/fd"):
-        try:
-            names = os.listdir(directory)
-        except OSError:
-            continue
-        for name in names:
-            try:
-                fd = int(name)
-                if fd > 2 and os.get_inheritable(fd):
-                    found.append(fd)
-            except (ValueError, OSError):
-                pass
-        return found
-    return [fd for fd in range(3, 256) if _inheritable(fd)]
-
-
-def _inheritable(fd: int) -> bool:
-    try:
-        return os.get_inheritable(fd)
-    except OSError:
-        return False
-
-
-#: What the sender needs from the host's environment; nothing else is passed on, so
-#: the host's unrelated secrets (cloud keys, tokens) never reach a detached process.
-KEEP_PREFIXES = ("AUTOTELEMETRY_", "LC_", "PYTHON", "XDG_")
-KEEP_NAMES = frozenset(
-    {
-        "DO_NOT_TRACK",
-        "HOME",
-        "PATH",
-        "LANG",
-        "TZ",
-        "TMPDIR",
-        "VIRTUAL_ENV",
-        "LOCALAPPDATA",
-        "SYSTEMROOT",
-        "USER",
-        "LOGNAME",
-        "SSL_CERT_FILE",
-        "SSL_CERT_DIR",
-        "REQUESTS_CA_BUNDLE",
-        "CURL_CA_BUNDLE",
-        "HTTP_PROXY",
-        "HTTPS_PROXY",
-        "ALL_PROXY",
-        "NO_PROXY",
-        "http_proxy",
-        "https_proxy",
-        "all_proxy",
-        "no_proxy",
-    }
-)
-#: The OpenTelemetry variables the sender honours (autotelemetry.otel), and only those:
-#: e.g. OTEL_EXPORTER_OTLP_METRICS_HEADERS (a credential we never use) stays behind.
-OTEL_VARIABLES = frozenset(
-    ["OTEL_RESOURCE_ATTRIBUTES", "OTEL_SDK_DISABLED", "OTEL_LOGS_EXPORTER", "OTEL_TRACES_EXPORTER"]
-    + [
-        "OTEL_EXPORTER_OTLP_" + signal + knob
-        for signal in ("", "LOGS_", "TRACES_")
-        for knob in (
-            "ENDPOINT",
-            "HEADERS",
-            "PROTOCOL",
-            "COMPRESSION",
-            "TIMEOUT",
-            "CERTIFICATE",
-            "CLIENT_CERTIFICATE",
-            "CLIENT_KEY",
-        )
-    ]
-)
-
-
-def sender_env(environ: "os._Environ[str] | dict[str, str]") -> "dict[str, str]":
-    """The sender's environment: our own knobs, locale, paths, proxies and CA settings only."""
-    env = {
-        k: v
-        for k, v in environ.items()
-        if k in KEEP_NAMES or k.startswith(KEEP_PREFIXES) or k in OTEL_VARIABLES
-    }
-    env.pop("AUTOTELEMETRY_RUN", None)
-    return env
-
-
 def maybe_spawn(home: str) -> "int | None":
     """Start ``python -m autotelemetry.sender`` if one is due; its pid, or ``None``.
 
@@ -194,32 +104,8 @@ def maybe_spawn(home: str) -> "int | None":
     if lock is None:
         return None
     try:
-        if lock == 3:  # dup2 onto itself would keep close-on-exec set
-            moved = os.dup(lock)
-            os.close(lock)
-            lock = moved
-        argv = [sys.executable, "-m", "autotelemetry.sender", "--locked", "3"]
-        env = sender_env(os.environ)
-        spawn = getattr(os, "posix_spawn", None)
-        if spawn is not None:
-            actions: "list[tuple[object, ...]]" = [
-                (os.POSIX_SPAWN_OPEN, fd, os.devnull, os.O_RDWR, 0) for fd in (0, 1, 2)
-            ]
-            actions += [(os.POSIX_SPAWN_CLOSE, fd) for fd in _inherited_fds() if fd != lock]
-            actions.append((os.POSIX_SPAWN_DUP2, lock, 3))
-            return spawn(sys.executable, argv, env, file_actions=actions, setsid=True)
-        pid = os.fork()
-        if pid == 0:  # pragma: no cover - child
-            try:
-                os.setsid()
-                null = os.open(os.devnull, os.O_RDWR)
-                for fd in (0, 1, 2):
-                    os.dup2(null, fd)
-                os.dup2(lock, 3)
-                os.closerange(4, 65536)
-                os.execve(sys.executable, argv, env)
-            finally:
-                os._exit(127)
-        return pid
-    finally:
-        os.close(lock)  # ours; the sender holds its own copy of the claim
+        launch = handover.lazy("launch")  # its own module: a few runs in a thousand need it
+    except ImportError:
+        os.close(lock)
+        return None
+    return launch.start(lock)

@@ -23,7 +23,7 @@ import os
 import time
 from dataclasses import dataclass
 
-from autotelemetry.hook import eviction, fs, options, spool
+from autotelemetry.hook import eviction, fs, spool, values
 from autotelemetry.store import Store
 
 #: A temporary of ours this old (either way: a clock may have jumped) belongs to a
@@ -229,7 +229,7 @@ def before_ingest(store: Store) -> Housekeeping:
 
 def store_limits() -> tuple[int, int]:
     """(max events, max bytes), from the option table."""
-    return int(options.value("store_max_events")), int(options.value("store_max_bytes"))  # type: ignore[call-overload]
+    return int(values.value("store_max_events")), int(values.value("store_max_bytes"))  # type: ignore[call-overload]
 
 
 def cap_store(store: Store, max_events: int | None = None, max_bytes: int | None = None) -> int:
