@@ -194,4 +194,11 @@ def delivery_problems(delivery: dict[str, Any], endpoint: object) -> list[str]:
     return problems
 
 
-__all__ = ["delivery_problems", "home_problems", "hook_files", "status_data", "variables"]
+__all__ = [
+    "delivery_problems",
+    "home_problems",
+    "hook_files",
+    "status_data",
+    "variable_problems",
+    "variables",
+]

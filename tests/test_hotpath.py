@@ -174,7 +174,9 @@ def test_nothing_of_ours_holds_the_host_at_shutdown(venv: Venv, tmp_path: Path, 
     ids=lambda e: ",".join(f"{k}={v}" for k, v in e.items()) or "none",
 )
 def test_boot_fast_check_agrees_with_disabled_reason(venv: Venv, environ: dict[str, str]):
-    """The boot decides on the raw bytes at start; values.disabled_reason says why later."""
+    """The boot decides on the raw bytes at start; values.disabled_reason says why later.
+    Where there is no bytes dictionary (``os.name`` other than posix: simulated here), the
+    boot asks the parser itself, from its built module: no package import, no table."""
     sys.path.insert(0, str(ROOT))
     from autotelemetry.hook import values
 
@@ -184,6 +186,43 @@ def test_boot_fast_check_agrees_with_disabled_reason(venv: Venv, environ: dict[s
         [venv.python, "-c", code], env=clean_env(**environ), capture_output=True, text=True
     )
     assert out.stdout.strip() == str(expected_active), out.stderr
+    # -S: no .pth runs; the probe imports the boot itself, as the .pth line does.
+    site = str(venv.site_packages)
+    out = subprocess.run(
+        [venv.python, "-S", "-c", _ELSEWHERE_BOOT, site],
+        env=clean_env(**environ),
+        capture_output=True,
+        text=True,
+    )
+    active, added, parser = out.stdout.splitlines()
+    assert active == str(expected_active), out.stderr
+    assert parser == os.path.join(site, "autotelemetry", "built", "_autotelemetry_values.py")
+    assert set(added.split()) - {"time"} == {
+        "_autotelemetry_boot",
+        "autotelemetry.hook.boot",
+        "_autotelemetry_values",
+        "autotelemetry.hook.values",
+        "_autotelemetry_handover",
+        "autotelemetry.hook.env",
+        "autotelemetry.hook.handover",
+        "autotelemetry.hook.identity",
+    }
+
+
+#: The boot's start-up as on a system without ``os.environ``'s bytes dictionary.
+_ELSEWHERE_BOOT = """
+import os, sys
+sys.path.append(sys.argv[1])
+before = set(sys.modules)
+os.name = "nt"
+try:
+    import _autotelemetry_boot as boot
+finally:
+    os.name = "posix"
+print(boot.state["active"])
+print(" ".join(sorted(set(sys.modules) - before)))
+print(sys.modules["autotelemetry.hook.values"].__file__)
+"""
 
 
 def test_build_refuses_two_modules_defining_one_name(tmp_path: Path):

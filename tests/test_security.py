@@ -963,3 +963,25 @@ def test_sender_gets_a_scrubbed_environment(run, receiver):
     receiver.default = 200
     receiver.release.set()
     assert len(pids) == 1
+
+
+def test_sender_holds_the_claim_when_the_host_closed_its_stdio(run, receiver):
+    """Regression: a host started with its stdin closed got the sender lock as fd 0, which
+    the launch overwrote with /dev/null before handing fd 3 on: the sender ran without the
+    claim (its ``flock`` on /dev/null succeeds), and the next due run could start another."""
+    import fcntl
+
+    receiver.default = "hang"
+    env = {"AUTOTELEMETRY_ENDPOINT": receiver.url, **FAST}
+    out = run("exampleclick", "db", "status", env=env, preexec_fn=lambda: os.close(0))
+    assert out.returncode == 0, out.stderr
+    try:
+        assert receiver.hanging.wait(30)
+        (pid,) = sender_environs(run.home)
+        assert os.readlink(f"/proc/{pid}/fd/3") == str(run.home / "sender.lock")
+        # The claim is held: no second sender can take it.
+        with open(run.home / "sender.lock", "rb") as lock, pytest.raises(BlockingIOError):
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    finally:
+        receiver.default = 200
+        receiver.release.set()

@@ -126,8 +126,12 @@ def activate():
         return
     try:
         if os.name != "posix":
-            from autotelemetry.hook import values
-
+            # No bytes dictionary to look names up in: the parser's check, from its built
+            # module (no package import; it brings the hand-over module, which a framework's
+            # import needs anyway), else from the sources.
+            values = load("_autotelemetry_values")
+            if values is None:  # an editable install or a source checkout
+                from autotelemetry.hook import values
             forced = os.environ.pop(RUN_VARIABLE, None) is not None
             if values.disabled_reason() is not None:
                 return

@@ -1,19 +1,21 @@
 """The settings of this process: every option's value, and where it came from.
 
-Every value is read through the option table (:mod:`autotelemetry.hook.options`).
+Every value is read against the option table (:mod:`autotelemetry.hook.options`), by
+the parser of option values (:mod:`autotelemetry.hook.values`).
 Settings that config files may hold (``enabled``, ``endpoint``, ...) follow this
 precedence, highest first: kill switches (DO_NOT_TRACK, AUTOTELEMETRY_DISABLED)
 > their AUTOTELEMETRY_* variables > the per-environment file
 (``<sys.prefix>/etc/autotelemetry/config.toml``) > the per-user file
 (``<home>/config.toml``) > defaults. One exception, for consent: ``enabled =
 false`` from any source wins over ``true`` from any other. Environment-only
-options (timeouts, caps, debug) are read by :func:`value`. See
+options (timeouts, caps, debug) are read by :func:`values.value`. See
 docs/configuration.md.
 
 Hot path (an allowlisted CLI): when no config file exists (the common case, one
 ``stat`` per missing file) the defaults and the environment apply here and
 :mod:`autotelemetry.hook.configfile` (the TOML reader) is never imported; when no
-setting's variable is set either, neither is the option table.
+setting's variable is set either, neither is the parser of option values (the option
+table itself never is: the wheel's built modules hold the columns they need).
 """
 
 import os
@@ -30,9 +32,9 @@ CONFIG_FILE = "config.toml"
 #: The option table's columns the settings need (``options.setting_columns``): every
 #: setting a config file may hold and its default; each setting's ``(name, variable)``;
 #: the settings a ``[cli.NAME]`` table may hold. The wheel's built modules hold them as
-#: literals (tools/amalgamate.py folds this line), so an instrumented run loads the table
-#: only when a variable or a config file sets something: unmarshalling and building it
-#: cost every run ~0.5M instructions (docs/performance.md).
+#: literals (tools/amalgamate.py folds this line), so an instrumented run never loads the
+#: table: unmarshalling and building it cost every run ~0.5M instructions
+#: (docs/performance.md).
 DEFAULTS, SETTING_VARIABLES, PER_CLI_KEYS = handover.lazy("options").setting_columns()
 
 

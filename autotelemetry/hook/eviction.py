@@ -44,8 +44,9 @@ def due(home: str, now_ns: int) -> bool:
 
 
 #: The caps' options as ``(name, raw variable, default)``. The built module holds them as
-#: a literal (tools/amalgamate.py, FOLDED): a writer's turn loads the option table (12 KB
-#: of byte-code, ~0.5M instructions) only when one of the three variables is set.
+#: a literal (tools/amalgamate.py, FOLDED): a writer's turn loads the parser of option
+#: values (:mod:`autotelemetry.hook.values`, 12 KB of byte-code, ~0.4M instructions) only
+#: when one of the three variables is set, and the option table never.
 CAPS = handover.lazy("options").env_columns("spool_max_bytes", "spool_max_files", "spool_max_age")
 
 

@@ -22,8 +22,14 @@ def start(lock: int) -> int:
     start fails (the caller swallows it).
     """
     try:
-        if lock == 3:  # dup2 onto itself would keep close-on-exec set
-            moved = os.dup(lock)
+        if lock <= 3:
+            # The claim must reach the sender as its fd 3. One at 0-2 (a host that closed
+            # its stdio) would be overwritten by /dev/null first, and dup2 onto itself (3)
+            # would keep close-on-exec set: move it above 3, close-on-exec (only the
+            # sender's fd 3 is inherited). fcntl is loaded already: the claim took it.
+            import fcntl
+
+            moved = fcntl.fcntl(lock, fcntl.F_DUPFD_CLOEXEC, 4)
             os.close(lock)
             lock = moved
         argv = [sys.executable, "-m", "autotelemetry.sender", "--locked", "3"]

@@ -3,7 +3,9 @@
 Hot path: imported by :func:`autotelemetry.hook.recorder.flush` only when an
 endpoint is configured (``AUTOTELEMETRY_ENDPOINT``, a config file, or an
 ``OTEL_EXPORTER_OTLP_*ENDPOINT`` fallback), and it imports nothing but ``os``
-(``fcntl`` when a spawn is due). One ``os.lstat`` of the stamp file decides; a
+(``fcntl`` when a spawn is due; the parser of option values, when a variable sets
+the intervals, and the launch are loaded through ``handover.lazy``). One ``os.lstat``
+of the stamp file decides; a
 spawn happens at most once per interval (and not before the next retry time,
 which the sender encodes in the stamp's mtime), so a thousand CLI runs start a
 handful of senders. The exit that claims one hands the claim to
@@ -105,7 +107,7 @@ def maybe_spawn(home: str) -> "int | None":
         return None
     try:
         launch = handover.lazy("launch")  # its own module: a few runs in a thousand need it
-    except ImportError:
-        os.close(lock)
+    except Exception:
+        os.close(lock)  # the claim dies with it: the next due run tries again
         return None
     return launch.start(lock)
