@@ -198,10 +198,17 @@ def check_allowlist() -> list[Check]:
 
 
 def check_config(settings: config.Settings) -> list[Check]:
-    checks = [
-        Check("config", "fail", problem, "fix the file (TOML; see docs/configuration.md)")
-        for problem in settings.problems
-    ]
+    """The config files and the variables: a setting's problem fails (a file to fix, or a
+    variable ignored in favour of the next source); an environment-only option's variable
+    set to something invalid warns (its default applies), with an endpoint or without."""
+    checks = []
+    for problem in settings.problems:
+        fix = "fix the file (TOML; see docs/configuration.md)"
+        if problem.startswith(("AUTOTELEMETRY_", "OTEL_")):
+            fix = "fix or unset the variable (see docs/configuration.md)"
+        checks.append(Check("config", "fail", problem, fix))
+    for problem in variable_problems(os.environ):
+        checks.append(Check("config", "warn", problem, "fix or unset the variable"))
     if not checks:
         present = [f for f in settings.files if os.path.exists(f)]
         checks.append(Check("config", "ok", "read " + (", ".join(present) or "no config files")))
@@ -520,7 +527,7 @@ def check_delivery(settings: config.Settings) -> list[Check]:
                 "point the endpoint at the collector's OTLP/HTTP port (usually 4318)",
             )
         )
-    for problem in [*variable_problems(os.environ), *sending.problems]:
+    for problem in sending.problems:
         if problem not in sending.blocked.values():
             checks.append(Check("sending", "warn", problem, "fix or unset the variable"))
     for ch in sending.channels:

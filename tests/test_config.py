@@ -546,6 +546,30 @@ def test_bad_input_host_unchanged_doctor_names_it(run, run_bare, venv, bare_venv
         assert doctor.returncode == 1 and "fix:" in text, text
 
 
+@pytest.mark.parametrize(
+    "variable, value, needle, severity",
+    [
+        # environment-only: ignored, its default applies (with an endpoint or without)
+        ("AUTOTELEMETRY_SPOOL_MAX_FILES", "many", "must be a whole number greater than 0", "warn"),
+        ("AUTOTELEMETRY_SEND_INTERVAL", "-1", "must be a number of seconds, 0 or more", "warn"),
+        # a setting: ignored in favour of the next source
+        ("AUTOTELEMETRY_SAMPLE_RATE", "half", "must be a number from 0 to 1", "fail"),
+    ],
+)
+def test_doctor_names_a_bad_variable_in_local_mode(run, variable, value, needle, severity):
+    """A variable set to something invalid is named, with what it must be and the fix for
+    a variable (not a file's), though no endpoint is configured."""
+    doctor = run("autotelemetry", "doctor", env={variable: value})
+    text = doctor.stdout.decode()
+    lines = [line for line in text.splitlines() if variable in line]
+    assert len(lines) == 1, text
+    shown = severity.upper() if severity == "fail" else severity  # doctor's own spelling
+    assert lines[0].split(None, 2) == [shown, "config", f"{variable}: {needle}, ignored"]
+    fix = text.splitlines()[text.splitlines().index(lines[0]) + 1].split()
+    assert fix[:4] == ["fix:", "fix", "or", "unset"], text
+    assert doctor.returncode == (1 if severity == "fail" else 0), text
+
+
 def test_doctor_healthy_and_endpoint(run):
     out = run("autotelemetry", "doctor", "--json")
     data = json.loads(out.stdout)
