@@ -23,10 +23,6 @@ import sys
 
 from autotelemetry.hook import allowlist, env, event, handover, identity, namespace
 
-TYPE_CHECKING = False
-if TYPE_CHECKING:
-    from types import ModuleType
-
 CONFIG_FILE = "config.toml"
 
 #: The option table's columns the settings need (``options.setting_columns``): every
@@ -45,11 +41,6 @@ def flag(value: "str | None") -> bool:
     return value is not None and value.strip().lower() not in ("", "0", "false", "no", "off")
 
 
-def _options() -> "ModuleType":
-    """The option table (:mod:`autotelemetry.hook.options`), loaded when first needed."""
-    return handover.lazy("options")
-
-
 #: The raw names (``env.RAW``) of every variable :func:`apply_environment` reads: when none
 #: is set (the common case) the defaults stand after one C-level test instead of a look-up
 #: per variable (~60k instructions on Python 3.11). Folded at build time, as the columns.
@@ -57,8 +48,8 @@ SETTING_KEYS = tuple(
     variable.encode()
     for variable in (
         *(v for _, v in SETTING_VARIABLES),
-        *_options().OTEL_ENDPOINTS,
-        *_options().KILL_SWITCHES,
+        *handover.lazy("options").OTEL_ENDPOINTS,
+        *handover.lazy("options").KILL_SWITCHES,
     )
 )
 

@@ -19,6 +19,9 @@ if TYPE_CHECKING:
     from typing import Final
 
     Option = tuple[str, "str | None", str, object, bool, bool, tuple[str, ...], str]
+    #: One option's row as :mod:`autotelemetry.hook.values` reads it: variable, kind,
+    #: default, settable in a file, choices (the documentation and per-CLI columns left out).
+    ParsingRow = tuple["str | None", str, object, bool, tuple[str, ...]]
 
 
 #: The fields of an option (a row of :data:`OPTIONS`), by position. Rows are plain
@@ -443,12 +446,6 @@ def env_columns(*names: str) -> "tuple[tuple[str, bytes, object], ...]":
         assert variable is not None and not option[FILE], name  # environment-only
         columns.append((name, variable.encode(), option[DEFAULT]))
     return tuple(columns)
-
-
-#: One option's row as :mod:`autotelemetry.hook.values` reads it: variable, kind, default,
-#: settable in a file, choices (the documentation and per-CLI columns left out).
-if TYPE_CHECKING:
-    ParsingRow = tuple["str | None", str, object, bool, tuple[str, ...]]
 
 
 def parsing_columns() -> (
