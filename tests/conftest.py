@@ -12,6 +12,7 @@ hook with a private ``AUTOTELEMETRY_HOME`` and reads what landed on disk.
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import importlib.util
 import json
@@ -174,9 +175,15 @@ def _never_the_real_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[N
     assert _snapshot(REAL_STATE) == before, f"the test session wrote to {REAL_STATE}"
 
 
+@functools.cache
+def tested_python_version() -> tuple[int, int]:
+    """(major, minor) of the Python under test (:func:`test_python`)."""
+    return _python_version(test_python())
+
+
 @pytest.fixture(scope="session")
 def python_version() -> tuple[int, int]:
-    return _python_version(test_python())
+    return tested_python_version()
 
 
 @pytest.fixture(scope="session")

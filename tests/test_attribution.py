@@ -264,6 +264,57 @@ def test_exit_code_is_the_status_the_process_exits_with(
     assert_nowhere(run.home, "nosuchQ")
 
 
+LATE = [
+    # argv, command below the program, flags, status, exit code; then what Python
+    # before 3.12 records (no sys.monitoring: the builtin sys.exit's code is unseen)
+    (["run", "--status", "4"], "run", ["--status"], "failure", 4, ("success", 0)),
+    (["run"], "run", [], "success", 0, ("success", 0)),
+    (["nosuchQ"], "", [], "usage_error", 1, ("usage_error", 2)),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "argv,command,flags,status,code,before_312", LATE, ids=[" ".join(c[0]) for c in LATE]
+)
+def test_exit_status_main_returns_to_a_sys_exit_looked_up_before_the_framework(
+    run, run_bare, venv, bare_venv, python_version, argv, command, flags, status, code, before_312
+):
+    """``sys.exit(main())`` with argparse imported inside ``main`` (HTTPie): the builtin
+    ``sys.exit`` gets the status; from 3.12 what ``main`` returned is watched."""
+    script = str(SCRIPTS / "late_argparse.py")
+    (run.home / "allowlist").write_text("late_argparse\n")
+    hooked = run_script(run, script, *argv)
+    bare = run_script(run_bare, script, *argv)
+    _same(hooked, bare, (venv, bare_venv))
+    assert hooked.returncode == code
+    ev = command_event(run)
+    got = (ev["command"], ev["flags"], ev["status"], ev["exit_code"])
+    expected = (status, code) if python_version >= (3, 12) else before_312
+    assert got == (f"late_argparse.py {command}".strip(), flags, *expected)
+    assert_nowhere(run.home, "nosuchQ")
+
+
+def test_a_watched_return_gives_its_tool_id_back(run, python_version, tmp_path):
+    """The sys.monitoring tool id is free again when the host's last exit handler runs,
+    whether ``main`` returned or raised."""
+    if python_version < (3, 12):
+        pytest.skip("sys.monitoring is Python 3.12+")
+    source = (SCRIPTS / "late_argparse.py").read_text()
+    probe = (
+        "import atexit\n"
+        "atexit.register(lambda: print('tools', [sys.monitoring.get_tool(i) for i in range(6)]))\n"
+    )
+    raising = source.replace("    return args.status\n", "    raise SystemExit(args.status)\n")
+    assert raising != source
+    for name, text in (("late_returns.py", source), ("late_raises.py", raising)):
+        script = tmp_path / name
+        script.write_text(text.replace("import sys\n", "import sys\n" + probe, 1))
+        (run.home / "allowlist").write_text(name.removesuffix(".py") + "\n")
+        out = run_script(run, str(script), "run", "--status", "3")
+        assert out.returncode == 3, out.stderr
+        assert out.stdout.decode().splitlines()[-1] == "tools " + str([None] * 6)
+
+
 # --- signals ------------------------------------------------------------------------
 
 

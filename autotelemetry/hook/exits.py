@@ -7,6 +7,10 @@ the usual way, never loads it):
   another status (``except SystemExit: sys.exit(1)``, a CLI that turns usage
   errors into exit 1), swallows it and ends normally (status 0), or crashes on
   the way out (:func:`settle`, :func:`after_close`);
+* a console script's ``sys.exit(main())`` looked the builtin ``sys.exit`` up
+  before ``main`` imported the framework (HTTPie imports argparse inside
+  ``main``): on Python 3.12+ what ``main`` returns is watched (:func:`watch_return`)
+  and is the exit status (:func:`returned_status`); before 3.12 nothing can see it;
 * SIGTERM or SIGHUP, left at their default disposition, ends the run
   (:func:`terminate`, called by the recorder's handler): the run is recorded as
   ``terminated`` with exit code 128+N and the signal's name, then the process
@@ -92,6 +96,10 @@ def after_close(closed: "recorder.Invocation", last: object) -> None:
         settle(closed, 1, cause=last)  # type: ignore[arg-type]
     elif isinstance(last, KeyboardInterrupt):
         settle(closed, 130, _signal.SIGINT if os.name == "posix" else None, last)
+    elif closed.exit_fate != "exited" and returned_status() is not None:
+        # main caught the command's exit and returned a status to the builtin sys.exit
+        # (HTTPie turns argparse's usage error 2 into 1).
+        settle(closed, returned_status())  # type: ignore[arg-type]
     elif closed.exit_fate == "caught" and _ended_normally(closed.bottom):
         # The program caught the command's SystemExit and its main code then
         # returned: the process exits 0. (Ended instead by a SystemExit we did not
@@ -119,6 +127,75 @@ def _ended_normally(frame: "FrameType | None") -> bool:
         return frame.f_code.co_code[frame.f_lasti] in returns
     except (IndexError, TypeError):
         return False
+
+
+#: The ``sys.monitoring`` tool ids no standard tool claims (0, 1, 2 and 5 are the
+#: debugger's, coverage's, the profiler's and the optimizer's).
+_FREE_TOOLS = (4, 3)
+#: [the tool id, the watched code object] while a return is watched.
+_watching: "list[object]" = []
+
+
+def watch_return(callee: "FrameType", main_frame: "FrameType") -> None:
+    """Note what ``callee`` returns: the status a ``sys.exit(main())`` gives the builtin.
+
+    Python 3.12+ (``sys.monitoring``): one ``PY_RETURN`` event on ``callee``'s code
+    object alone, for that frame alone, given up as it fires (or at exit, when
+    ``main`` raised instead). Nothing else of the host is instrumented; a tool id
+    another tool holds is never taken.
+    """
+    monitoring = getattr(sys, "monitoring", None)
+    if monitoring is None or _watching:
+        return
+    for tool in _FREE_TOOLS:
+        if monitoring.get_tool(tool) is None:
+            break
+    else:
+        return
+    code = callee.f_code
+    watched = [callee]
+
+    def returned(_code: object, _offset: int, value: object) -> None:
+        try:
+            if watched and sys._getframe(1) is watched[0]:
+                watched.clear()
+                recorder.RECORDER.late_exit[1:] = [value]
+                unwatch()
+        except BaseException:
+            pass
+
+    monitoring.use_tool_id(tool, "autotelemetry")
+    monitoring.register_callback(tool, monitoring.events.PY_RETURN, returned)
+    monitoring.set_local_events(tool, code, monitoring.events.PY_RETURN)
+    _watching[:] = [tool, code]
+    recorder.RECORDER.late_exit[:] = [main_frame]
+
+
+def unwatch() -> None:
+    """Give the tool id back and the code object its plain byte-code. Never raises."""
+    if not _watching:
+        return
+    tool, code = _watching
+    del _watching[:]
+    monitoring = sys.monitoring  # type: ignore[attr-defined]
+    try:
+        monitoring.set_local_events(tool, code, 0)
+        monitoring.register_callback(tool, monitoring.events.PY_RETURN, None)
+        monitoring.free_tool_id(tool)
+    except Exception:
+        pass
+
+
+def returned_status() -> "int | None":
+    """The status the builtin ``sys.exit`` got from ``main`` (:func:`watch_return`).
+
+    ``None`` when ``main`` did not return, or the ``__main__`` module then ran to its
+    end (its ``main()`` was not an argument of ``sys.exit``: the process exits 0).
+    """
+    late = recorder.RECORDER.late_exit
+    if len(late) < 2 or _ended_normally(late[0]):  # type: ignore[arg-type]
+        return None
+    return recorder.exit_status(late[1])
 
 
 def terminate(signum: int, frame: "FrameType | None") -> None:

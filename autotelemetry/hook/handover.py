@@ -67,7 +67,8 @@ RARE = {
 def lazy(name: str) -> "ModuleType":
     """Host-side module ``name`` of a rare path: crash capture, the endpoint (and the
     sender's start), option values (a setting's variable is set), config files, an exit
-    status that differs from the first one seen, a terminating signal, a writer's turn to
+    status that differs from the first one seen (or that a builtin ``sys.exit`` looked up
+    before the framework's import will get), a terminating signal, a writer's turn to
     enforce the spool's caps.
 
     From the wheel's built module when there is one (no package import), else

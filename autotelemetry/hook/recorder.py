@@ -103,6 +103,10 @@ if TYPE_CHECKING:
         #: At most one callable ``(caller_frame) -> Invocation | None`` that may open
         #: an invocation when ``sys.exit`` is reached before any began (argparse).
         late_begin: list[object]
+        #: [] unless a console script's ``sys.exit(main())`` looked up the builtin
+        #: before we patched it (3.12+, hook/exits.py): then [its ``__main__`` frame],
+        #: and [that frame, what ``main`` returned] once it returned.
+        late_exit: list[object]
         #: [our threading.excepthook, the one it chains to], while installed.
         thread_hook: list[object]
 
@@ -241,6 +245,7 @@ RECORDER: "State" = namespace.Record(
     trace=[],
     hooks_installed=False,
     late_begin=[],
+    late_exit=[],
     thread_hook=[],
 )
 
@@ -629,6 +634,29 @@ def observe_exit(late_begin: "object | None" = None) -> None:
         RECORDER.late_begin.append(late_begin)
     if sys.exit is _original_exit:
         sys.exit = _exit
+        if sys.version_info >= (3, 12):
+            _watch_looked_up_exit()
+
+
+def _watch_looked_up_exit() -> None:
+    """Is a ``sys.exit(main())`` already holding the builtin ``sys.exit``? Then watch ``main``.
+
+    So it is when the framework is imported inside ``main`` (HTTPie's argparse): the
+    ``__main__`` module's frame is calling a function, not importing a module.
+    """
+    try:
+        callee = None
+        frame: "FrameType | None" = sys._getframe(2)
+        while frame is not None:
+            if frame.f_code.co_name == "<module>" and frame.f_globals.get("__name__") == "__main__":
+                break
+            callee, frame = frame, frame.f_back
+        if frame is None or callee is None or callee.f_code.co_filename.startswith("<frozen "):
+            return  # no script, or it is importing: its sys.exit is looked up later
+        if callee.f_code.co_name != "<module>":
+            handover.lazy("exits").watch_return(callee, frame)
+    except Exception:
+        pass
 
 
 def _at_exit() -> None:
@@ -643,11 +671,15 @@ def _at_exit() -> None:
             sigint = _signal.SIGINT if code == 130 and os.name == "posix" else None
             end(invocation, ending(code, last, None, sigint))
         else:
-            end(invocation, ending(0, None, None))
+            status = None
+            if RECORDER.late_exit:  # the builtin sys.exit got what main returned?
+                status = handover.lazy("exits").returned_status()
+            end(invocation, ending(status or 0, None, None))
     else:
         closed = own()
         if closed is not None:
-            if closed.exit_fate == "caught" or isinstance(last, BaseException):
+            late = len(RECORDER.late_exit) > 1
+            if closed.exit_fate == "caught" or isinstance(last, BaseException) or late:
                 handover.lazy("exits").after_close(closed, last)
             closed.bottom = None
     flush()
@@ -673,6 +705,9 @@ def release() -> None:
         if threading is not None and getattr(threading, "excepthook", None) is hook[0]:
             threading.excepthook = hook[1]  # type: ignore[attr-defined]
         hook.clear()
+    if RECORDER.late_exit:
+        handover.lazy("exits").unwatch()  # also when main never returned (it raised)
+        RECORDER.late_exit.clear()
     RECORDER.invocation = None
     RECORDER.queue.clear()
     RECORDER.late_begin.clear()
