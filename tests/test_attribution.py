@@ -270,6 +270,8 @@ LATE = [
     (["run", "--status", "4"], "run", ["--status"], "failure", 4, ("success", 0)),
     (["run"], "run", [], "success", 0, ("success", 0)),
     (["nosuchQ"], "", [], "usage_error", 1, ("usage_error", 2)),
+    # main's value is not the status: not watched (True would say exit 1)
+    (["run", "LATE_FORM=bool"], "run", [], "success", 0, ("success", 0)),
 ]  # fmt: skip
 
 
@@ -283,8 +285,10 @@ def test_exit_status_main_returns_to_a_sys_exit_looked_up_before_the_framework(
     ``sys.exit`` gets the status; from 3.12 what ``main`` returned is watched."""
     script = str(SCRIPTS / "late_argparse.py")
     (run.home / "allowlist").write_text("late_argparse\n")
-    hooked = run_script(run, script, *argv)
-    bare = run_script(run_bare, script, *argv)
+    env = dict(a.split("=", 1) for a in argv if "=" in a)
+    argv = [a for a in argv if "=" not in a]
+    hooked = run_script(run, script, *argv, **env)
+    bare = run_script(run_bare, script, *argv, **env)
     _same(hooked, bare, (venv, bare_venv))
     assert hooked.returncode == code
     ev = command_event(run)
@@ -304,9 +308,12 @@ def test_a_watched_return_gives_its_tool_id_back(run, python_version, tmp_path):
         "import atexit\n"
         "atexit.register(lambda: print('tools', [sys.monitoring.get_tool(i) for i in range(6)]))\n"
     )
-    raising = source.replace("    return args.status\n", "    raise SystemExit(args.status)\n")
-    assert raising != source
-    for name, text in (("late_returns.py", source), ("late_raises.py", raising)):
+    raising = source.replace("    print(f", "    raise SystemExit(args.status)\n    print(f")
+    # ... and before any parse began an invocation (no exit handler of a run is registered)
+    early = source.replace("    parser = ", "    raise SystemExit(3)\n    parser = ")
+    assert source != raising != early != source
+    variants = (("late_returns.py", source), ("late_raises.py", raising), ("late_early.py", early))
+    for name, text in variants:
         script = tmp_path / name
         script.write_text(text.replace("import sys\n", "import sys\n" + probe, 1))
         (run.home / "allowlist").write_text(name.removesuffix(".py") + "\n")

@@ -221,7 +221,7 @@ ALLOWED_IN_HOST = {
     # A writer's turn at the spool's caps (one run in 64, at random: spool.AMORTISE_EVERY).
     "_autotelemetry_eviction",
     "autotelemetry.hook.eviction",
-    "atexit",  # Python 3.9 only (recorder._register_at_exit)
+    "atexit",  # Python 3.9 only (recorder.register_at_exit)
     "fnmatch",
     *SITE_PTH_CODEC,
 }
@@ -444,7 +444,7 @@ def test_exit_hook_leaves_atexit_out_of_the_host_modules(
     venv: Venv, bare_venv: Venv, tmp_path: Path, python_version: tuple[int, int]
 ):
     """Since 3.10 the exit hook registers through an atexit module object of its own
-    (recorder._register_at_exit): a host that never imports atexit still has none in
+    (recorder.register_at_exit): a host that never imports atexit still has none in
     sys.modules, as without us, and its run is recorded at exit. 3.9 imports it."""
     script = tmp_path / "probe.py"
     script.write_text(_ATEXIT_PROBE)

@@ -129,59 +129,106 @@ def _ended_normally(frame: "FrameType | None") -> bool:
         return False
 
 
-#: The ``sys.monitoring`` tool ids no standard tool claims (0, 1, 2 and 5 are the
-#: debugger's, coverage's, the profiler's and the optimizer's).
-_FREE_TOOLS = (4, 3)
-#: [the tool id, the watched code object] while a return is watched.
+#: The ``sys.monitoring`` tool id taken: CPython's ``OPTIMIZER_ID``, which no tool for
+#: CPython 3.12/3.13 uses (0-2 are debuggers', coverage's and profilers'; 3 and 4 are
+#: anyone's: ddtrace takes them). Never taken when another tool holds it.
+_TOOL = 5
+_NAME = "autotelemetry"
+#: [the watched code object] while a return is watched.
 _watching: "list[object]" = []
 
 
+def _passes_call_to_exit(frame: "FrameType") -> bool:
+    """Whether ``frame`` is running ``sys.exit(NAME())`` and is in the call to ``NAME``.
+
+    Read from its byte-code (the console-script line pip and setuptools write), so
+    the value the call returns is known to go straight to the builtin ``sys.exit``.
+    """
+    import opcode
+
+    code = frame.f_code
+    raw = code.co_code
+    caches = getattr(opcode, "_inline_cache_entries", {})
+    ops: "list[tuple[str, int]]" = []
+    at = -1
+    extended = 0
+    offset = 0
+    while offset < len(raw):
+        name = opcode.opname[raw[offset]]
+        arg = raw[offset + 1] | extended
+        extended = (arg << 8) if name == "EXTENDED_ARG" else 0
+        skip = caches.get(name, 0) if isinstance(caches, dict) else caches[raw[offset]]
+        if not extended:
+            # The running instruction: 3.13's f_lasti is its offset, 3.12's its last cache unit.
+            if offset <= frame.f_lasti < offset + 2 + 2 * skip:
+                at = len(ops)
+            ops.append((name, arg))
+        offset += 2 + 2 * skip
+    if at < 0 or ops[at] != ("CALL", 0) or ops[at + 1 : at + 2] != [("CALL", 1)]:
+        return False
+    before = [op for op in ops[:at] if op[0] != "PUSH_NULL"][-3:]
+    names = code.co_names
+    return (
+        len(before) == 3
+        and before[0] == ("LOAD_NAME", names.index("sys") if "sys" in names else -1)
+        and before[1][0] == "LOAD_ATTR"
+        and names[before[1][1] >> 1] == "exit"
+        and before[2][0] == "LOAD_NAME"
+    )
+
+
 def watch_return(callee: "FrameType", main_frame: "FrameType") -> None:
-    """Note what ``callee`` returns: the status a ``sys.exit(main())`` gives the builtin.
+    """Note what ``callee`` returns when ``main_frame`` passes it to ``sys.exit``.
 
     Python 3.12+ (``sys.monitoring``): one ``PY_RETURN`` event on ``callee``'s code
-    object alone, for that frame alone, given up as it fires (or at exit, when
-    ``main`` raised instead). Nothing else of the host is instrumented; a tool id
-    another tool holds is never taken.
+    object alone, acted on for the frame ``main_frame`` called only, given up as it
+    fires, else at exit (when it raised instead; also if no invocation began).
+    Nothing else of the host is instrumented.
     """
     monitoring = getattr(sys, "monitoring", None)
-    if monitoring is None or _watching:
+    if monitoring is None or _watching or monitoring.get_tool(_TOOL) is not None:
         return
-    for tool in _FREE_TOOLS:
-        if monitoring.get_tool(tool) is None:
-            break
-    else:
+    if not _passes_call_to_exit(main_frame):
         return
     code = callee.f_code
-    watched = [callee]
 
     def returned(_code: object, _offset: int, value: object) -> None:
         try:
-            if watched and sys._getframe(1) is watched[0]:
-                watched.clear()
+            frame = sys._getframe(1)
+            if frame.f_back is main_frame and frame.f_code is code and _watching:
                 recorder.RECORDER.late_exit[1:] = [value]
                 unwatch()
-        except BaseException:
+        except Exception:
             pass
 
-    monitoring.use_tool_id(tool, "autotelemetry")
-    monitoring.register_callback(tool, monitoring.events.PY_RETURN, returned)
-    monitoring.set_local_events(tool, code, monitoring.events.PY_RETURN)
-    _watching[:] = [tool, code]
+    monitoring.use_tool_id(_TOOL, _NAME)
+    monitoring.register_callback(_TOOL, monitoring.events.PY_RETURN, returned)
+    monitoring.set_local_events(_TOOL, code, monitoring.events.PY_RETURN)
+    _watching[:] = [code]
     recorder.RECORDER.late_exit[:] = [main_frame]
+    recorder.register_at_exit(give_back)  # runs after the run's own exit handler
+
+
+def give_back() -> None:
+    """The tool id and the frame the watch holds, given back (at exit). Never raises."""
+    unwatch()
+    recorder.RECORDER.late_exit.clear()
 
 
 def unwatch() -> None:
-    """Give the tool id back and the code object its plain byte-code. Never raises."""
+    """Give the tool id back and the code object its plain byte-code. Never raises.
+
+    Only while the id is still ours: a host that freed and took it keeps it as it is.
+    """
     if not _watching:
         return
-    tool, code = _watching
-    del _watching[:]
+    code = _watching.pop()
     monitoring = sys.monitoring  # type: ignore[attr-defined]
     try:
-        monitoring.set_local_events(tool, code, 0)
-        monitoring.register_callback(tool, monitoring.events.PY_RETURN, None)
-        monitoring.free_tool_id(tool)
+        if monitoring.get_tool(_TOOL) == _NAME:
+            monitoring.set_local_events(_TOOL, code, 0)
+            monitoring.register_callback(_TOOL, monitoring.events.PY_RETURN, None)
+            monitoring.free_tool_id(_TOOL)
     except Exception:
         pass
 
@@ -189,8 +236,8 @@ def unwatch() -> None:
 def returned_status() -> "int | None":
     """The status the builtin ``sys.exit`` got from ``main`` (:func:`watch_return`).
 
-    ``None`` when ``main`` did not return, or the ``__main__`` module then ran to its
-    end (its ``main()`` was not an argument of ``sys.exit``: the process exits 0).
+    ``None`` when ``main`` did not return (it raised), or the ``__main__`` module
+    ran to its end after all (the builtin ``sys.exit`` was replaced by then).
     """
     late = recorder.RECORDER.late_exit
     if len(late) < 2 or _ended_normally(late[0]):  # type: ignore[arg-type]

@@ -261,7 +261,7 @@ def begin(integration: "ModuleType", framework: str) -> "Invocation":
     user sees are byte-identical to an uninstrumented run.
     """
     if not RECORDER.hooks_installed:
-        _register_at_exit(_at_exit)
+        register_at_exit(_at_exit)
         observe_exit()
         _install_thread_hook()
         RECORDER.hooks_installed = True
@@ -290,7 +290,7 @@ def begin(integration: "ModuleType", framework: str) -> "Invocation":
     return invocation
 
 
-def _register_at_exit(function: "Callable[[], None]") -> None:
+def register_at_exit(function: "Callable[[], None]") -> None:
     """``atexit.register(function)``, without importing ``atexit`` where it need not be.
 
     Since Python 3.10 the callbacks live in the interpreter, not in the module
@@ -653,8 +653,9 @@ def _watch_looked_up_exit() -> None:
             callee, frame = frame, frame.f_back
         if frame is None or callee is None or callee.f_code.co_filename.startswith("<frozen "):
             return  # no script, or it is importing: its sys.exit is looked up later
-        if callee.f_code.co_name != "<module>":
-            handover.lazy("exits").watch_return(callee, frame)
+        if callee.f_code.co_name == "<module>":
+            return
+        handover.lazy("exits").watch_return(callee, frame)
     except Exception:
         pass
 
@@ -706,8 +707,7 @@ def release() -> None:
             threading.excepthook = hook[1]  # type: ignore[attr-defined]
         hook.clear()
     if RECORDER.late_exit:
-        handover.lazy("exits").unwatch()  # also when main never returned (it raised)
-        RECORDER.late_exit.clear()
+        handover.lazy("exits").give_back()  # also when main never returned (it raised)
     RECORDER.invocation = None
     RECORDER.queue.clear()
     RECORDER.late_begin.clear()

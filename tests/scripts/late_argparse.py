@@ -2,10 +2,15 @@
 
 The last line evaluates ``sys.exit`` before ``main`` runs, so the builtin ``sys.exit``
 gets what ``main`` returns: usage errors become exit 1 (argparse's ``SystemExit(2)``
-caught, as HTTPie does), and ``run --status N`` exits N.
+caught, as HTTPie does), and ``run --status N`` exits N. With ``LATE_FORM=bool`` the
+line is ``sys.exit(0 if main() else 1)`` and ``main`` returns whether it succeeded:
+what it returns is not the status.
 """
 
+import os
 import sys
+
+FORM = os.environ.get("LATE_FORM", "status")
 
 
 def main():
@@ -20,7 +25,10 @@ def main():
     except SystemExit as exc:
         return 1 if exc.code == 2 else exc.code
     print(f"exiting {args.status}")
-    return args.status
+    return args.status == 0 if FORM == "bool" else args.status
 
 
-sys.exit(main())
+if FORM == "bool":
+    sys.exit(0 if main() else 1)
+else:
+    sys.exit(main())
