@@ -133,6 +133,8 @@ def _ended_normally(frame: "FrameType | None") -> bool:
 #: CPython 3.12/3.13 uses (0-2 are debuggers', coverage's and profilers'; 3 and 4 are
 #: anyone's: ddtrace takes them). Never taken when another tool holds it.
 _TOOL = 5
+#: What ``import opcode`` loads (3.12: ``_opcode``; 3.13: ``_opcode_metadata`` too).
+_OPCODE_MODULES = ("opcode", "_opcode", "_opcode_metadata")
 _NAME = "autotelemetry"
 #: [the watched code object] while a return is watched.
 _watching: "list[object]" = []
@@ -143,10 +145,19 @@ def _passes_call_to_exit(frame: "FrameType") -> bool:
 
     Read from its byte-code (the console-script line pip and setuptools write), so
     the value the call returns is known to go straight to the builtin ``sys.exit``.
+    ``opcode`` is read only for a code that names both, and left out of ``sys.modules``
+    as it was found.
     """
-    import opcode
-
     code = frame.f_code
+    if "sys" not in code.co_names or "exit" not in code.co_names:
+        return False
+    loaded = {name: sys.modules.get(name) for name in _OPCODE_MODULES}
+    try:
+        import opcode
+    finally:
+        for name, module in loaded.items():
+            if module is None:
+                sys.modules.pop(name, None)
     raw = code.co_code
     caches = getattr(opcode, "_inline_cache_entries", {})
     ops: "list[tuple[str, int]]" = []
@@ -196,15 +207,20 @@ def watch_return(callee: "FrameType", main_frame: "FrameType") -> None:
         try:
             frame = sys._getframe(1)
             if frame.f_back is main_frame and frame.f_code is code and _watching:
-                recorder.RECORDER.late_exit[1:] = [value]
+                # The status, not the object: the host's value dies when it would.
+                recorder.RECORDER.late_exit[1:] = [recorder.exit_status(value)]
                 unwatch()
         except Exception:
             pass
 
     monitoring.use_tool_id(_TOOL, _NAME)
-    monitoring.register_callback(_TOOL, monitoring.events.PY_RETURN, returned)
-    monitoring.set_local_events(_TOOL, code, monitoring.events.PY_RETURN)
     _watching[:] = [code]
+    try:
+        monitoring.register_callback(_TOOL, monitoring.events.PY_RETURN, returned)
+        monitoring.set_local_events(_TOOL, code, monitoring.events.PY_RETURN)
+    except BaseException:  # a host's audit hook refused: give everything back
+        unwatch()
+        raise
     recorder.RECORDER.late_exit[:] = [main_frame]
     recorder.register_at_exit(give_back)  # runs after the run's own exit handler
 
@@ -242,7 +258,7 @@ def returned_status() -> "int | None":
     late = recorder.RECORDER.late_exit
     if len(late) < 2 or _ended_normally(late[0]):  # type: ignore[arg-type]
         return None
-    return recorder.exit_status(late[1])
+    return late[1]  # type: ignore[return-value]
 
 
 def terminate(signum: int, frame: "FrameType | None") -> None:
